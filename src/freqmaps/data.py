@@ -1,0 +1,237 @@
+"""Datasets as tensors: images uint8 [N, C, H, W], labels int64 [N].
+
+Loaders read the real on-disk formats (IDX for (Fashion-)MNIST, CIFAR-10 python batches through a
+restricted unpickler that admits only numpy arrays and plain containers), optionally letting
+torchvision download them first. Images reach models as float in [0, 1]; normalisation lives in the
+model, so masks and attacks act in pixel space.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a model needs to know about a dataset."""
+
+    name: str
+    num_classes: int
+    channels: int
+    size: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    class_names: tuple[str, ...]
+
+
+@dataclass
+class ImageSet:
+    """A split held in memory: uint8 images [N, C, H, W] and int64 labels [N]."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    info: DatasetInfo
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def floats(self, index: torch.Tensor | slice | None = None, device: torch.device | str = "cpu") -> torch.Tensor:
+        """Images as float32 in [0, 1] (all, or the rows selected by ``index``)."""
+        images = self.images if index is None else self.images[index]
+        return images.to(device).float().div_(255)
+
+
+FASHION_MNIST = DatasetInfo(
+    "fashion_mnist", 10, 1, 28, (0.2860,), (0.3530,),
+    ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+)
+MNIST = DatasetInfo("mnist", 10, 1, 28, (0.1307,), (0.3081,), tuple(str(d) for d in range(10)))
+CIFAR10 = DatasetInfo(
+    "cifar10", 10, 3, 32, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616),
+    ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+)
+DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (FASHION_MNIST, MNIST, CIFAR10)}
+
+_IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+              "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+_TORCHVISION_FOLDER = {"fashion_mnist": "FashionMNIST", "mnist": "MNIST"}
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
+               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+
+
+class DatasetError(RuntimeError):
+    """The data cannot be found or read; the message says where it looked and how to get it."""
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Parse an IDX file (optionally gzip-compressed): magic 0x0000TTDD, D big-endian dims, raw data."""
+    path = Path(path)
+    raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise DatasetError(f"{path}: not an IDX file (bad magic number)")
+    dtype, ndim = np.dtype(_IDX_DTYPES[raw[2]]), raw[3]
+    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    expected = int(np.prod(dims)) * dtype.itemsize
+    data = raw[4 + 4 * ndim:]
+    if len(data) != expected:
+        raise DatasetError(f"{path}: truncated IDX file ({len(data)} data bytes, header says {expected})")
+    return np.frombuffer(data, dtype=dtype).reshape(dims)
+
+
+def _find(folder_candidates: list[Path], stem: str) -> Path | None:
+    for folder in folder_candidates:
+        for name in (stem + ".gz", stem):
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+def _load_idx_split(info: DatasetInfo, split: str, root: Path, download: bool) -> ImageSet:
+    folders = [root, root / _TORCHVISION_FOLDER[info.name] / "raw"]
+    image_stem, label_stem = _IDX_FILES[split]
+    images_path, labels_path = _find(folders, image_stem), _find(folders, label_stem)
+    if (images_path is None or labels_path is None) and download:
+        import torchvision
+
+        cls = getattr(torchvision.datasets, _TORCHVISION_FOLDER[info.name])
+        log.info("downloading %s into %s", info.name, root)
+        cls(str(root), train=split == "train", download=True)
+        images_path, labels_path = _find(folders, image_stem), _find(folders, label_stem)
+    if images_path is None or labels_path is None:
+        hint = (
+            "install the Debian package (`apt-get install dataset-fashion-mnist`, done by `make run`), "
+            if info.name == "fashion_mnist" else ""
+        )
+        raise DatasetError(
+            f"datasets.{info.name}.root: {image_stem}[.gz] / {label_stem}[.gz] not found in "
+            f"{', '.join(str(f) for f in folders)}; {hint}point `root` at a folder holding them, "
+            "or set `download: true` on a machine with internet access"
+        )
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3 or images.shape[1:] != (info.size, info.size) or len(images) != len(labels):
+        raise DatasetError(f"{images_path}: expected [N, {info.size}, {info.size}] images matching "
+                           f"{len(labels)} labels, found {images.shape}")
+    return ImageSet(torch.from_numpy(images.copy()).unsqueeze(1), torch.from_numpy(labels.astype(np.int64)), info)
+
+
+class _ArrayOnlyUnpickler(pickle.Unpickler):
+    """Unpickles only numpy arrays and builtin containers: a CIFAR batch cannot run code on load."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"), ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a CIFAR batch")
+
+
+def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        batch = _ArrayOnlyUnpickler(io.BytesIO(path.read_bytes()), encoding="latin1").load()
+        data = np.asarray(batch["data"], dtype=np.uint8)
+        labels = np.asarray(batch.get("labels", batch.get("fine_labels")), dtype=np.int64)
+    except (pickle.UnpicklingError, KeyError, EOFError, TypeError, ValueError) as err:
+        raise DatasetError(f"{path}: not a CIFAR-10 python batch ({err})") from err
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(labels):
+        raise DatasetError(f"{path}: expected data [N, 3072] and N labels, found {data.shape} and {labels.shape}")
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+def _load_cifar10_split(split: str, root: Path, download: bool) -> ImageSet:
+    folder = root / "cifar-10-batches-py"
+    names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+    if not all((folder / n).is_file() for n in names) and download:
+        import torchvision
+
+        log.info("downloading cifar10 into %s", root)
+        torchvision.datasets.CIFAR10(str(root), train=split == "train", download=True)
+    missing = [n for n in names if not (folder / n).is_file()]
+    if missing:
+        raise DatasetError(f"datasets.cifar10.root: {', '.join(missing)} not found in {folder}; point `root` at "
+                           "the folder holding cifar-10-batches-py, or set `download: true`")
+    parts = [_read_cifar_batch(folder / n) for n in names]
+    images = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    return ImageSet(torch.from_numpy(images), torch.from_numpy(labels), CIFAR10)
+
+
+def check_source(name: str, root: str | Path | None, download: bool) -> None:
+    """Fail fast, naming the config key, when a dataset's files are absent and may not be downloaded."""
+    if name not in DATASETS:
+        raise DatasetError(f"datasets: unknown dataset {name!r}; known: {sorted(DATASETS)}")
+    if download:
+        return
+    root = Path(root or (DEBIAN_FASHION_MNIST if name == "fashion_mnist" else "data"))
+    if name == "cifar10":
+        present = (root / "cifar-10-batches-py" / "test_batch").is_file()
+    else:
+        present = _find([root, root / _TORCHVISION_FOLDER[name] / "raw"], _IDX_FILES["test"][0]) is not None
+    if not present:
+        hint = " (`make run` installs the Debian package dataset-fashion-mnist)" if name == "fashion_mnist" else ""
+        raise DatasetError(f"datasets.{name}.root: no {name} files in {root}{hint}; point root at the folder "
+                           "holding them, or set download: true")
+
+
+def load_split(name: str, split: str, root: str | Path | None = None, download: bool = False) -> ImageSet:
+    """Load the ``train`` or ``test`` split of a dataset by config name."""
+    if name not in DATASETS:
+        raise DatasetError(f"datasets: unknown dataset {name!r}; known: {sorted(DATASETS)}")
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    root = Path(root or (DEBIAN_FASHION_MNIST if name == "fashion_mnist" else "data"))
+    info = DATASETS[name]
+    subset = _load_cifar10_split(split, root, download) if name == "cifar10" else _load_idx_split(info, split, root, download)
+    if subset.labels.min() < 0 or subset.labels.max() >= info.num_classes:
+        raise DatasetError(f"{name}/{split}: labels outside 0..{info.num_classes - 1}")
+    log.info("%s/%s: %d images %s from %s", name, split, len(subset), tuple(subset.images.shape[1:]), root)
+    return subset
+
+
+def head(subset: ImageSet, n: int | None) -> ImageSet:
+    """The first ``n`` images (all if ``n`` is None): test sets ship shuffled, so this is a fair sample."""
+    if n is None or n >= len(subset):
+        return subset
+    return ImageSet(subset.images[:n], subset.labels[:n], subset.info)
+
+
+def random_affine(x: torch.Tensor, generator: torch.Generator, *, degrees: float = 0.0,
+                  translate: float = 0.0, scale: tuple[float, float] = (1.0, 1.0)) -> torch.Tensor:
+    """Per-image random rotation/translation/scale (torchvision RandomAffine semantics), zero fill."""
+    n = x.shape[0]
+    u = torch.rand(n, 4, generator=generator).to(x.device)
+    angle = torch.deg2rad((2 * u[:, 0] - 1) * degrees)
+    factor = scale[0] + (scale[1] - scale[0]) * u[:, 1]
+    shift = (2 * u[:, 2:] - 1) * translate * 2  # fraction of the size, in [-1, 1] grid units
+    cos, sin = torch.cos(angle) / factor, torch.sin(angle) / factor
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = torch.nn.functional.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    return torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def crop_and_flip(x: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
+    """The standard recipe: random crop after zero padding, and a horizontal flip with probability 1/2."""
+    n, _, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (padding,) * 4)
+    offsets = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator)
+    rows = (offsets[:, 0, None] + torch.arange(h)).to(x.device)
+    cols = (offsets[:, 1, None] + torch.arange(w)).to(x.device)
+    batch = torch.arange(n, device=x.device)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
+    return torch.where(flip[:, None, None, None], out.flip(-1), out)

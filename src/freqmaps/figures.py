@@ -1,0 +1,155 @@
+"""Figures for the report. Maps are shown fftshifted (zero frequency at the centre), averaged over channels."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from freqmaps import stats  # noqa: E402
+from freqmaps.data import DATASETS  # noqa: E402
+from freqmaps.io import atomic_path, load_tensors  # noqa: E402
+from freqmaps.maps import KEPT  # noqa: E402
+
+
+def _save(fig: plt.Figure, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
+    plt.close(fig)
+
+
+def _show_image(ax: plt.Axes, image: torch.Tensor) -> None:
+    image = image.float().clamp(0, 1)
+    if image.shape[0] == 1:
+        ax.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
+    else:
+        ax.imshow(image.permute(1, 2, 0).numpy())
+    ax.set_axis_off()
+
+
+def _show_map(ax: plt.Axes, mask: torch.Tensor) -> plt.Artist:
+    ax.set_axis_off()
+    return ax.imshow(mask.float().mean(0).numpy(), cmap="viridis", vmin=0, vmax=1)
+
+
+def class_mean_maps(essential: dict, adversarial: dict, class_names: tuple[str, ...], path: str | Path) -> None:
+    """Mean kept essential (top) and adversarial (bottom) map per true class."""
+    n = len(class_names)
+    fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 3.6), squeeze=False)
+    image = None
+    for row, (name, data) in enumerate((("essential", essential), ("adversarial", adversarial))):
+        kept = data["outcome"] == KEPT
+        for c in range(n):
+            ax = axes[row, c]
+            members = kept & (data["labels"] == c)
+            if members.any():
+                image = _show_map(ax, data["maps"][members].mean(0))
+                ax.set_title(f"{class_names[c]}\n(n={int(members.sum())})" if row == 0 else f"n={int(members.sum())}",
+                             fontsize=7)
+            else:
+                ax.set_axis_off()
+                ax.set_title("no maps", fontsize=7)
+        axes[row, 0].text(-0.15, 0.5, name, transform=axes[row, 0].transAxes, rotation=90, va="center", ha="right")
+    if image is not None:
+        fig.colorbar(image, ax=axes, shrink=0.6, label="mask value")
+    _save(fig, path)
+
+
+def examples(attack: dict, essential: dict, adversarial: dict, class_names: tuple[str, ...], path: str | Path,
+             count: int = 6) -> None:
+    """Images that have both maps kept: clean image, essential map, adversarial image, adversarial map."""
+    e_rows = {int(i): r for r, i in enumerate(essential["ids"]) if essential["outcome"][r] == KEPT}
+    a_rows = {int(i): r for r, i in enumerate(adversarial["ids"]) if adversarial["outcome"][r] == KEPT}
+    ids = sorted(set(e_rows) & set(a_rows))[:count]
+    fig, axes = plt.subplots(max(len(ids), 1), 4, figsize=(7, 1.8 * max(len(ids), 1)), squeeze=False)
+    if not ids:
+        for ax in axes.flat:
+            ax.set_axis_off()
+        axes[0, 0].text(0, 0.5, "no image has both maps kept", transform=axes[0, 0].transAxes)
+    for row, image_id in enumerate(ids):
+        label = class_names[int(attack["labels"][image_id])]
+        adv_label = class_names[int(attack["adversarial_labels"][image_id])]
+        _show_image(axes[row, 0], attack["clean"][image_id])
+        axes[row, 0].set_title(f"#{image_id}: {label}", fontsize=7)
+        _show_map(axes[row, 1], essential["maps"][e_rows[image_id]])
+        axes[row, 1].set_title("essential map", fontsize=7)
+        _show_image(axes[row, 2], attack["adversarial"][image_id])
+        axes[row, 2].set_title(f"attacked: {adv_label}", fontsize=7)
+        _show_map(axes[row, 3], adversarial["maps"][a_rows[image_id]])
+        axes[row, 3].set_title("adversarial map", fontsize=7)
+    _save(fig, path)
+
+
+def cosine_against_nulls(per_image_csv: str | Path, essential: dict, adversarial: dict, seed: int,
+                         path: str | Path) -> None:
+    """Histogram of true-pair cosines against one random and one within-class re-pairing."""
+    with open(per_image_csv) as handle:
+        rows = list(csv.DictReader(handle))
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    if rows and "cosine" in rows[0]:
+        ids = [int(r["id"]) for r in rows]
+        e_index = {int(i): r for r, i in enumerate(essential["ids"])}
+        a_index = {int(i): r for r, i in enumerate(adversarial["ids"])}
+        E = stats.features(essential["maps"][[e_index[i] for i in ids]])
+        A = stats.features(adversarial["maps"][[a_index[i] for i in ids]])
+        labels = torch.tensor([int(r["label"]) for r in rows])
+        generator = torch.Generator().manual_seed(seed)
+        true = np.array([float(r["cosine"]) for r in rows])
+        bins = np.linspace(min(0.0, true.min()), 1, 40)
+        for kind, colour in (("random", "grey"), ("within_class", "tab:orange")):
+            perm = stats.repairings(labels, kind, 1, generator)[0]
+            null = stats.cosine_per_image(E, A[perm]).numpy()
+            ax.hist(null, bins=bins, alpha=0.5, color=colour, label=f"{kind.replace('_', ' ')} null")
+        ax.hist(true, bins=bins, alpha=0.7, color="tab:blue", label=f"true pairs (mean {true.mean():.3f})")
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "cosine not computed", ha="center")
+    ax.set_xlabel("cosine similarity of essential and adversarial map")
+    ax.set_ylabel("images")
+    _save(fig, path)
+
+
+def map_figures(dataset: str, essential_path: str | Path, adversarial_path: str | Path, attack_path: str | Path,
+                per_image_csv: str | Path, seed: int, class_means_png: str | Path, examples_png: str | Path,
+                cosine_png: str | Path) -> None:
+    """All per-attack figures of one model."""
+    names = DATASETS[dataset].class_names
+    essential, _ = load_tensors(essential_path)
+    adversarial, _ = load_tensors(adversarial_path)
+    attack, _ = load_tensors(attack_path)
+    class_mean_maps(essential, adversarial, names, class_means_png)
+    examples(attack, essential, adversarial, names, examples_png)
+    cosine_against_nulls(per_image_csv, essential, adversarial, seed, cosine_png)
+
+
+def information_imbalance_plane(table_paths: list[str | Path], attacks: list[str], path: str | Path) -> None:
+    """Δ(E→A) against Δ(A→E) per attack and k, with the null means as open markers."""
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1.1], [0, 1.1], color="lightgrey", lw=1)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, (table, attack) in enumerate(zip(table_paths, attacks, strict=True)):
+        with open(table) as handle:
+            rows = {r["statistic"]: r for r in csv.DictReader(handle)}
+        ks = sorted({int(s.rsplit("_k", 1)[1]) for s in rows if s.startswith("information_imbalance_E_to_A")})
+        for k in ks:
+            ea, ae = rows[f"information_imbalance_E_to_A_k{k}"], rows[f"information_imbalance_A_to_E_k{k}"]
+            marker = "o" if k == ks[0] else "s"
+            colour = colours[index % len(colours)]
+            ax.scatter(float(ea["value"]), float(ae["value"]), color=colour, marker=marker, label=f"{attack}, k={k}")
+            for kind, style in (("random", "none"), ("within_class", "none")):
+                if f"{kind}_null_mean" in ea:
+                    ax.scatter(float(ea[f"{kind}_null_mean"]), float(ae[f"{kind}_null_mean"]), facecolors=style,
+                               edgecolors=colour, marker=marker if kind == "random" else "^", s=40)
+    ax.set_xlim(0, 1.1)
+    ax.set_ylim(0, 1.1)
+    ax.set_xlabel("Δ(E→A): essential maps predicting adversarial neighbourhoods")
+    ax.set_ylabel("Δ(A→E)")
+    ax.set_title("open: random null; triangles: within-class null", fontsize=7)
+    ax.legend(fontsize=7, loc="lower right")
+    _save(fig, path)

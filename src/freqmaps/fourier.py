@@ -1,0 +1,70 @@
+"""Fourier masks (METHOD.md §1): x' = Re(ifft2(M * fft2(x))) on the unshifted spectrum (DC at [0, 0]).
+
+Three parameterisations of M for images [B, C, H, W]:
+- ``per_channel``: one mask per channel, [C, H, W] ([P2]);
+- ``shared``: one mask for all channels, [1, H, W] ([P1]);
+- ``hermitian``: a half spectrum [C, H, W//2 + 1] applied with rfft2/irfft2. Real filtering only sees
+  (M(k) + M(-k)) / 2, so this is the same family at half the parameters and cheaper FFTs. Its L1 penalty
+  weights each half-spectrum column by how many full-spectrum entries it stands for, so the penalty equals
+  that of the symmetric full mask.
+"""
+
+from __future__ import annotations
+
+import torch
+
+PARAMETERISATIONS = ("per_channel", "shared", "hermitian")
+
+
+def mask_shape(parameterisation: str, channels: int, height: int, width: int) -> tuple[int, int, int]:
+    if parameterisation == "per_channel":
+        return channels, height, width
+    if parameterisation == "shared":
+        return 1, height, width
+    if parameterisation == "hermitian":
+        return channels, height, width // 2 + 1
+    raise ValueError(f"maps.parameterisation: unknown {parameterisation!r}; known: {PARAMETERISATIONS}")
+
+
+def apply_mask(images: torch.Tensor, masks: torch.Tensor, parameterisation: str) -> torch.Tensor:
+    """Filter float images [B, C, H, W] with masks [B, C', H, W'] (or one mask broadcast over the batch)."""
+    images = images if images.is_floating_point() else images.float()
+    if parameterisation == "hermitian":
+        return torch.fft.irfft2(torch.fft.rfft2(images) * masks, s=images.shape[-2:])
+    return torch.fft.ifft2(torch.fft.fft2(images) * masks).real
+
+
+def l1_weights(parameterisation: str, width: int, device: torch.device | str = "cpu") -> torch.Tensor | None:
+    """Per-column weights of the L1 penalty (None: plain sum)."""
+    if parameterisation != "hermitian":
+        return None
+    weights = torch.full((width // 2 + 1,), 2.0, device=device)
+    weights[0] = 1.0
+    if width % 2 == 0:
+        weights[-1] = 1.0
+    return weights
+
+
+def l1_norm(masks: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """Sum of |M| per mask (the [P2] penalty: a sum over all entries, not a mean)."""
+    magnitude = masks.abs() if weights is None else masks.abs() * weights
+    return magnitude.flatten(1).sum(1)
+
+
+def full_spectrum(masks: torch.Tensor, parameterisation: str, width: int) -> torch.Tensor:
+    """Masks as full-spectrum arrays [..., H, W] (a half spectrum is mirrored: M(-k) = M(k))."""
+    if parameterisation != "hermitian":
+        return masks
+    height = masks.shape[-2]
+    full = masks.new_empty(*masks.shape[:-1], width)
+    half = masks.shape[-1]
+    full[..., :half] = masks
+    mirror_cols = torch.arange(half, width, device=masks.device)
+    rows = (-torch.arange(height, device=masks.device)) % height
+    full[..., mirror_cols] = masks[..., rows, :][..., (width - mirror_cols)]
+    return full
+
+
+def shifted(masks: torch.Tensor) -> torch.Tensor:
+    """Centre the DC component, as maps are stored and plotted."""
+    return torch.fft.fftshift(masks, dim=(-2, -1))

@@ -1,0 +1,96 @@
+"""Safe, self-describing, atomically written result files.
+
+Tensors go to safetensors (never pickle), settings and metrics to JSON sidecars, tables to CSV.
+Every write goes to a temporary file in the same folder and is renamed into place, so a killed job
+never leaves a half-written file that looks complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+
+class ResultFileError(RuntimeError):
+    """A result file is missing, truncated or not what it should be; the message says how to regenerate it."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is renamed onto ``path``, on error removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def save_tensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, Any]) -> None:
+    """Write tensors to safetensors with JSON-encoded metadata (values must be JSON-able)."""
+    meta = {key: json.dumps(value, default=str) for key, value in metadata.items()}
+    tensors = {key: t.detach().to("cpu").contiguous() for key, t in tensors.items()}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+
+
+def _regenerate_hint(path: Path) -> str:
+    return f"delete it and rerun the workflow (e.g. `snakemake --cores all {path}`) to regenerate it"
+
+
+def load_tensors(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read tensors and decoded metadata written by :func:`save_tensors`; a damaged file names itself."""
+    path = Path(path)
+    if not path.is_file():
+        raise ResultFileError(f"{path}: no such file; {_regenerate_hint(path)}")
+    try:
+        tensors = load_file(str(path), device=str(device))
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            raw = handle.metadata() or {}
+        metadata = {key: json.loads(value) for key, value in raw.items()}
+    except (SafetensorError, OSError, ValueError, json.JSONDecodeError) as err:
+        raise ResultFileError(f"{path}: corrupted or truncated ({err}); {_regenerate_hint(path)}") from err
+    return tensors, metadata
+
+
+def write_json(path: str | os.PathLike, payload: Any) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise ResultFileError(f"{path}: no such file; {_regenerate_hint(path)}") from err
+    except json.JSONDecodeError as err:
+        raise ResultFileError(f"{path}: not valid JSON ({err}); {_regenerate_hint(path)}") from err
+
+
+def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write a tidy table; the header is the union of keys in first-seen order."""
+    fields: list[str] = []
+    for row in rows:
+        fields.extend(key for key in row if key not in fields)
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)

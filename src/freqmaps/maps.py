@@ -1,0 +1,264 @@
+"""Per-image frequency maps (METHOD.md §2), learned for many images at once.
+
+For each image x with target t the map M minimises ``CE(f(x'), t) + lam * sum|M|`` with Adam, the mask
+clamped to [0, 1] after every step, from M = 1. The stopping rule is the authors': after each update,
+stop when ``step > min_steps`` and ``|loss - mean(last `window` losses)| < tol``, or when
+``step > max_steps`` (the loss recorded at a step is the one computed before that step's update). A map is
+kept only if f still predicts t on the image filtered by the final mask.
+
+The engine runs B images side by side. Each slot has its own mask, Adam moments, step count, loss window
+and stopping rule; because the classifier is frozen in eval() mode, the gradient of the summed loss with
+respect to one slot's mask is exactly that image's own gradient. A finished slot is frozen on the device
+and refilled from the queue of pending images at the next synchronisation, so the device stays full.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from freqmaps.fourier import PARAMETERISATIONS, apply_mask, full_spectrum, l1_norm, l1_weights, mask_shape
+
+log = logging.getLogger(__name__)
+
+# Why an image has no map; stored as small integers next to the maps.
+OUTCOMES = ("kept", "target_lost", "nan_loss", "misclassified_clean", "attack_failed")
+KEPT, TARGET_LOST, NAN_LOSS, MISCLASSIFIED_CLEAN, ATTACK_FAILED = range(len(OUTCOMES))
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass
+class MapSettings:
+    """Optimisation settings of per-image maps; the defaults are the [P2] CIFAR-10 values."""
+
+    lam: float = 0.5
+    lr: float = 0.01
+    min_steps: int = 500
+    max_steps: int = 5000
+    window: int = 20
+    tol: float = 1e-5
+    batch_size: int = 128
+    parameterisation: str = "per_channel"
+    sync_every: int = 1  # steps between host synchronisations (harvest finished slots, refill)
+    precision: str = "fp32"  # autocast dtype of the classifier's forward pass; FFTs stay fp32
+    channels_last: bool = False
+    compile: bool = False
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        if self.parameterisation not in PARAMETERISATIONS:
+            raise ValueError(f"maps.parameterisation: {self.parameterisation!r} is not one of {PARAMETERISATIONS}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"maps.precision: {self.precision!r} is not one of {tuple(PRECISIONS)}")
+        for key in ("lr", "window", "batch_size", "sync_every", "max_steps"):
+            if not getattr(self, key) > 0:
+                raise ValueError(f"maps.{key}: must be positive, got {getattr(self, key)}")
+        if self.lam < 0 or self.tol < 0 or self.min_steps < 0:
+            raise ValueError("maps.lam, maps.tol and maps.min_steps must not be negative")
+        self.betas = tuple(self.betas)
+
+
+@dataclass
+class MapResult:
+    """Learned masks (unshifted full spectrum, [N, C', H, W]) and what happened to each image."""
+
+    masks: torch.Tensor
+    steps: torch.Tensor  # Adam updates taken
+    outcome: torch.Tensor  # index into OUTCOMES
+    final_loss: torch.Tensor
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kept(self) -> torch.Tensor:
+        return self.outcome == KEPT
+
+
+def check_inputs(images: torch.Tensor, targets: torch.Tensor, num_classes: int) -> None:
+    """Reject inputs the engine cannot use, naming what is wrong, before any optimisation."""
+    if images.ndim != 4:
+        raise ValueError(f"images must be [N, C, H, W], got shape {tuple(images.shape)}")
+    if targets.ndim != 1 or len(targets) != len(images):
+        raise ValueError(f"targets must be [N] with N = {len(images)} images, got shape {tuple(targets.shape)}")
+    if len(targets) and (targets.min() < 0 or targets.max() >= num_classes):
+        raise ValueError(f"targets must lie in 0..{num_classes - 1}, found {targets.min().item()}..{targets.max().item()}")
+    if not torch.isfinite(images).all():
+        bad = (~torch.isfinite(images.flatten(1))).any(1).nonzero().squeeze(1)[:5].tolist()
+        raise ValueError(f"images contain NaN or inf (first rows: {bad})")
+
+
+class _Slots:
+    """Optimisation state of the B images in flight, all on the device."""
+
+    def __init__(self, images, targets, index, shape, settings, device):
+        b = len(index)
+        self.image = index.clone()  # which queue entry each slot holds (-1: empty)
+        self.x = images[index].to(device)
+        self.y = targets[index].to(device)
+        self.mask = torch.ones(b, *shape, device=device, dtype=self.x.dtype)
+        self.m = torch.zeros_like(self.mask)
+        self.v = torch.zeros_like(self.mask)
+        self.t = torch.zeros(b, dtype=torch.long, device=device)
+        self.history = torch.zeros(b, settings.window, dtype=torch.float64, device=device)
+        self.loss = torch.zeros(b, dtype=torch.float64, device=device)
+        self.running = torch.ones(b, dtype=torch.bool, device=device)
+        self.nan = torch.zeros(b, dtype=torch.bool, device=device)
+
+    def reset(self, slots: torch.Tensor, images, targets, index) -> None:
+        self.image[slots] = index
+        self.x[slots] = images[index].to(self.x.device)
+        self.y[slots] = targets[index].to(self.y.device)
+        for name, value in (("mask", 1.0), ("m", 0.0), ("v", 0.0), ("t", 0), ("history", 0.0), ("loss", 0.0)):
+            getattr(self, name)[slots] = value
+        self.running[slots] = True
+        self.nan[slots] = False
+
+    def keep(self, slots: torch.Tensor) -> None:
+        """Drop all other slots (used once the queue is empty, to stop computing for empty slots)."""
+        for name in ("image", "x", "y", "mask", "m", "v", "t", "history", "loss", "running", "nan"):
+            setattr(self, name, getattr(self, name)[slots])
+
+
+def _forward(model: nn.Module, images: torch.Tensor, settings: MapSettings) -> torch.Tensor:
+    dtype = PRECISIONS[settings.precision]
+    if settings.channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    if dtype is None:
+        return model(images)
+    with torch.autocast(images.device.type, dtype=dtype):
+        return model(images).float()
+
+
+def learn_maps(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, settings: MapSettings,
+               device: torch.device, num_classes: int, progress: bool = True) -> MapResult:
+    """Learn one map per image (images float [N, C, H, W] in [0, 1], targets [N]); see the module doc."""
+    from tqdm import tqdm
+
+    check_inputs(images, targets, num_classes)
+    n, channels, height, width = images.shape
+    shape = mask_shape(settings.parameterisation, channels, height, width)
+    masks = torch.zeros(n, *shape)
+    steps = torch.zeros(n, dtype=torch.long)
+    outcome = torch.full((n,), KEPT, dtype=torch.long)
+    final_loss = torch.full((n,), math.nan, dtype=torch.float64)
+    if n == 0:
+        return MapResult(full_spectrum(masks, settings.parameterisation, width), steps, outcome, final_loss,
+                         {"image_steps": 0})
+    if settings.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    forward_model = torch.compile(model) if settings.compile else model
+    weights = l1_weights(settings.parameterisation, width, device)
+    beta1, beta2 = settings.betas
+    started, syncs = time.time(), 0
+
+    pending = deque(range(n))
+    first = torch.tensor([pending.popleft() for _ in range(min(settings.batch_size, n))])
+    slots = _Slots(images, targets, first, shape, settings, device)
+    bar = tqdm(total=n, desc="maps", unit="img", mininterval=10, ascii=True, disable=not progress)
+    iteration = 0
+    while len(slots.image):
+        # ---- one Adam step for every running slot (finished slots are frozen: nothing of theirs changes)
+        mask = slots.mask.detach().requires_grad_(True)
+        logits = _forward(forward_model, apply_mask(slots.x, mask, settings.parameterisation), settings)
+        loss = nn.functional.cross_entropy(logits, slots.y, reduction="none") + settings.lam * l1_norm(mask, weights)
+        (grad,) = torch.autograd.grad(loss.sum(), mask)
+        with torch.no_grad():
+            run = slots.running
+            finite = torch.isfinite(loss)
+            slots.nan |= run & ~finite
+            run = run & finite
+            r = run.view(-1, *([1] * len(shape)))
+            slots.t += run
+            t = slots.t.double().clamp(min=1)
+            # torch.optim.Adam's arithmetic, operation for operation (bit-identical on the CPU), per slot
+            neg_step = (-settings.lr / (1 - beta1**t)).to(mask.dtype).view_as(r)
+            bias2_sqrt = (1 - beta2**t).sqrt().to(mask.dtype).view_as(r)
+            m = torch.where(r, slots.m.lerp(grad, 1 - beta1), slots.m)
+            v = torch.where(r, slots.v.mul(beta2).addcmul_(grad, grad, value=1 - beta2), slots.v)
+            denom = (v.sqrt() / bias2_sqrt).add_(settings.eps)
+            slots.mask = torch.where(r, (slots.mask + (neg_step * m) / denom).clamp_(0, 1), slots.mask)
+            slots.m, slots.v = m, v
+            # ---- the stopping rule, on the device
+            recorded = loss.double()
+            column = (slots.t - 1).remainder(settings.window)
+            slots.history[run, column[run]] = recorded[run]
+            count = slots.t.clamp(max=settings.window).double()
+            window_mean = slots.history.sum(1) / count.clamp(min=1)
+            converged = (slots.t > settings.min_steps) & ((recorded - window_mean).abs() < settings.tol)
+            slots.loss = torch.where(run, recorded, slots.loss)
+            slots.running = run & ~(converged | (slots.t > settings.max_steps))
+        iteration += 1
+        if iteration % settings.sync_every:
+            continue
+        # ---- harvest finished slots, refill them from the queue
+        syncs += 1
+        done = (~slots.running).nonzero().squeeze(1)
+        if len(done) == 0:
+            continue
+        with torch.no_grad():
+            final = slots.mask[done]
+            predicted = _forward(forward_model, apply_mask(slots.x[done], final, settings.parameterisation), settings).argmax(1)
+            ids = slots.image[done].cpu()
+            masks[ids] = final.float().cpu()
+            steps[ids] = slots.t[done].cpu()
+            final_loss[ids] = slots.loss[done].cpu()
+            nan = slots.nan[done].cpu()
+            lost = (predicted != slots.y[done]).cpu()
+            outcome[ids] = torch.where(nan, NAN_LOSS, torch.where(lost, TARGET_LOST, KEPT))
+        bar.update(len(done))
+        refill = min(len(done), len(pending))
+        if refill:
+            slots.reset(done[:refill], images, targets, torch.tensor([pending.popleft() for _ in range(refill)]))
+        if refill < len(done):
+            slots.keep(slots.running.nonzero().squeeze(1))
+    bar.close()
+    seconds = time.time() - started
+    if (outcome == NAN_LOSS).any():
+        log.warning("%d image(s) dropped for a NaN loss", int((outcome == NAN_LOSS).sum()))
+    image_steps = int(steps.sum())
+    stats = {"seconds": seconds, "image_steps": image_steps, "image_steps_per_second": image_steps / max(seconds, 1e-9),
+             "host_syncs": syncs, "mean_steps": steps.double().mean().item()}
+    return MapResult(full_spectrum(masks, settings.parameterisation, width), steps, outcome, final_loss, stats)
+
+
+def reference_map(model: nn.Module, image: torch.Tensor, target: int, settings: MapSettings,
+                  device: torch.device) -> tuple[torch.Tensor, int, bool, float]:
+    """The per-image algorithm as the papers' code runs it: one image, one torch.optim.Adam, one loop.
+
+    Kept as the ground truth the batched engine is tested and benchmarked against. Returns the final
+    (unshifted, full-spectrum) mask, the number of updates, whether the map is kept and the last loss.
+    """
+    x = image.unsqueeze(0).to(device)
+    y = torch.tensor([target], device=device)
+    shape = mask_shape(settings.parameterisation, x.shape[1], x.shape[2], x.shape[3])
+    weights = l1_weights(settings.parameterisation, x.shape[3], device)
+    mask = torch.ones(1, *shape, device=device, dtype=x.dtype, requires_grad=True)
+    optimiser = torch.optim.Adam([mask], lr=settings.lr, betas=settings.betas, eps=settings.eps)
+    losses: list[float] = []
+    step = 0
+    while True:
+        logits = _forward(model, apply_mask(x, mask, settings.parameterisation), settings)
+        loss = nn.functional.cross_entropy(logits, y, reduction="none") + settings.lam * l1_norm(mask, weights)
+        value = loss.item()
+        if not math.isfinite(value):
+            return full_spectrum(mask.detach()[0], settings.parameterisation, x.shape[3]), step, False, value
+        losses.append(value)
+        optimiser.zero_grad()
+        loss.sum().backward()
+        optimiser.step()
+        with torch.no_grad():
+            mask.clamp_(0, 1)
+        step += 1
+        recent = losses[-settings.window:]
+        if (step > settings.min_steps and abs(value - sum(recent) / len(recent)) < settings.tol) or step > settings.max_steps:
+            break
+    with torch.no_grad():
+        kept = _forward(model, apply_mask(x, mask, settings.parameterisation), settings).argmax(1).item() == target
+    return full_spectrum(mask.detach()[0], settings.parameterisation, x.shape[3]), step, kept, value

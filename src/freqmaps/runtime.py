@@ -1,0 +1,142 @@
+"""Seeding, device choice and provenance: the facts recorded next to every result."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+log = logging.getLogger("freqmaps")
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
+    """Seed python, numpy and torch (CPU and CUDA) and return a torch generator for DataLoaders.
+
+    With ``deterministic`` the cuDNN autotuner is off and deterministic algorithms are requested
+    (warn-only, so an op without a deterministic kernel still runs and says so in the log).
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return generator
+
+
+def resolve_device(choice: str = "auto") -> torch.device:
+    """Turn the config's ``device`` (auto|cpu|cuda) into a torch device; asking for CUDA without one is an error."""
+    if choice not in DEVICE_CHOICES:
+        raise ValueError(f"device: {choice!r} is not one of {DEVICE_CHOICES}")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            "device: 'cuda' was requested but no CUDA device is visible "
+            f"(torch {torch.__version__}, CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r}); "
+            "set device: auto or device: cpu in the config"
+        )
+    if choice == "auto":
+        choice = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(choice)
+    log.info("device: %s%s", device, f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
+    return device
+
+
+def git_commit() -> str:
+    """The commit of the freqmaps checkout, or 'unknown' outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True,
+            text=True, timeout=5, check=True,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=Path(__file__).resolve().parent,
+            capture_output=True, text=True, timeout=5,
+        ).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the packages a result depends on."""
+    import importlib.metadata as md
+
+    versions = {"python": platform.python_version()}
+    for name in ("freqmaps", "torch", "torchvision", "torchattacks", "numpy", "scipy", "dadapy"):
+        try:
+            versions[name] = md.version(name)
+        except md.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def config_hash(settings: Any) -> str:
+    """A short, order-independent hash of a JSON-able settings object."""
+    blob = json.dumps(settings, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def provenance(device: torch.device | str, seed: int | None, settings: Any = None) -> dict[str, Any]:
+    """Everything needed to say where a result came from."""
+    device = torch.device(device)
+    record: dict[str, Any] = {
+        "seed": seed,
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+        or platform.machine(),
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "torch_threads": torch.get_num_threads(),
+        "versions": library_versions(),
+        "git_commit": git_commit(),
+        "host": platform.node(),
+        "argv": sys.argv[:1],
+        "created_unix": time.time(),
+    }
+    if settings is not None:
+        record["settings"] = settings
+        record["config_hash"] = config_hash(settings)
+    return record
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak memory of this process: CUDA allocator peak on a GPU, max RSS on the CPU."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def setup_logging(log_file: str | os.PathLike | None = None, level: int = logging.INFO) -> None:
+    """Send log records, warnings, progress bars and tracebacks to ``log_file`` (or stderr), timestamped.
+
+    With a file, stderr itself is redirected there, so tqdm progress (rates, ETAs) and an uncaught
+    exception's traceback end up in the rule's log, which Snakemake shows when a job fails.
+    """
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        sys.stderr = open(log_file, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+    handler: logging.Handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.captureWarnings(True)
