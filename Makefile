@@ -1,0 +1,56 @@
+# The two commands a newcomer needs:  make run  (default experiment)  and  make test  (test suite).
+# Each sets up what it needs on a fresh Debian machine with Python 3.11: a virtual environment with the
+# pinned dependencies, and the embedded Fashion-MNIST dataset. Re-running is fast when nothing changed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
+CORES ?= all
+SNAKEMAKE := $(BIN)/snakemake
+
+.PHONY: run test lint report frequency_bias data install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $@
+
+# Fashion-MNIST from Debian (31 MB, MIT licence). Without apt, set datasets.fashion_mnist.download: true.
+data: $(FASHION_MNIST)
+
+$(FASHION_MNIST):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get install -y -q dataset-fashion-mnist || (apt-get update -q && apt-get install -y -q dataset-fashion-mnist)) >/dev/null; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+	  sudo apt-get update -q && sudo apt-get install -y -q dataset-fashion-mnist >/dev/null; \
+	else \
+	  echo "freqmaps: Fashion-MNIST is not at $(dir $(FASHION_MNIST)) and apt-get is not usable here."; \
+	  echo "  Install the Debian package dataset-fashion-mnist, or set datasets.fashion_mnist.root to a folder"; \
+	  echo "  with the four IDX .gz files, or datasets.fashion_mnist.download: true (needs internet)."; \
+	fi
+
+run: $(STAMP) data
+	$(SNAKEMAKE) --cores $(CORES) --profile profiles/local
+	$(SNAKEMAKE) --cores $(CORES) --report results/report.html
+	@echo "freqmaps: report at results/report.html, summary table at results/summary.csv"
+
+report: $(STAMP)
+	$(SNAKEMAKE) --cores $(CORES) --report results/report.html
+
+frequency_bias: $(STAMP) data
+	$(SNAKEMAKE) --cores $(CORES) --profile profiles/local frequency_bias
+
+test: $(STAMP) data
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src scripts tests bench
+	$(SNAKEMAKE) --lint --cores 1
+
+clean:
+	rm -rf results logs benchmarks .snakemake

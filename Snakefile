@@ -1,0 +1,51 @@
+# freqmaps: which Fourier frequencies a classifier needs, which an attack exploits, and how they relate.
+# This file only wires: rules per stage live in workflow/rules/, all logic in src/freqmaps.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/attack.smk"
+include: "workflow/rules/maps.smk"
+include: "workflow/rules/stats.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        "results/summary.csv",
+        figure_targets(),
+
+
+rule train_all:
+    input:
+        expand_models("results/{dataset}/{model}/seed{seed}/model.safetensors"),
+
+
+rule attacks_all:
+    input:
+        expand_attacks("results/{dataset}/{model}/seed{seed}/attacks/{attack}.safetensors"),
+
+
+rule maps_all:
+    input:
+        expand_models("results/{dataset}/{model}/seed{seed}/maps/essential.safetensors"),
+        expand_attacks("results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}.safetensors"),
+
+
+rule stats_all:
+    input:
+        "results/summary.csv",
+
+
+rule figures:
+    input:
+        figure_targets(),

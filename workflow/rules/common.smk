@@ -1,0 +1,49 @@
+# Config validation, wildcard constraints and target helpers shared by all rules.
+from snakemake.utils import validate
+
+
+from freqmaps.data import check_source
+
+validate(config, schema="../schemas/config.schema.yaml")
+for _name, _dataset in config["datasets"].items():
+    check_source(_name, _dataset.get("root"), _dataset.get("download", False))
+
+RESULTS = "results/{dataset}/{model}/seed{seed}"
+LOGS = "logs/{dataset}/{model}/seed{seed}"
+
+wildcard_constraints:
+    dataset="|".join(config["datasets"]),
+    model="|".join(config["models"]),
+    attack="|".join(config["attacks"]),
+    seed=r"\d+",
+    scatteritem=r"\d+-of-\d+",
+
+
+scattergather:
+    maps=config["maps"].get("shards", 1),
+
+
+def library(*modules):
+    """The package modules a rule runs: listed as inputs so that editing them reruns the rule."""
+    return [workflow.source_path(f"../../src/freqmaps/{m}.py") for m in modules]
+
+
+def expand_models(pattern, **extra):
+    return expand(pattern, dataset=config["datasets"], model=config["models"], seed=config["seeds"], **extra)
+
+
+def expand_attacks(pattern):
+    return expand_models(pattern, attack=config["attacks"])
+
+
+def figure_targets():
+    return expand_attacks(RESULTS + "/figures/{attack}/class_mean_maps.png") + expand_attacks(
+        RESULTS + "/figures/{attack}/examples.png"
+    ) + expand_attacks(RESULTS + "/figures/{attack}/cosine_null.png") + expand_models(
+        RESULTS + "/figures/information_imbalance_plane.png"
+    )
+
+
+def map_settings():
+    """Map settings that change the maps (the shard count only splits the work)."""
+    return {k: v for k, v in config["maps"].items() if k != "shards"}
