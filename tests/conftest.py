@@ -1,0 +1,60 @@
+"""Shared fixtures: small real-format datasets, tiny models, and the repository paths."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+FASHION_MNIST_ROOT = Path("/usr/share/datasets/fashion-mnist")
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> None:
+    """Write an IDX file as the (Fashion-)MNIST distributions do: magic, big-endian dims, raw bytes."""
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + array.astype(np.uint8).tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if compress:
+        with gzip.open(path, "wb") as handle:
+            handle.write(payload)
+    else:
+        path.write_bytes(payload)
+
+
+@pytest.fixture
+def idx_root(tmp_path: Path) -> Path:
+    """A Debian-layout Fashion-MNIST folder with 60 train / 20 test images."""
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 60), ("t10k", 20)):
+        write_idx(tmp_path / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    return tmp_path
+
+
+def require_fashion_mnist() -> None:
+    if not (FASHION_MNIST_ROOT / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip("Fashion-MNIST not installed (`make test` installs the Debian package dataset-fashion-mnist)")
+
+
+@pytest.fixture(scope="session")
+def trained_cnn():
+    """A small CNN trained for one epoch on 6000 real Fashion-MNIST images (about 80% accuracy), and test data."""
+    require_fashion_mnist()
+    from freqmaps.data import head, load_split
+    from freqmaps.runtime import seed_everything
+    from freqmaps.training import TrainSettings, train_classifier
+
+    generator = seed_everything(0)
+    train = load_split("fashion_mnist", "train")
+    test = head(load_split("fashion_mnist", "test"), 1000)
+    settings = TrainSettings(epochs=1, n_train=6000, batch_size=64, lr=0.05, base_augmentation="none")
+    model, metrics = train_classifier(train, test, settings, torch.device("cpu"), generator)
+    from freqmaps.models import freeze
+
+    return freeze(model), test, metrics

@@ -1,0 +1,124 @@
+"""The real workflow on a tiny config in a temporary directory: dry run, run, nothing left to do, and an
+edit to one attack reruns only that attack's branch. Bad configs stop before any job runs."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO, require_fashion_mnist
+
+pytestmark = pytest.mark.e2e
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
+TINY = Path(__file__).with_name("tiny_config.yaml")
+R = "results/fashion_mnist/cnn/seed0"
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def planned_jobs(workdir: Path) -> list[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run would execute."""
+    out = snakemake(workdir, "--dry-run")
+    assert out.returncode == 0, out.stderr + out.stdout
+    text = out.stdout + out.stderr
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", text):
+        match = re.match(r"(?:local)?rule (\w+):", block.strip())
+        if match:
+            wildcards = re.search(r"wildcards: (.*)", block)
+            jobs.append((match.group(1), wildcards.group(1) if wildcards else ""))
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    require_fashion_mnist()
+    workdir = tmp_path_factory.mktemp("tiny")
+    shutil.copy(TINY, workdir / "config.yaml")
+    dry = planned_jobs(workdir)
+    run = snakemake(workdir)
+    assert run.returncode == 0, run.stderr[-4000:]
+    return workdir, dry
+
+
+def test_dry_run_plans_every_stage(finished_run):
+    _, dry = finished_run
+    rules = {rule for rule, _ in dry}
+    assert {"train", "attack", "essential_maps_shard", "adversarial_maps_shard", "gather_essential_maps",
+            "gather_adversarial_maps", "correlate", "map_figures", "information_imbalance_plane", "summary"} <= rules
+    assert sum(rule == "adversarial_maps_shard" for rule, _ in dry) == 4  # 2 attacks x 2 shards
+
+
+def test_run_writes_every_result(finished_run):
+    workdir, _ = finished_run
+    for path in ["model.safetensors", "model.json", "attacks/pgd.safetensors", "attacks/fgsm.json",
+                 "maps/essential.safetensors", "maps/adversarial/pgd.safetensors", "stats/pgd.csv",
+                 "stats/fgsm_per_image.csv", "figures/pgd/class_mean_maps.png", "figures/information_imbalance_plane.png"]:
+        assert (workdir / R / path).stat().st_size > 0, path
+    summary = (workdir / "results/summary.csv").read_text()
+    assert "cosine_mean" in summary and ",pgd," in summary and ",fgsm," in summary
+    for log in ("train.log", "attack_pgd.log", "maps_essential_1-of-2.log"):
+        assert "device: cpu" in (workdir / "logs/fashion_mnist/cnn/seed0" / log).read_text()
+
+
+def test_second_run_has_nothing_to_do(finished_run):
+    workdir, _ = finished_run
+    assert planned_jobs(workdir) == []
+
+
+def test_editing_one_attack_reruns_only_its_branch(finished_run):
+    workdir, _ = finished_run
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["attacks"]["pgd"]["params"]["eps"] = 0.0314
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(workdir)
+    rules = {rule for rule, _ in jobs}
+    assert "attack" in rules and "correlate" in rules
+    assert "train" not in rules and "essential_maps_shard" not in rules
+    assert not any("attack=fgsm" in wildcards for _, wildcards in jobs)
+    assert all("attack=pgd" in wildcards for rule, wildcards in jobs if rule in ("attack", "correlate", "map_figures"))
+    fgsm_before = (workdir / R / "stats/fgsm.csv").stat().st_mtime_ns
+    run = snakemake(workdir)
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert (workdir / R / "stats/fgsm.csv").stat().st_mtime_ns == fgsm_before
+    assert planned_jobs(workdir) == []
+
+
+def _broken(tmp_path: Path, edit) -> subprocess.CompletedProcess:
+    config = yaml.safe_load(TINY.read_text())
+    edit(config)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    return snakemake(tmp_path, "--dry-run", timeout=120)
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (lambda c: c["datasets"].update({"imagenet": c["datasets"].pop("fashion_mnist")}), "imagenet"),
+    (lambda c: c["models"]["cnn"].update(arch="resnet1000"), "resnet1000"),
+    (lambda c: c["attacks"]["pgd"].update(method="PDG"), "PDG"),
+    (lambda c: c["attacks"]["pgd"]["params"].update(eps=-0.1), "-0.1"),
+    (lambda c: c["attacks"]["pgd"]["params"].update(epsilon=0.1), "epsilon"),
+    (lambda c: c["maps"].update(lamda=0.1), "lamda"),
+    (lambda c: c["datasets"]["fashion_mnist"].update(root="/nonexistent/fmnist"), "datasets.fashion_mnist.root"),
+    (lambda c: c.pop("attacks"), "attacks"),
+])
+def test_bad_config_stops_before_any_job_naming_the_key(tmp_path, edit, expected):
+    result = _broken(tmp_path, edit)
+    assert result.returncode != 0
+    assert expected in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_malformed_yaml_names_the_file(tmp_path):
+    (tmp_path / "config.yaml").write_text("seeds: [0\nmodels: {")
+    result = snakemake(tmp_path, "--dry-run", timeout=120)
+    assert result.returncode != 0
+    assert "config.yaml" in result.stdout + result.stderr

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+import torch
+
+from freqmaps.fourier import apply_mask, full_spectrum, l1_norm, l1_weights, mask_shape, shifted
+
+
+def test_mask_forward_equals_direct_fft_filter():
+    rng = np.random.default_rng(0)
+    x = rng.random((4, 3, 16, 12))
+    m = rng.random((4, 3, 16, 12))
+    expected = np.real(np.fft.ifft2(m * np.fft.fft2(x)))  # the definition, in numpy float64
+    got = apply_mask(torch.from_numpy(x).float(), torch.from_numpy(m).float(), "per_channel")
+    np.testing.assert_allclose(got.numpy(), expected, atol=2e-6)
+
+
+def test_identity_mask_returns_the_image():
+    x = torch.rand(2, 1, 28, 28)
+    assert torch.allclose(apply_mask(x, torch.ones(2, 1, 28, 28), "per_channel"), x, atol=1e-6)
+    assert torch.allclose(apply_mask(x, torch.ones(2, 1, 28, 15), "hermitian"), x, atol=1e-6)
+
+
+def test_shared_mask_broadcasts_over_channels():
+    x, m = torch.rand(2, 3, 8, 8), torch.rand(2, 1, 8, 8)
+    assert torch.allclose(apply_mask(x, m, "shared"), apply_mask(x, m.expand(2, 3, 8, 8), "per_channel"), atol=1e-6)
+
+
+@pytest.mark.parametrize("width", [8, 9])
+def test_hermitian_half_spectrum_equals_its_symmetric_full_mask(width):
+    x = torch.rand(3, 2, 10, width, dtype=torch.float64)
+    half = torch.rand(3, 2, 10, width // 2 + 1, dtype=torch.float64)
+    full = full_spectrum(half, "hermitian", width)
+    # the full mask is Hermitian-symmetric: M(-k) = M(k) off the self-mirrored columns
+    mirrored = torch.roll(torch.flip(full, dims=(-2, -1)), shifts=(1, 1), dims=(-2, -1))
+    cols = [c for c in range(width) if c != 0 and 2 * c != width]
+    assert torch.equal(full[..., cols], mirrored[..., cols])
+    # filtering with the half spectrum equals filtering with the symmetrised full mask
+    sym = (full + mirrored) / 2
+    assert torch.allclose(apply_mask(x, half, "hermitian"), apply_mask(x, sym, "per_channel"), atol=1e-10)
+    # for masks in [0, 1], the weighted half-spectrum L1 equals the L1 of the symmetric full mask
+    assert torch.allclose(l1_norm(half, l1_weights("hermitian", width)), l1_norm(sym, None), atol=1e-9)
+
+
+def test_shapes_and_shift():
+    assert mask_shape("per_channel", 3, 32, 32) == (3, 32, 32)
+    assert mask_shape("shared", 3, 32, 32) == (1, 32, 32)
+    assert mask_shape("hermitian", 3, 32, 32) == (3, 32, 17)
+    m = torch.zeros(1, 1, 8, 8)
+    m[..., 0, 0] = 1
+    assert shifted(m)[0, 0, 4, 4] == 1  # DC moves to the centre
+    with pytest.raises(ValueError, match="parameterisation"):
+        mask_shape("polar", 3, 8, 8)

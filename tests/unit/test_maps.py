@@ -1,0 +1,139 @@
+"""The batched map engine against the plain per-image algorithm, and its input checks."""
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from freqmaps.data import FASHION_MNIST
+from freqmaps.maps import KEPT, NAN_LOSS, TARGET_LOST, MapSettings, learn_maps, reference_map
+from freqmaps.models import build_model, freeze
+
+CPU = torch.device("cpu")
+
+
+class BatchInvariantLinear(nn.Module):
+    """The same affine map as nn.Linear, by multiply-and-sum: BLAS computes one row (gemv) and several
+    rows (gemm) in different orders, this gives every row the same arithmetic at any batch size."""
+
+    def __init__(self, linear: nn.Linear):
+        super().__init__()
+        self.weight, self.bias = linear.weight, linear.bias
+
+    def forward(self, x):
+        return (x[:, None, :] * self.weight[None]).sum(-1) + self.bias
+
+
+@pytest.fixture(scope="module")
+def mixed_batch():
+    """An untrained CNN, 16 images (half smooth), and targets half of which the model predicts."""
+    torch.manual_seed(0)
+    model = build_model("small_cnn", FASHION_MNIST)
+    model[1].head = BatchInvariantLinear(model[1].head)
+    model = freeze(model)
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(16, 1, 28, 28, generator=g)
+    x[:8] = nn.functional.avg_pool2d(x[:8], 5, 1, 2)
+    y = torch.randint(0, 10, (16,), generator=g)
+    with torch.no_grad():
+        y[::2] = model(x[::2]).argmax(1)
+    return model, x, y
+
+
+@pytest.mark.parametrize(
+    ("parameterisation", "dtype"),
+    [("per_channel", torch.float64), ("per_channel", torch.float32), ("hermitian", torch.float32)],
+)
+def test_batched_engine_equals_per_image_reference(mixed_batch, parameterisation, dtype):
+    """Same step counts and kept decisions, and the same masks, on a batch smaller than the image count
+    (slots are refilled) with images that converge early and images that run to max_steps.
+
+    Kernels are not batch-invariant: oneDNN picks convolution algorithms by batch size, BLAS treats one
+    row differently from several, and the convolution's input gradient differs by ~1e-7 relative between
+    batch sizes in fp32. Adam divides by the root of the squared gradient, so where a gradient is close to
+    zero that rounding can move a mask entry by up to lr per step. Both sides therefore run native
+    convolutions and a multiply-and-sum head, and the test asks for: every entry within 1e-5 in fp64;
+    in fp32 (and for the half-spectrum mask), a mean difference within 1e-5."""
+    model, x, y = mixed_batch
+    model, x = copy.deepcopy(model).to(dtype), x.to(dtype)
+    settings = MapSettings(lam=0.001, min_steps=20, max_steps=150, batch_size=6, parameterisation=parameterisation)
+    with torch.backends.mkldnn.flags(enabled=False):
+        batched = learn_maps(model, x, y, settings, CPU, 10, progress=False)
+        reference = [reference_map(model, x[i], int(y[i]), settings, CPU) for i in range(len(x))]
+    steps = torch.tensor([r[1] for r in reference])
+    kept = torch.tensor([r[2] for r in reference])
+    assert torch.equal(batched.steps, steps)
+    assert torch.equal(batched.kept, kept)
+    assert (steps < settings.max_steps + 1).any() and (steps == settings.max_steps + 1).any(), "need both kinds"
+    assert kept.any() and (~kept).any(), "need kept and dropped maps"
+    difference = torch.stack([(batched.masks[i] - r[0].float()).abs() for i, r in enumerate(reference)])
+    if dtype == torch.float64 and parameterisation == "per_channel":
+        assert difference.max() <= 1e-5
+    else:
+        assert difference.mean() <= 1e-5
+
+
+def test_map_is_kept_only_when_target_still_predicted(mixed_batch):
+    model, x, y = mixed_batch
+    settings = MapSettings(lam=0.05, min_steps=10, max_steps=60, batch_size=16)
+    result = learn_maps(model, x, y, settings, CPU, 10, progress=False)
+    from freqmaps.fourier import apply_mask
+
+    with torch.no_grad():
+        predicted = model(apply_mask(x, result.masks, "per_channel")).argmax(1)
+    assert torch.equal(result.outcome == KEPT, predicted == y)
+    assert torch.equal(result.outcome == TARGET_LOST, predicted != y)
+    assert ((result.masks >= 0) & (result.masks <= 1)).all()
+
+
+def test_nan_loss_drops_only_that_image():
+    class NanForBrightImages(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(28 * 28, 10)
+
+        def forward(self, x):
+            logits = self.linear(x.flatten(1))
+            bright = x.flatten(1).mean(1, keepdim=True) > 0.7
+            return torch.where(bright, torch.full_like(logits, float("nan")), logits)
+
+    torch.manual_seed(0)
+    model = freeze(NanForBrightImages())
+    x = torch.rand(5, 1, 28, 28) * 0.5
+    x[2] = 0.9  # the only image whose logits are NaN
+    y = torch.zeros(5, dtype=torch.long)
+    result = learn_maps(model, x, y, MapSettings(min_steps=5, max_steps=20, batch_size=2), CPU, 10, progress=False)
+    assert result.outcome[2] == NAN_LOSS
+    assert (result.outcome[[0, 1, 3, 4]] != NAN_LOSS).all()
+    assert (result.steps[[0, 1, 3, 4]] > 5).all()
+
+
+@pytest.mark.parametrize(
+    ("images", "targets", "message"),
+    [
+        (torch.rand(3, 1, 28, 28), torch.zeros(2, dtype=torch.long), "targets must be"),
+        (torch.rand(3, 1, 28, 28), torch.tensor([0, 1, 10]), "0..9"),
+        (torch.rand(3, 28, 28), torch.zeros(3, dtype=torch.long), "N, C, H, W"),
+        (torch.tensor(float("nan")).expand(2, 1, 28, 28), torch.zeros(2, dtype=torch.long), "NaN"),
+    ],
+)
+def test_bad_inputs_are_rejected_before_optimising(images, targets, message):
+    model = freeze(build_model("small_cnn", FASHION_MNIST))
+    with pytest.raises(ValueError, match=message):
+        learn_maps(model, images, targets, MapSettings(), CPU, 10, progress=False)
+
+
+def test_settings_reject_unknown_values():
+    with pytest.raises(ValueError, match="maps.parameterisation"):
+        MapSettings(parameterisation="polar")
+    with pytest.raises(ValueError, match="maps.precision"):
+        MapSettings(precision="fp8")
+    with pytest.raises(ValueError, match="maps.lr"):
+        MapSettings(lr=0)
+
+
+def test_empty_input_gives_empty_result():
+    model = freeze(build_model("small_cnn", FASHION_MNIST))
+    result = learn_maps(model, torch.rand(0, 1, 28, 28), torch.zeros(0, dtype=torch.long), MapSettings(), CPU, 10)
+    assert result.masks.shape == (0, 1, 28, 28)
