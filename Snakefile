@@ -1,8 +1,17 @@
 # freqmaps: which Fourier frequencies a classifier needs, which an attack exploits, and how they relate.
 # This file only wires: rules per stage live in workflow/rules/, all logic in src/freqmaps.
+from pathlib import Path
+
 from snakemake.utils import min_version
 
+from freqmaps.config import read_config
+
 min_version("9.0")
+
+# Snakemake's own YAML error names neither file nor line: check every config file first.
+for _path in ["config.yaml", *getattr(workflow.config_settings, "configfiles", [])]:
+    if Path(_path).exists():
+        read_config(_path)
 
 
 configfile: "config.yaml"

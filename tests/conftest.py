@@ -58,3 +58,44 @@ def trained_cnn():
     from freqmaps.models import freeze
 
     return freeze(model), test, metrics
+
+
+# ------------------------------------------------------------------ running the real workflow
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+TINY_CONFIG = REPO / "tests" / "e2e" / "tiny_config.yaml"
+TINY_RESULTS = "results/fashion_mnist/cnn/seed0"
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the repository's workflow in ``workdir`` (which holds its config.yaml)."""
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+               *args]
+    if not any(a.startswith("--cores") or a.startswith("--profile") for a in args):
+        command += ["--cores", "2"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """The tiny config run once, locally, to completion; tests copy it before changing anything."""
+    require_fashion_mnist()
+    workdir = tmp_path_factory.mktemp("tiny_local")
+    shutil.copy(TINY_CONFIG, workdir / "config.yaml")
+    run = snakemake(workdir)
+    assert run.returncode == 0, run.stderr[-4000:]
+    return workdir
+
+
+def result_tensors(workdir: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of every result file of a tiny run, keyed by file and tensor name."""
+    from freqmaps.io import load_tensors
+
+    out = {}
+    for path in sorted((workdir / TINY_RESULTS).rglob("*.safetensors")):
+        tensors, _ = load_tensors(path)
+        for key, value in tensors.items():
+            out[f"{path.relative_to(workdir)}:{key}"] = value
+    return out

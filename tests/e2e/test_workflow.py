@@ -4,25 +4,18 @@ edit to one attack reruns only that attack's branch. Bad configs stop before any
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import REPO, require_fashion_mnist
+from tests.conftest import TINY_CONFIG, TINY_RESULTS, snakemake
 
 pytestmark = pytest.mark.e2e
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
-TINY = Path(__file__).with_name("tiny_config.yaml")
-R = "results/fashion_mnist/cnn/seed0"
-
-
-def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, "--directory", str(workdir), *args], capture_output=True, text=True,
-                          timeout=timeout)
+TINY = TINY_CONFIG
+R = TINY_RESULTS
 
 
 def planned_jobs(workdir: Path) -> list[tuple[str, str]]:
@@ -40,13 +33,13 @@ def planned_jobs(workdir: Path) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    require_fashion_mnist()
-    workdir = tmp_path_factory.mktemp("tiny")
-    shutil.copy(TINY, workdir / "config.yaml")
-    dry = planned_jobs(workdir)
-    run = snakemake(workdir)
-    assert run.returncode == 0, run.stderr[-4000:]
+def finished_run(tiny_run, tmp_path_factory):
+    """A copy of the finished tiny run (so tests may edit it) and the jobs a dry run plans on a fresh one."""
+    fresh = tmp_path_factory.mktemp("fresh")
+    shutil.copy(TINY, fresh / "config.yaml")
+    dry = planned_jobs(fresh)
+    workdir = tmp_path_factory.mktemp("tiny_copy") / "run"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
     return workdir, dry
 
 

@@ -7,8 +7,8 @@ rule attack:
         adversarial=RESULTS + "/attacks/{attack}.safetensors",
         metrics=RESULTS + "/attacks/{attack}.json",
     params:
-        dataset=lambda w: config["datasets"][w.dataset],
-        attack=lambda w: config["attacks"][w.attack],
+        dataset=dataset_settings,
+        attack=attack_settings,
         device=config.get("device", "auto"),
     log:
         LOGS + "/attack_{attack}.log",

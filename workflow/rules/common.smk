@@ -44,6 +44,28 @@ def figure_targets():
     )
 
 
+def canonical(settings):
+    """Settings with keys sorted at every level: Snakemake compares params by their printed form, so
+    reordering keys in config.yaml must not look like a change."""
+    if isinstance(settings, dict):
+        return {key: canonical(settings[key]) for key in sorted(settings)}
+    if isinstance(settings, list):
+        return [canonical(item) for item in settings]
+    return settings
+
+
+def dataset_settings(wildcards):
+    return canonical(config["datasets"][wildcards.dataset])
+
+
+def model_settings(wildcards):
+    return canonical(config["models"][wildcards.model])
+
+
+def attack_settings(wildcards):
+    return canonical(config["attacks"][wildcards.attack])
+
+
 def map_settings():
     """Map settings that change the maps (the shard count only splits the work)."""
-    return {k: v for k, v in config["maps"].items() if k != "shards"}
+    return canonical({k: v for k, v in config["maps"].items() if k != "shards"})

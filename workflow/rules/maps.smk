@@ -10,7 +10,7 @@ rule essential_maps_shard:
     output:
         RESULTS + "/maps/essential/shards/{scatteritem}.safetensors",
     params:
-        dataset=lambda w: config["datasets"][w.dataset],
+        dataset=dataset_settings,
         maps=map_settings(),
         device=config.get("device", "auto"),
     log:
@@ -35,7 +35,7 @@ rule adversarial_maps_shard:
     output:
         RESULTS + "/maps/adversarial/{attack}/shards/{scatteritem}.safetensors",
     params:
-        dataset=lambda w: config["datasets"][w.dataset],
+        dataset=dataset_settings,
         maps=map_settings(),
         device=config.get("device", "auto"),
     log:

@@ -9,7 +9,7 @@ rule correlate:
         sidecar=RESULTS + "/stats/{attack}.json",
         per_image=RESULTS + "/stats/{attack}_per_image.csv",
     params:
-        stats=config["stats"],
+        stats=canonical(config["stats"]),
         device=config.get("device", "auto"),
     log:
         LOGS + "/stats_{attack}.log",

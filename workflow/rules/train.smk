@@ -6,8 +6,8 @@ rule train:
         weights=RESULTS + "/model.safetensors",
         metrics=RESULTS + "/model.json",
     params:
-        dataset=lambda w: config["datasets"][w.dataset],
-        model=lambda w: config["models"][w.model],
+        dataset=dataset_settings,
+        model=model_settings,
         device=config.get("device", "auto"),
     log:
         LOGS + "/train.log",

@@ -1,0 +1,76 @@
+"""Information imbalance (both directions, k = 1) and TwoNN: freqmaps against DADApy, same data, one run.
+
+Data: GOLDEN.md's map-like construction (N maps of D = 3072 entries in [0, 1] driven by a shared latent),
+tie-free. Prints one JSON object with times, ratios and whether the values are identical.
+
+    python bench/stats_vs_dadapy.py [--sizes 2000 5000] [--device cpu|cuda] [--no-dadapy]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+
+import numpy as np
+import torch
+
+from freqmaps import stats
+from freqmaps.runtime import library_versions
+
+
+def map_like(n: int, d: int = 3072, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(size=(n, 20))
+    A = np.clip(Z @ rng.normal(size=(20, d)) * 0.3 + 0.5, 0, 1)
+    B = np.clip(np.tanh(Z[:, :10]) @ rng.normal(size=(10, d)) * 0.3 + 0.5, 0, 1)
+    return A, B
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return value, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--no-dadapy", action="store_true", help="skip the reference (e.g. where it is not installed)")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    runs = []
+    for n in args.sizes:
+        A, B = map_like(n)
+        tA, tB = torch.from_numpy(A).to(device), torch.from_numpy(B).to(device)
+        stats.information_imbalance(tA[:200], tB[:200])  # warm-up
+        ours, ours_s = timed(lambda: stats.information_imbalance(tA, tB, k=1))
+        id_ours, id_ours_s = timed(lambda: stats.twonn_dadapy(tA))
+        run = {"n": n, "d": A.shape[1], "ours_ii_seconds": ours_s, "ours_twonn_seconds": id_ours_s,
+               "ours_ii": [ours["x_to_y"], ours["y_to_x"]], "ours_twonn": id_ours, "ties": ours["ties"]}
+        if not args.no_dadapy:
+            from dadapy import Data, MetricComparisons
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                theirs, theirs_s = timed(lambda: MetricComparisons(A).return_information_imbalace(B, k=1, subset_size=n))
+                id_theirs, id_theirs_s = timed(lambda: Data(A).compute_id_2NN()[0])
+            run.update({
+                "dadapy_ii_seconds": theirs_s, "dadapy_twonn_seconds": id_theirs_s,
+                "dadapy_ii": [float(theirs[0][0]), float(theirs[1][0])], "dadapy_twonn": float(id_theirs),
+                "ii_speedup": theirs_s / ours_s, "twonn_speedup": id_theirs_s / id_ours_s,
+                "ii_identical": [ours["x_to_y"], ours["y_to_x"]] == [float(theirs[0][0]), float(theirs[1][0])],
+                "twonn_relative_difference": abs(id_ours - id_theirs) / id_theirs,
+            })
+        runs.append(run)
+        print(json.dumps(run), flush=True)
+    print(json.dumps({"benchmark": "stats_vs_dadapy", "device": str(device), "threads": torch.get_num_threads(),
+                      "versions": library_versions(), "runs": runs}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

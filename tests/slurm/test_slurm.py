@@ -1,0 +1,105 @@
+"""The tiny config through `--profile profiles/slurm` on a real single-node SLURM cluster (fake GPU).
+
+Every job must go through SLURM (job ids in sacct, one job log each), the results must equal a local
+run's, and a failing job must make snakemake exit non-zero. The cluster is stopped even when a test
+fails, and every call is bounded by a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from tests.conftest import REPO, TINY_CONFIG, result_tensors, snakemake
+
+pytestmark = pytest.mark.slurm
+HERE = Path(__file__).resolve().parent
+LOCAL_RULES = {"gather_essential_maps", "gather_adversarial_maps", "summary", "all"}
+
+
+def _can_run_slurm() -> str | None:
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return "needs root and apt-get to install and start Debian's slurm-wlm"
+    if os.environ.get("FREQMAPS_SKIP_SLURM"):
+        return "FREQMAPS_SKIP_SLURM is set"
+    return None
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    reason = _can_run_slurm()
+    if reason:
+        pytest.skip(reason)
+    state = tmp_path_factory.mktemp("slurm-ci")
+    env = {**os.environ, "SLURM_CI_DIR": str(state), "FAKE_GPU": "1", "WITH_DBD": "1"}
+    try:
+        started = subprocess.run(["timeout", "-k", "10", "400", str(HERE / "start_cluster.sh")], env=env,
+                                 capture_output=True, text=True)
+        assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
+        yield env
+    finally:
+        subprocess.run(["timeout", "-k", "10", "120", str(HERE / "stop_cluster.sh")], env={**env, "PURGE": "1"},
+                       capture_output=True, text=True)
+
+
+def _slurm_env(cluster_env: dict) -> dict:
+    venv_bin = str(Path(os.sys.executable).parent)
+    return {**cluster_env, "PATH": f"{venv_bin}:{cluster_env['PATH']}", "FREQMAPS_SLURM_PARTITION": "debug",
+            "FREQMAPS_SLURM_ACCOUNT": "ci"}
+
+
+def _run_on_slurm(workdir: Path, env: dict, timeout: int = 1200) -> subprocess.CompletedProcess:
+    return snakemake(workdir, "--profile", str(REPO / "profiles" / "slurm"), "--set-scatter", "maps=2",
+                     "--slurm-init-seconds-before-status-checks", "5", "--seconds-between-status-checks", "5",
+                     timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def slurm_run(cluster, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny_slurm")
+    shutil.copy(TINY_CONFIG, workdir / "config.yaml")
+    result = _run_on_slurm(workdir, _slurm_env(cluster))
+    assert result.returncode == 0, result.stderr[-6000:]
+    return workdir, result
+
+
+def test_every_cluster_job_ran_through_slurm(slurm_run, cluster):
+    workdir, result = slurm_run
+    submitted = [line for line in (result.stdout + result.stderr).splitlines() if "SLURM jobid" in line
+                 or "external jobid" in line.lower() or "submitted" in line.lower() and "job" in line.lower()]
+    logs = list((workdir / ".snakemake" / "slurm_logs").rglob("*.log"))
+    rules_with_logs = {p.parent.name.removeprefix("rule_") for p in logs}
+    expected = {"train", "attack", "essential_maps_shard", "adversarial_maps_shard", "correlate", "map_figures",
+                "information_imbalance_plane"}
+    assert expected <= rules_with_logs, f"job logs only for {rules_with_logs}"
+    assert not (LOCAL_RULES & rules_with_logs)
+    accounting = subprocess.run(["timeout", "60", "sacct", "-X", "-n", "-P", "--format=JobID,State,Partition,Account",
+                                 "-S", "now-2hours"], capture_output=True, text=True, env=cluster)
+    completed = [line for line in accounting.stdout.splitlines() if "|COMPLETED|debug|ci" in line]
+    assert len(completed) >= len(logs), accounting.stdout
+    assert submitted or completed
+
+
+def test_slurm_results_equal_local_results(slurm_run, tiny_run):
+    workdir, _ = slurm_run
+    remote, local = result_tensors(workdir), result_tensors(tiny_run)
+    assert remote.keys() == local.keys()
+    for key in local:
+        assert torch.equal(remote[key], local[key]), key
+    stats = "results/fashion_mnist/cnn/seed0/stats/pgd.csv"
+    assert (workdir / stats).read_text() == (tiny_run / stats).read_text()
+
+
+def test_failing_job_makes_snakemake_fail(cluster, tmp_path):
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["device"] = "cuda"  # valid config, but the training job finds no GPU on the node and fails
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = _run_on_slurm(tmp_path, _slurm_env(cluster), timeout=600)
+    assert result.returncode != 0
+    assert "no CUDA device is visible" in result.stdout + result.stderr

@@ -1,0 +1,223 @@
+"""Statistics against DADApy (installed and golden values), scipy/numpy references and known answers."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from freqmaps import stats
+from tests.conftest import FIXTURES
+
+GOLDEN = FIXTURES / "dadapy"
+t = torch.from_numpy
+
+
+@pytest.fixture(scope="module")
+def map_like():
+    """GOLDEN.md's map-like synthetic case (draws in exactly that order)."""
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(600, 20))
+    A = np.clip(Z @ rng.normal(size=(20, 3072)) * 0.3 + 0.5, 0, 1)
+    B = np.clip(np.tanh(Z[:, :10]) @ rng.normal(size=(10, 3072)) * 0.3 + 0.5, 0, 1)
+    return A, B
+
+
+def test_information_imbalance_golden_values_bit_for_bit(map_like):
+    A, B = map_like
+    k1 = stats.information_imbalance(t(A), t(B), k=1)
+    assert (k1["x_to_y"], k1["y_to_x"]) == (0.10689444444444444, 0.2245888888888889)
+    k5 = stats.information_imbalance(t(A), t(B), k=5)
+    assert (k5["x_to_y"], k5["y_to_x"]) == (0.16177444444444444, 0.2566588888888889)
+    assert k1["ties"] == 0
+
+
+def test_information_imbalance_golden_coordinate_subsets():
+    X3 = np.load(GOLDEN / "3d_gauss_small_z_var.npy")
+    full_to_coords = [0.144, 0.15, 0.968, 0.02, 0.1426, 0.1492]
+    coords_to_full = [0.5978, 0.5128, 0.9696, 0.02, 0.6208, 0.5434]
+    for coords, forward, backward in zip([[0], [1], [2], [0, 1], [0, 2], [1, 2]], full_to_coords, coords_to_full,
+                                         strict=True):
+        result = stats.information_imbalance(t(X3), t(X3[:, coords]))
+        assert result["x_to_y"] == pytest.approx(forward, abs=1e-12)
+        assert result["y_to_x"] == pytest.approx(backward, abs=1e-12)
+    pair = stats.information_imbalance(t(X3[:, [0]]), t(X3[:, [0, 1]]))
+    assert (pair["x_to_y"], pair["y_to_x"]) == pytest.approx((0.598, 0.144), abs=1e-12)
+    matrix = stats.information_imbalance(t(X3[:, [0]]), t(X3[:, [1]]))
+    assert (matrix["x_to_y"], matrix["y_to_x"]) == pytest.approx((1.0168, 0.9938), abs=1e-12)
+
+
+def test_twonn_golden_value():
+    X2 = np.load(GOLDEN / "2gaussians_in_2d.npy")
+    assert stats.twonn_dadapy(t(X2)) == pytest.approx(1.8549132955524876, rel=1e-9)
+
+
+@pytest.mark.parametrize("k", [1, 5])
+def test_information_imbalance_equals_installed_dadapy_on_random_data(k):
+    from dadapy import MetricComparisons
+
+    rng = np.random.default_rng(k)
+    X = rng.normal(size=(500, 1000))
+    Y = np.tanh(X[:, :200] @ rng.normal(size=(200, 300))) + 0.3 * rng.normal(size=(500, 300))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = stats.information_imbalance(t(X), t(Y), k=k)
+        theirs = MetricComparisons(X).return_information_imbalace(Y, k=k, subset_size=500)
+    assert abs(ours["x_to_y"] - theirs[0][0]) <= 1e-12
+    assert abs(ours["y_to_x"] - theirs[1][0]) <= 1e-12
+
+
+def test_truncated_information_imbalance_equals_dadapy_maxk():
+    from dadapy import MetricComparisons
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = MetricComparisons(X, maxk=10).return_inf_imb_two_selected_coords([0, 1, 2], [2, 3, 4, 5], k=3)
+    ours = stats.information_imbalance(t(X[:, [0, 1, 2]]), t(X[:, [2, 3, 4, 5]]), k=3, maxk=10)
+    assert (ours["x_to_y"], ours["y_to_x"]) == pytest.approx(theirs, abs=1e-12)
+
+
+def test_twonn_equals_installed_dadapy(map_like):
+    from dadapy import Data
+
+    A, B = map_like
+    for X, golden in ((A, 23.67116474871981), (B, 8.0716544633356)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = Data(X).compute_id_2NN()[0]
+        assert stats.twonn_dadapy(t(X)) == pytest.approx(theirs, rel=1e-9)
+        assert theirs == pytest.approx(golden, rel=1e-9)  # curve_fit differs across scipy builds at ~1e-11
+
+
+def test_ties_are_counted_not_hidden():
+    X = torch.tensor([[0.0], [1.0], [2.0], [3.0]], dtype=torch.float64)  # equal gaps: every row has ties
+    assert stats.information_imbalance(X, X)["ties"] > 0
+
+
+def _twonn_transcription(X: np.ndarray) -> float:
+    """METHOD.md's description of the authors' TwoNN, in plain numpy."""
+    D = np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1))
+    np.fill_diagonal(D, np.inf)
+    r = np.sort(D, axis=1)[:, :2]
+    keep = (r[:, 0] > 0) & (r[:, 0] != r[:, 1])
+    mu = np.sort(r[keep, 1] / r[keep, 0])
+    n = len(mu)
+    F = np.arange(1, n + 1) / n
+    m = int(np.floor(0.9 * n))
+    x, y = np.log(mu[:-1])[:m], -np.log(1 - F[:-1])[:m]
+    return float((x @ y) / (x @ x))
+
+
+def test_idcor_matches_a_direct_transcription_of_the_definition():
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(150, 3))
+    E = np.tanh(Z @ rng.normal(size=(3, 40))) + 0.05 * rng.normal(size=(150, 40))
+    A = np.sin(Z @ rng.normal(size=(3, 30))) + 0.05 * rng.normal(size=(150, 30))
+
+    def prepare(X):
+        X = (X - X.mean(0)) / (X.std(0) + 1e-6)
+        return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+    Ep, Ap = prepare(E), prepare(A)
+    ide, ida, idea = _twonn_transcription(Ep), _twonn_transcription(Ap), _twonn_transcription(np.hstack([Ep, Ap]))
+    expected = (ide + ida - idea) / max(ide, ida)
+    perms = [torch.randperm(150, generator=torch.Generator().manual_seed(i)) for i in range(30)]
+    ours = stats.idcor(t(E), t(A), perms)
+    assert ours["value"] == pytest.approx(expected, rel=1e-9)
+    null_ids = np.array([_twonn_transcription(np.hstack([Ep[p.numpy()], Ap])) for p in perms])
+    assert ours["p_value"] == (int((null_ids < idea).sum()) + 1) / 31
+    assert ours["value"] > 0.2 and ours["p_value"] < 0.05  # shared latent structure is detected
+
+
+def _svcca_numpy(X, Y, variance=0.99):
+    def reduce(M):
+        M = M - M.mean(0)
+        U, S, _ = np.linalg.svd(M, full_matrices=False)
+        keep = int(np.searchsorted(np.cumsum(S**2) / (S**2).sum(), variance)) + 1
+        return U[:, :keep] * S[:keep]
+
+    Xr, Yr = reduce(X), reduce(Y)
+    Qx, _ = np.linalg.qr(Xr - Xr.mean(0))
+    Qy, _ = np.linalg.qr(Yr - Yr.mean(0))
+    return float(np.clip(np.linalg.svd(Qx.T @ Qy, compute_uv=False), 0, 1).mean())
+
+
+def test_svcca_matches_numpy_reference_and_known_answers():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 20))
+    Y = X @ rng.normal(size=(20, 15)) + 0.5 * rng.normal(size=(300, 15))
+    assert stats.svcca(t(X), t(Y)) == pytest.approx(_svcca_numpy(X, Y), abs=1e-10)
+    Q, _ = np.linalg.qr(rng.normal(size=(20, 20)))
+    assert stats.svcca(t(X), t(X @ Q)) == pytest.approx(1.0, abs=1e-9)  # invariant to rotations
+
+
+def test_linear_cka_known_answers():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 30))
+    Q, _ = np.linalg.qr(rng.normal(size=(30, 30)))
+    assert stats.linear_cka(t(X), t(3 * X @ Q)) == pytest.approx(1.0, abs=1e-12)
+    assert stats.linear_cka(t(X), t(rng.normal(size=(200, 30)))) < 0.3
+    wide = rng.normal(size=(20, 50))  # the N x N kernel path
+    assert stats.linear_cka(t(wide), t(wide @ np.linalg.qr(rng.normal(size=(50, 50)))[0])) == pytest.approx(1.0)
+
+
+def test_cosine_and_pearson_match_scipy():
+    from scipy.spatial.distance import cosine
+    from scipy.stats import pearsonr
+
+    rng = np.random.default_rng(4)
+    E, A = rng.random((10, 50)), rng.random((10, 50))
+    cos = stats.cosine_per_image(t(E), t(A)).numpy()
+    pear = stats.pearson_per_image(t(E), t(A)).numpy()
+    for i in range(10):
+        assert cos[i] == pytest.approx(1 - cosine(E[i], A[i]), abs=1e-12)
+        assert pear[i] == pytest.approx(pearsonr(E[i], A[i])[0], abs=1e-12)
+
+
+def test_within_class_repairing_keeps_classes():
+    labels = torch.tensor([0, 0, 1, 1, 1, 2, 2, 2, 2])
+    for perm in stats.repairings(labels, "within_class", 10, torch.Generator().manual_seed(0)):
+        assert torch.equal(labels[perm], labels)
+        assert sorted(perm.tolist()) == list(range(9))
+
+
+def test_rank_matrix_null_equals_recomputing_on_repaired_rows(map_like):
+    """compare() computes the re-pairing null from rank matrices; it must equal the direct computation."""
+    A, B = map_like
+    E, M = t(A[:80]), t(B[:80])
+    labels = torch.arange(80) % 4
+    settings = stats.StatsSettings(statistics=["information_imbalance"], nulls=["random"], n_null=3, k=[2])
+    rows, _ = stats.compare(E, M, labels, settings, seed=5, device=torch.device("cpu"))
+    perms = stats.repairings(labels, "random", 3, torch.Generator().manual_seed(5))
+    direct = [stats.information_imbalance(E, M[p], k=2) for p in perms]
+    by_name = {r["statistic"]: r for r in rows}
+    assert by_name["information_imbalance_E_to_A_k2"]["random_null_mean"] == pytest.approx(
+        np.mean([d["x_to_y"] for d in direct]), abs=1e-12)
+    assert by_name["information_imbalance_A_to_E_k2"]["random_null_mean"] == pytest.approx(
+        np.mean([d["y_to_x"] for d in direct]), abs=1e-12)
+
+
+def test_compare_detects_per_image_structure_and_reports_nulls():
+    rng = np.random.default_rng(6)
+    labels = torch.arange(120) % 3
+    base = rng.random((120, 64))
+    E = t(base + 0.1 * rng.random((120, 64)))
+    A = t(base + 0.1 * rng.random((120, 64)))
+    rows, per_image = stats.compare(E, A, labels, stats.StatsSettings(n_null=50, n_bootstrap=50), 0, torch.device("cpu"))
+    by_name = {r["statistic"]: r for r in rows}
+    assert len(per_image) == 120
+    cos = by_name["cosine_mean"]
+    assert cos["ci_low"] <= cos["value"] <= cos["ci_high"]
+    assert cos["random_p_value"] == pytest.approx(1 / 51) and cos["within_class_p_value"] == pytest.approx(1 / 51)
+    assert by_name["information_imbalance_E_to_A_k1"]["value"] < by_name["information_imbalance_E_to_A_k1"]["random_null_mean"]
+    assert math.isfinite(by_name["idcor"]["value"])
+
+
+def test_settings_reject_unknown_names():
+    with pytest.raises(ValueError, match="stats.statistics"):
+        stats.StatsSettings(statistics=["mutual_information"])
+    with pytest.raises(ValueError, match="stats.nulls"):
+        stats.StatsSettings(nulls=["shuffled"])
