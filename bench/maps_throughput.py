@@ -1,6 +1,6 @@
 """Map-engine throughput: the batched engine against the per-image reference loop, same images, same run.
 
-Both run a fixed number of Adam steps per image (tol < 0: no early stop), so images*steps/s compare
+Both run a fixed number of Adam steps per image (tol = 0: no early stop), so images*steps/s compare
 directly. FLOPs of one mask step (classifier forward + input-gradient backward; the FFTs are not counted)
 come from torch's FlopCounterMode; the achieved rate is set against this device's measured fp32
 matrix-multiply rate. Prints one JSON object.
@@ -54,13 +54,20 @@ def measure(name, info, arch, device, n_images, steps, batch_size, mkldnn, setti
     model = freeze(build_model(arch, info).to(device))
     images = torch.rand(n_images, info.channels, info.size, info.size, device=device)
     targets = torch.randint(0, info.num_classes, (n_images,), device=device)
-    settings = MapSettings(lam=0.01, min_steps=steps, max_steps=steps - 1, tol=-1.0, batch_size=batch_size,
-                           **settings_extra)
+    settings = MapSettings(
+        lam=0.01, min_steps=steps, max_steps=steps - 1, tol=0.0, batch_size=batch_size, **settings_extra
+    )
     flops = flops_per_mask_step(model, images[:8], targets[:8])
     with torch.backends.mkldnn.flags(enabled=mkldnn):
-        learn_maps(model, images[:batch_size], targets[:batch_size],
-                   MapSettings(**{**settings.__dict__, "max_steps": 1, "min_steps": 1}), device, info.num_classes,
-                   progress=False)  # warm-up
+        learn_maps(
+            model,
+            images[:batch_size],
+            targets[:batch_size],
+            MapSettings(**{**settings.__dict__, "max_steps": 1, "min_steps": 1}),
+            device,
+            info.num_classes,
+            progress=False,
+        )  # warm-up
         sync(device)
         start = time.perf_counter()
         batched = learn_maps(model, images, targets, settings, device, info.num_classes, progress=False)
@@ -74,11 +81,17 @@ def measure(name, info, arch, device, n_images, steps, batch_size, mkldnn, setti
     batched_rate = int(batched.steps.sum()) / batched_seconds
     reference_rate = ref_steps / reference_seconds
     return {
-        "model": name, "mkldnn": mkldnn, "images": n_images, "steps_per_image": int(batched.steps[0]),
-        "batch_size": batch_size, "flops_per_image_step": flops,
-        "batched_image_steps_per_s": batched_rate, "reference_image_steps_per_s": reference_rate,
+        "model": name,
+        "mkldnn": mkldnn,
+        "images": n_images,
+        "steps_per_image": int(batched.steps[0]),
+        "batch_size": batch_size,
+        "flops_per_image_step": flops,
+        "batched_image_steps_per_s": batched_rate,
+        "reference_image_steps_per_s": reference_rate,
         "speedup": batched_rate / reference_rate,
-        "batched_gflops": batched_rate * flops / 1e9, "reference_gflops": reference_rate * flops / 1e9,
+        "batched_gflops": batched_rate * flops / 1e9,
+        "reference_gflops": reference_rate * flops / 1e9,
     }
 
 
@@ -92,17 +105,28 @@ def main() -> None:
     device = torch.device(args.device)
     peak = matmul_rate(device)
     runs = []
-    for name, info, arch in (("small_cnn_28x28", FASHION_MNIST, "small_cnn"), ("resnet20_32x32x3", CIFAR10, "resnet20")):
-        for mkldnn in ((True, False) if device.type == "cpu" else (True,)):
+    for name, info, arch in (
+        ("small_cnn_28x28", FASHION_MNIST, "small_cnn"),
+        ("resnet20_32x32x3", CIFAR10, "resnet20"),
+    ):
+        for mkldnn in (True, False) if device.type == "cpu" else (True,):
             run = measure(name, info, arch, device, args.images, args.steps, args.batch_size, mkldnn, {})
             run["batched_fraction_of_matmul_peak"] = run["batched_gflops"] * 1e9 / peak
             runs.append(run)
-    print(json.dumps({
-        "benchmark": "maps_throughput", "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "threads": torch.get_num_threads(), "matmul_fp32_gflops": peak / 1e9, "versions": library_versions(),
-        "runs": runs,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "maps_throughput",
+                "device": str(device),
+                "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+                "threads": torch.get_num_threads(),
+                "matmul_fp32_gflops": peak / 1e9,
+                "versions": library_versions(),
+                "runs": runs,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

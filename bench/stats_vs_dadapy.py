@@ -48,28 +48,52 @@ def main() -> None:
         A, B = map_like(n)
         tA, tB = torch.from_numpy(A).to(device), torch.from_numpy(B).to(device)
         stats.information_imbalance(tA[:200], tB[:200])  # warm-up
-        ours, ours_s = timed(lambda: stats.information_imbalance(tA, tB, k=1))
-        id_ours, id_ours_s = timed(lambda: stats.twonn_dadapy(tA))
-        run = {"n": n, "d": A.shape[1], "ours_ii_seconds": ours_s, "ours_twonn_seconds": id_ours_s,
-               "ours_ii": [ours["x_to_y"], ours["y_to_x"]], "ours_twonn": id_ours, "ties": ours["ties"]}
+        ours, ours_s = timed(lambda tA=tA, tB=tB: stats.information_imbalance(tA, tB, k=1))
+        id_ours, id_ours_s = timed(lambda tA=tA: stats.twonn_dadapy(tA))
+        run = {
+            "n": n,
+            "d": A.shape[1],
+            "ours_ii_seconds": ours_s,
+            "ours_twonn_seconds": id_ours_s,
+            "ours_ii": [ours["x_to_y"], ours["y_to_x"]],
+            "ours_twonn": id_ours,
+            "ties": ours["ties"],
+        }
         if not args.no_dadapy:
             from dadapy import Data, MetricComparisons
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                theirs, theirs_s = timed(lambda: MetricComparisons(A).return_information_imbalace(B, k=1, subset_size=n))
-                id_theirs, id_theirs_s = timed(lambda: Data(A).compute_id_2NN()[0])
-            run.update({
-                "dadapy_ii_seconds": theirs_s, "dadapy_twonn_seconds": id_theirs_s,
-                "dadapy_ii": [float(theirs[0][0]), float(theirs[1][0])], "dadapy_twonn": float(id_theirs),
-                "ii_speedup": theirs_s / ours_s, "twonn_speedup": id_theirs_s / id_ours_s,
-                "ii_identical": [ours["x_to_y"], ours["y_to_x"]] == [float(theirs[0][0]), float(theirs[1][0])],
-                "twonn_relative_difference": abs(id_ours - id_theirs) / id_theirs,
-            })
+                theirs, theirs_s = timed(
+                    lambda A=A, B=B, n=n: MetricComparisons(A).return_information_imbalace(B, k=1, subset_size=n)
+                )
+                id_theirs, id_theirs_s = timed(lambda A=A: Data(A).compute_id_2NN()[0])
+            run.update(
+                {
+                    "dadapy_ii_seconds": theirs_s,
+                    "dadapy_twonn_seconds": id_theirs_s,
+                    "dadapy_ii": [float(theirs[0][0]), float(theirs[1][0])],
+                    "dadapy_twonn": float(id_theirs),
+                    "ii_speedup": theirs_s / ours_s,
+                    "twonn_speedup": id_theirs_s / id_ours_s,
+                    "ii_identical": [ours["x_to_y"], ours["y_to_x"]] == [float(theirs[0][0]), float(theirs[1][0])],
+                    "twonn_relative_difference": abs(id_ours - id_theirs) / id_theirs,
+                }
+            )
         runs.append(run)
         print(json.dumps(run), flush=True)
-    print(json.dumps({"benchmark": "stats_vs_dadapy", "device": str(device), "threads": torch.get_num_threads(),
-                      "versions": library_versions(), "runs": runs}, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "stats_vs_dadapy",
+                "device": str(device),
+                "threads": torch.get_num_threads(),
+                "versions": library_versions(),
+                "runs": runs,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,17 @@
 """Snakemake wrapper: attack the test images (freqmaps.stages.attack)."""
+
 from freqmaps import stages
 from freqmaps.runtime import setup_logging
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
-stages.attack(sm.wildcards.dataset, sm.params.dataset, sm.input.weights, sm.wildcards.attack, sm.params.attack,
-              int(sm.wildcards.seed), sm.params.device, sm.output.adversarial)
+stages.attack(
+    sm.wildcards.dataset,
+    sm.params.dataset,
+    sm.input.weights,
+    sm.wildcards.attack,
+    sm.params.attack,
+    int(sm.wildcards.seed),
+    sm.params.device,
+    sm.output.adversarial,
+)

@@ -1,4 +1,5 @@
 """Snakemake wrapper: merge map shards (freqmaps.stages.gather_maps)."""
+
 from freqmaps import stages
 from freqmaps.runtime import setup_logging
 

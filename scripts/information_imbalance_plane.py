@@ -1,4 +1,5 @@
 """Snakemake wrapper: the information-imbalance plane (freqmaps.figures.information_imbalance_plane)."""
+
 from freqmaps import figures
 from freqmaps.runtime import setup_logging
 

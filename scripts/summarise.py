@@ -1,4 +1,5 @@
 """Snakemake wrapper: one summary table across the config (freqmaps.stages.summarise)."""
+
 from freqmaps import stages
 from freqmaps.runtime import setup_logging
 

@@ -71,8 +71,16 @@ TINY_RESULTS = "results/fashion_mnist/cnn/seed0"
 
 def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the repository's workflow in ``workdir`` (which holds its config.yaml)."""
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-               *args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        *args,
+    ]
     if not any(a.startswith("--cores") or a.startswith("--profile") for a in args):
         command += ["--cores", "2"]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)

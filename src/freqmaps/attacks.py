@@ -52,8 +52,9 @@ class BatchedDeepFool(torchattacks.attack.Attack):
             y = labels[index]
             fooled = logits.argmax(1) != y
             classes = logits.shape[1]
-            jacobian = torch.stack([torch.autograd.grad(logits[:, c].sum(), x, retain_graph=c < classes - 1)[0]
-                                    for c in range(classes)], 1)
+            jacobian = torch.stack(
+                [torch.autograd.grad(logits[:, c].sum(), x, retain_graph=c < classes - 1)[0] for c in range(classes)], 1
+            )
             rows = torch.arange(len(index), device=self.device)
             f_prime = (logits - logits[rows, y][:, None]).detach()
             w_prime = jacobian - jacobian[rows, y][:, None]
@@ -62,8 +63,11 @@ class BatchedDeepFool(torchattacks.attack.Attack):
             value[rows, y] = torch.inf
             closest = value.argmin(1)
             w = w_prime[rows, closest]
-            delta = f_prime[rows, closest].abs().view(-1, *[1] * (x.ndim - 1)) * w / norms[rows, closest].view(
-                -1, *[1] * (x.ndim - 1)) ** 2
+            delta = (
+                f_prime[rows, closest].abs().view(-1, *[1] * (x.ndim - 1))
+                * w
+                / norms[rows, closest].view(-1, *[1] * (x.ndim - 1)) ** 2
+            )
             stepped = (x.detach() + (1 + self.overshoot) * delta).clamp(0, 1)
             adversarial[index[~fooled]] = stepped[~fooled]
             active[index[fooled]] = False
@@ -77,7 +81,9 @@ def build_attack(model: nn.Module, method: str, params: dict[str, Any], num_clas
         raise ValueError(f"attacks.*.method: unknown attack {method!r}; known: {sorted(ATTACK_PARAMETERS)}")
     unknown = set(params) - set(ATTACK_PARAMETERS[method])
     if unknown:
-        raise ValueError(f"attacks ({method}): unknown parameter(s) {sorted(unknown)}; allowed: {ATTACK_PARAMETERS[method]}")
+        raise ValueError(
+            f"attacks ({method}): unknown parameter(s) {sorted(unknown)}; allowed: {ATTACK_PARAMETERS[method]}"
+        )
     if "eps" in params and not params["eps"] > 0:
         raise ValueError(f"attacks ({method}): eps must be positive, got {params['eps']}")
     kwargs = dict(params)
@@ -88,8 +94,9 @@ def build_attack(model: nn.Module, method: str, params: dict[str, Any], num_clas
     return getattr(torchattacks, method)(model, **kwargs)
 
 
-def run_attack(model: nn.Module, data: ImageSet, method: str, params: dict[str, Any], device: torch.device,
-               batch_size: int = 250) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def run_attack(
+    model: nn.Module, data: ImageSet, method: str, params: dict[str, Any], device: torch.device, batch_size: int = 250
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Attack every image of ``data``; return the tensors to store and the summary metrics.
 
     An attack *succeeds* on an image the model classifies correctly when clean and wrongly when attacked;
@@ -100,9 +107,9 @@ def run_attack(model: nn.Module, data: ImageSet, method: str, params: dict[str, 
     adversarial = torch.empty_like(clean)
     started = time.time()
     for i in range(0, len(data), batch_size):
-        x = clean[i:i + batch_size].to(device)
-        y = data.labels[i:i + batch_size].to(device)
-        adversarial[i:i + batch_size] = attack(x, y).detach().cpu()
+        x = clean[i : i + batch_size].to(device)
+        y = data.labels[i : i + batch_size].to(device)
+        adversarial[i : i + batch_size] = attack(x, y).detach().cpu()
         log.info("%s: %d/%d images attacked", method, min(i + batch_size, len(data)), len(data))
     seconds = time.time() - started
     clean_pred = predict(model, clean, device)
@@ -131,10 +138,19 @@ def run_attack(model: nn.Module, data: ImageSet, method: str, params: dict[str, 
         "l2_successful": summary(l2[ok]),
         "attack_seconds": seconds,
     }
-    log.info("%s: success rate %.3f on %d correctly classified images", method, metrics["success_rate"], metrics["n_clean_correct"])
+    log.info(
+        "%s: success rate %.3f on %d correctly classified images",
+        method,
+        metrics["success_rate"],
+        metrics["n_clean_correct"],
+    )
     tensors = {
-        "clean": clean, "adversarial": adversarial, "labels": data.labels,
-        "clean_predictions": clean_pred, "adversarial_labels": adv_pred,
-        "linf": linf, "l2": l2,
+        "clean": clean,
+        "adversarial": adversarial,
+        "labels": data.labels,
+        "clean_predictions": clean_pred,
+        "adversarial_labels": adv_pred,
+        "linf": linf,
+        "l2": l2,
     }
     return tensors, metrics

@@ -24,5 +24,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
     except OSError as err:
         raise ConfigError(f"{path}: cannot be read ({err.strerror})") from err
     if not isinstance(loaded, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys (seeds, datasets, models, ...), got {type(loaded).__name__}")
+        raise ConfigError(
+            f"{path}: expected a mapping of keys (seeds, datasets, models, ...), got {type(loaded).__name__}"
+        )
     return loaded

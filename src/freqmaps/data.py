@@ -54,21 +54,39 @@ class ImageSet:
 
 
 FASHION_MNIST = DatasetInfo(
-    "fashion_mnist", 10, 1, 28, (0.2860,), (0.3530,),
+    "fashion_mnist",
+    10,
+    1,
+    28,
+    (0.2860,),
+    (0.3530,),
     ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
 )
 MNIST = DatasetInfo("mnist", 10, 1, 28, (0.1307,), (0.3081,), tuple(str(d) for d in range(10)))
 CIFAR10 = DatasetInfo(
-    "cifar10", 10, 3, 32, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616),
+    "cifar10",
+    10,
+    3,
+    32,
+    (0.4914, 0.4822, 0.4465),
+    (0.2470, 0.2435, 0.2616),
     ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
 )
 DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (FASHION_MNIST, MNIST, CIFAR10)}
 
-_IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-              "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+_IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 _TORCHVISION_FOLDER = {"fashion_mnist": "FashionMNIST", "mnist": "MNIST"}
-_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
-               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_DTYPES = {
+    0x08: np.uint8,
+    0x09: np.int8,
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 
 
 class DatasetError(RuntimeError):
@@ -84,7 +102,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     dtype, ndim = np.dtype(_IDX_DTYPES[raw[2]]), raw[3]
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     expected = int(np.prod(dims)) * dtype.itemsize
-    data = raw[4 + 4 * ndim:]
+    data = raw[4 + 4 * ndim :]
     if len(data) != expected:
         raise DatasetError(f"{path}: truncated IDX file ({len(data)} data bytes, header says {expected})")
     return np.frombuffer(data, dtype=dtype).reshape(dims)
@@ -112,7 +130,8 @@ def _load_idx_split(info: DatasetInfo, split: str, root: Path, download: bool) -
     if images_path is None or labels_path is None:
         hint = (
             "install the Debian package (`apt-get install dataset-fashion-mnist`, done by `make run`), "
-            if info.name == "fashion_mnist" else ""
+            if info.name == "fashion_mnist"
+            else ""
         )
         raise DatasetError(
             f"datasets.{info.name}.root: {image_stem}[.gz] / {label_stem}[.gz] not found in "
@@ -121,8 +140,10 @@ def _load_idx_split(info: DatasetInfo, split: str, root: Path, download: bool) -
         )
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.ndim != 3 or images.shape[1:] != (info.size, info.size) or len(images) != len(labels):
-        raise DatasetError(f"{images_path}: expected [N, {info.size}, {info.size}] images matching "
-                           f"{len(labels)} labels, found {images.shape}")
+        raise DatasetError(
+            f"{images_path}: expected [N, {info.size}, {info.size}] images matching "
+            f"{len(labels)} labels, found {images.shape}"
+        )
     return ImageSet(torch.from_numpy(images.copy()).unsqueeze(1), torch.from_numpy(labels.astype(np.int64)), info)
 
 
@@ -130,9 +151,13 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
     """Unpickles only numpy arrays and builtin containers: a CIFAR batch cannot run code on load."""
 
     _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"), ("_codecs", "encode"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("_codecs", "encode"),
     }
 
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
@@ -163,8 +188,10 @@ def _load_cifar10_split(split: str, root: Path, download: bool) -> ImageSet:
         torchvision.datasets.CIFAR10(str(root), train=split == "train", download=True)
     missing = [n for n in names if not (folder / n).is_file()]
     if missing:
-        raise DatasetError(f"datasets.cifar10.root: {', '.join(missing)} not found in {folder}; point `root` at "
-                           "the folder holding cifar-10-batches-py, or set `download: true`")
+        raise DatasetError(
+            f"datasets.cifar10.root: {', '.join(missing)} not found in {folder}; point `root` at "
+            "the folder holding cifar-10-batches-py, or set `download: true`"
+        )
     parts = [_read_cifar_batch(folder / n) for n in names]
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
@@ -184,8 +211,10 @@ def check_source(name: str, root: str | Path | None, download: bool) -> None:
         present = _find([root, root / _TORCHVISION_FOLDER[name] / "raw"], _IDX_FILES["test"][0]) is not None
     if not present:
         hint = " (`make run` installs the Debian package dataset-fashion-mnist)" if name == "fashion_mnist" else ""
-        raise DatasetError(f"datasets.{name}.root: no {name} files in {root}{hint}; point root at the folder "
-                           "holding them, or set download: true")
+        raise DatasetError(
+            f"datasets.{name}.root: no {name} files in {root}{hint}; point root at the folder "
+            "holding them, or set download: true"
+        )
 
 
 def load_split(name: str, split: str, root: str | Path | None = None, download: bool = False) -> ImageSet:
@@ -196,7 +225,11 @@ def load_split(name: str, split: str, root: str | Path | None = None, download: 
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
     root = Path(root or (DEBIAN_FASHION_MNIST if name == "fashion_mnist" else "data"))
     info = DATASETS[name]
-    subset = _load_cifar10_split(split, root, download) if name == "cifar10" else _load_idx_split(info, split, root, download)
+    subset = (
+        _load_cifar10_split(split, root, download)
+        if name == "cifar10"
+        else _load_idx_split(info, split, root, download)
+    )
     if subset.labels.min() < 0 or subset.labels.max() >= info.num_classes:
         raise DatasetError(f"{name}/{split}: labels outside 0..{info.num_classes - 1}")
     log.info("%s/%s: %d images %s from %s", name, split, len(subset), tuple(subset.images.shape[1:]), root)
@@ -210,8 +243,14 @@ def head(subset: ImageSet, n: int | None) -> ImageSet:
     return ImageSet(subset.images[:n], subset.labels[:n], subset.info)
 
 
-def random_affine(x: torch.Tensor, generator: torch.Generator, *, degrees: float = 0.0,
-                  translate: float = 0.0, scale: tuple[float, float] = (1.0, 1.0)) -> torch.Tensor:
+def random_affine(
+    x: torch.Tensor,
+    generator: torch.Generator,
+    *,
+    degrees: float = 0.0,
+    translate: float = 0.0,
+    scale: tuple[float, float] = (1.0, 1.0),
+) -> torch.Tensor:
     """Per-image random rotation/translation/scale (torchvision RandomAffine semantics), zero fill."""
     n = x.shape[0]
     u = torch.rand(n, 4, generator=generator).to(x.device)

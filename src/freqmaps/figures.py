@@ -50,8 +50,9 @@ def class_mean_maps(essential: dict, adversarial: dict, class_names: tuple[str, 
             members = kept & (data["labels"] == c)
             if members.any():
                 image = _show_map(ax, data["maps"][members].mean(0))
-                ax.set_title(f"{class_names[c]}\n(n={int(members.sum())})" if row == 0 else f"n={int(members.sum())}",
-                             fontsize=7)
+                ax.set_title(
+                    f"{class_names[c]}\n(n={int(members.sum())})" if row == 0 else f"n={int(members.sum())}", fontsize=7
+                )
             else:
                 ax.set_axis_off()
                 ax.set_title("no maps", fontsize=7)
@@ -61,8 +62,9 @@ def class_mean_maps(essential: dict, adversarial: dict, class_names: tuple[str, 
     _save(fig, path)
 
 
-def examples(attack: dict, essential: dict, adversarial: dict, class_names: tuple[str, ...], path: str | Path,
-             count: int = 6) -> None:
+def examples(
+    attack: dict, essential: dict, adversarial: dict, class_names: tuple[str, ...], path: str | Path, count: int = 6
+) -> None:
     """Images that have both maps kept: clean image, essential map, adversarial image, adversarial map."""
     e_rows = {int(i): r for r, i in enumerate(essential["ids"]) if essential["outcome"][r] == KEPT}
     a_rows = {int(i): r for r, i in enumerate(adversarial["ids"]) if adversarial["outcome"][r] == KEPT}
@@ -86,8 +88,9 @@ def examples(attack: dict, essential: dict, adversarial: dict, class_names: tupl
     _save(fig, path)
 
 
-def cosine_against_nulls(per_image_csv: str | Path, essential: dict, adversarial: dict, seed: int,
-                         path: str | Path) -> None:
+def cosine_against_nulls(
+    per_image_csv: str | Path, essential: dict, adversarial: dict, seed: int, path: str | Path
+) -> None:
     """Histogram of true-pair cosines against one random and one within-class re-pairing."""
     with open(per_image_csv) as handle:
         rows = list(csv.DictReader(handle))
@@ -115,9 +118,42 @@ def cosine_against_nulls(per_image_csv: str | Path, essential: dict, adversarial
     _save(fig, path)
 
 
-def map_figures(dataset: str, essential_path: str | Path, adversarial_path: str | Path, attack_path: str | Path,
-                per_image_csv: str | Path, seed: int, class_means_png: str | Path, examples_png: str | Path,
-                cosine_png: str | Path) -> None:
+def band_profiles(essential: dict, adversarial: dict, path: str | Path, n_bands: int = 64) -> None:
+    """Mean radial and angular band energy of kept essential and adversarial maps (with +-1 std)."""
+    from freqmaps.fourier import band_energies
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for name, data, colour in (("essential", essential, "tab:blue"), ("adversarial", adversarial, "tab:red")):
+        kept = data["outcome"] == KEPT
+        if not kept.any():
+            continue
+        radial, angular = band_energies(data["maps"][kept], n_bands)
+        for ax, energy in zip(axes, (radial.mean(1), angular.mean(1)), strict=True):
+            mean, std = energy.mean(0).numpy(), energy.std(0).numpy()
+            x = np.arange(n_bands)
+            ax.plot(x, mean, color=colour, label=f"{name} (n={int(kept.sum())})")
+            ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.2)
+    axes[0].set_xlabel(f"radial band (0 = zero frequency, {n_bands - 1} = corner)")
+    axes[1].set_xlabel("angular band (-pi to pi)")
+    for ax in axes:
+        ax.set_ylabel("band energy (L2, normalised map)")
+        ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def map_figures(
+    dataset: str,
+    essential_path: str | Path,
+    adversarial_path: str | Path,
+    attack_path: str | Path,
+    per_image_csv: str | Path,
+    seed: int,
+    class_means_png: str | Path,
+    examples_png: str | Path,
+    cosine_png: str | Path,
+    bands_png: str | Path,
+    n_bands: int = 64,
+) -> None:
     """All per-attack figures of one model."""
     names = DATASETS[dataset].class_names
     essential, _ = load_tensors(essential_path)
@@ -126,6 +162,7 @@ def map_figures(dataset: str, essential_path: str | Path, adversarial_path: str 
     class_mean_maps(essential, adversarial, names, class_means_png)
     examples(attack, essential, adversarial, names, examples_png)
     cosine_against_nulls(per_image_csv, essential, adversarial, seed, cosine_png)
+    band_profiles(essential, adversarial, bands_png, n_bands)
 
 
 def information_imbalance_plane(table_paths: list[str | Path], attacks: list[str], path: str | Path) -> None:
@@ -135,7 +172,7 @@ def information_imbalance_plane(table_paths: list[str | Path], attacks: list[str
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for index, (table, attack) in enumerate(zip(table_paths, attacks, strict=True)):
         with open(table) as handle:
-            rows = {r["statistic"]: r for r in csv.DictReader(handle)}
+            rows = {r["statistic"]: r for r in csv.DictReader(handle) if r.get("view", "maps") == "maps"}
         ks = sorted({int(s.rsplit("_k", 1)[1]) for s in rows if s.startswith("information_imbalance_E_to_A")})
         for k in ks:
             ea, ae = rows[f"information_imbalance_E_to_A_k{k}"], rows[f"information_imbalance_A_to_E_k{k}"]
@@ -144,12 +181,50 @@ def information_imbalance_plane(table_paths: list[str | Path], attacks: list[str
             ax.scatter(float(ea["value"]), float(ae["value"]), color=colour, marker=marker, label=f"{attack}, k={k}")
             for kind, style in (("random", "none"), ("within_class", "none")):
                 if f"{kind}_null_mean" in ea:
-                    ax.scatter(float(ea[f"{kind}_null_mean"]), float(ae[f"{kind}_null_mean"]), facecolors=style,
-                               edgecolors=colour, marker=marker if kind == "random" else "^", s=40)
+                    ax.scatter(
+                        float(ea[f"{kind}_null_mean"]),
+                        float(ae[f"{kind}_null_mean"]),
+                        facecolors=style,
+                        edgecolors=colour,
+                        marker=marker if kind == "random" else "^",
+                        s=40,
+                    )
     ax.set_xlim(0, 1.1)
     ax.set_ylim(0, 1.1)
     ax.set_xlabel("Δ(E→A): essential maps predicting adversarial neighbourhoods")
     ax.set_ylabel("Δ(A→E)")
     ax.set_title("open: random null; triangles: within-class null", fontsize=7)
     ax.legend(fontsize=7, loc="lower right")
+    _save(fig, path)
+
+
+HEADLINE = ("cosine_mean", "idcor", "information_imbalance_E_to_A_k1", "information_imbalance_A_to_E_k1")
+
+
+def null_histograms(stats_json: str | Path, path: str | Path) -> None:
+    """Each headline statistic (maps view) against the histogram of its null draws."""
+    import json
+
+    rows = {
+        r["statistic"]: r
+        for r in json.loads(Path(stats_json).read_text())["statistics"]
+        if r.get("view", "maps") == "maps" and r["statistic"] in HEADLINE
+    }
+    names = [name for name in HEADLINE if name in rows]
+    fig, axes = plt.subplots(1, max(len(names), 1), figsize=(3.2 * max(len(names), 1), 2.8), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=False):
+        row = rows[name]
+        for kind, colour in (("random", "grey"), ("within_class", "tab:orange")):
+            draws = row["null_draws"].get(kind)
+            if draws:
+                ax.hist(
+                    draws,
+                    bins=20,
+                    color=colour,
+                    alpha=0.6,
+                    label=f"{kind.replace('_', ' ')} (p={row[f'{kind}_p_value']:.3f})",
+                )
+        ax.axvline(row["value"], color="tab:blue", lw=2, label="observed")
+        ax.set_title(name.replace("information_imbalance_", "Δ ").replace("_", " "), fontsize=8)
+        ax.legend(fontsize=6)
     _save(fig, path)

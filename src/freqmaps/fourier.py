@@ -11,6 +11,8 @@ Three parameterisations of M for images [B, C, H, W]:
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 PARAMETERISATIONS = ("per_channel", "shared", "hermitian")
@@ -68,3 +70,38 @@ def full_spectrum(masks: torch.Tensor, parameterisation: str, width: int) -> tor
 def shifted(masks: torch.Tensor) -> torch.Tensor:
     """Centre the DC component, as maps are stored and plotted."""
     return torch.fft.fftshift(masks, dim=(-2, -1))
+
+
+def band_index(height: int, width: int, n_bands: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Radial and angular band of every entry of a shifted (centred) spectrum, as in [P1].
+
+    Radial annuli have edges linspace(0, sqrt(2) * H / 2, n_bands + 1) around the centre (H // 2, W // 2);
+    angular sectors split [-pi, pi) into n_bands equal parts. Every entry lies in exactly one band of each.
+    """
+    rows = torch.arange(height, dtype=torch.float64)[:, None] - height // 2
+    cols = torch.arange(width, dtype=torch.float64)[None, :] - width // 2
+    radius = torch.sqrt(rows**2 + cols**2)
+    edges = torch.linspace(0, math.sqrt(2) * height / 2, n_bands + 1, dtype=torch.float64)
+    radial = (torch.searchsorted(edges, radius, right=True) - 1).clamp(0, n_bands - 1)
+    angle = torch.atan2(rows, cols).expand(height, width)
+    angular = torch.floor((angle + math.pi) / (2 * math.pi) * n_bands).long().clamp(0, n_bands - 1)
+    return radial, angular
+
+
+def band_energies(shifted_masks: torch.Tensor, n_bands: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """L2 energy of each radial and each angular band of masks [N, C, H, W] (shifted), per channel.
+
+    Each mask is first divided by its L2 norm, so the squared band energies of a mask sum to 1.
+    Returns radial [N, C, n_bands] and angular [N, C, n_bands].
+    """
+    masks = shifted_masks.double()
+    norm = masks.flatten(2).norm(dim=2).clamp(min=1e-12)[..., None, None]
+    squared = (masks / norm) ** 2
+    radial, angular = band_index(masks.shape[-2], masks.shape[-1], n_bands)
+    out = []
+    for index in (radial, angular):
+        flat = index.flatten().to(masks.device)
+        energy = torch.zeros(*masks.shape[:2], n_bands, dtype=torch.float64, device=masks.device)
+        energy.index_add_(2, flat, squared.flatten(2))
+        out.append(energy.sqrt())
+    return out[0], out[1]

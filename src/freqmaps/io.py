@@ -53,7 +53,9 @@ def _regenerate_hint(path: Path) -> str:
     return f"delete it and rerun the workflow (e.g. `snakemake --cores all {path}`) to regenerate it"
 
 
-def load_tensors(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def load_tensors(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read tensors and decoded metadata written by :func:`save_tensors`; a damaged file names itself."""
     path = Path(path)
     if not path.is_file():

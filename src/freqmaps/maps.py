@@ -88,7 +88,9 @@ def check_inputs(images: torch.Tensor, targets: torch.Tensor, num_classes: int) 
     if targets.ndim != 1 or len(targets) != len(images):
         raise ValueError(f"targets must be [N] with N = {len(images)} images, got shape {tuple(targets.shape)}")
     if len(targets) and (targets.min() < 0 or targets.max() >= num_classes):
-        raise ValueError(f"targets must lie in 0..{num_classes - 1}, found {targets.min().item()}..{targets.max().item()}")
+        raise ValueError(
+            f"targets must lie in 0..{num_classes - 1}, found {targets.min().item()}..{targets.max().item()}"
+        )
     if not torch.isfinite(images).all():
         bad = (~torch.isfinite(images.flatten(1))).any(1).nonzero().squeeze(1)[:5].tolist()
         raise ValueError(f"images contain NaN or inf (first rows: {bad})")
@@ -126,6 +128,33 @@ class _Slots:
             setattr(self, name, getattr(self, name)[slots])
 
 
+def adam_step(
+    mask: torch.Tensor,
+    m: torch.Tensor,
+    v: torch.Tensor,
+    t: torch.Tensor,
+    grad: torch.Tensor,
+    run: torch.Tensor,
+    lr: float,
+    betas: tuple[float, float],
+    eps: float,
+):
+    """One torch.optim.Adam step per mask (first dimension), operation for operation, then the clamp to [0, 1].
+
+    ``t`` holds each mask's step count after this step; masks where ``run`` is False do not change.
+    Bit-identical to torch.optim.Adam on the CPU.
+    """
+    beta1, beta2 = betas
+    r = run.view(-1, *([1] * (mask.ndim - 1)))
+    steps = t.double().clamp(min=1)
+    neg_step = (-lr / (1 - beta1**steps)).to(mask.dtype).view_as(r)
+    bias2_sqrt = (1 - beta2**steps).sqrt().to(mask.dtype).view_as(r)
+    m = torch.where(r, m.lerp(grad, 1 - beta1), m)
+    v = torch.where(r, v.mul(beta2).addcmul_(grad, grad, value=1 - beta2), v)
+    denom = (v.sqrt() / bias2_sqrt).add_(eps)
+    return torch.where(r, (mask + (neg_step * m) / denom).clamp_(0, 1), mask), m, v
+
+
 def _forward(model: nn.Module, images: torch.Tensor, settings: MapSettings) -> torch.Tensor:
     dtype = PRECISIONS[settings.precision]
     if settings.channels_last:
@@ -136,8 +165,15 @@ def _forward(model: nn.Module, images: torch.Tensor, settings: MapSettings) -> t
         return model(images).float()
 
 
-def learn_maps(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, settings: MapSettings,
-               device: torch.device, num_classes: int, progress: bool = True) -> MapResult:
+def learn_maps(
+    model: nn.Module,
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    settings: MapSettings,
+    device: torch.device,
+    num_classes: int,
+    progress: bool = True,
+) -> MapResult:
     """Learn one map per image (images float [N, C, H, W] in [0, 1], targets [N]); see the module doc."""
     from tqdm import tqdm
 
@@ -149,13 +185,13 @@ def learn_maps(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, se
     outcome = torch.full((n,), KEPT, dtype=torch.long)
     final_loss = torch.full((n,), math.nan, dtype=torch.float64)
     if n == 0:
-        return MapResult(full_spectrum(masks, settings.parameterisation, width), steps, outcome, final_loss,
-                         {"image_steps": 0})
+        return MapResult(
+            full_spectrum(masks, settings.parameterisation, width), steps, outcome, final_loss, {"image_steps": 0}
+        )
     if settings.channels_last:
         model = model.to(memory_format=torch.channels_last)
     forward_model = torch.compile(model) if settings.compile else model
     weights = l1_weights(settings.parameterisation, width, device)
-    beta1, beta2 = settings.betas
     started, syncs = time.time(), 0
 
     pending = deque(range(n))
@@ -174,17 +210,10 @@ def learn_maps(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, se
             finite = torch.isfinite(loss)
             slots.nan |= run & ~finite
             run = run & finite
-            r = run.view(-1, *([1] * len(shape)))
             slots.t += run
-            t = slots.t.double().clamp(min=1)
-            # torch.optim.Adam's arithmetic, operation for operation (bit-identical on the CPU), per slot
-            neg_step = (-settings.lr / (1 - beta1**t)).to(mask.dtype).view_as(r)
-            bias2_sqrt = (1 - beta2**t).sqrt().to(mask.dtype).view_as(r)
-            m = torch.where(r, slots.m.lerp(grad, 1 - beta1), slots.m)
-            v = torch.where(r, slots.v.mul(beta2).addcmul_(grad, grad, value=1 - beta2), slots.v)
-            denom = (v.sqrt() / bias2_sqrt).add_(settings.eps)
-            slots.mask = torch.where(r, (slots.mask + (neg_step * m) / denom).clamp_(0, 1), slots.mask)
-            slots.m, slots.v = m, v
+            slots.mask, slots.m, slots.v = adam_step(
+                slots.mask, slots.m, slots.v, slots.t, grad, run, settings.lr, settings.betas, settings.eps
+            )
             # ---- the stopping rule, on the device
             recorded = loss.double()
             column = (slots.t - 1).remainder(settings.window)
@@ -204,7 +233,9 @@ def learn_maps(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, se
             continue
         with torch.no_grad():
             final = slots.mask[done]
-            predicted = _forward(forward_model, apply_mask(slots.x[done], final, settings.parameterisation), settings).argmax(1)
+            predicted = _forward(
+                forward_model, apply_mask(slots.x[done], final, settings.parameterisation), settings
+            ).argmax(1)
             ids = slots.image[done].cpu()
             masks[ids] = final.float().cpu()
             steps[ids] = slots.t[done].cpu()
@@ -223,13 +254,19 @@ def learn_maps(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, se
     if (outcome == NAN_LOSS).any():
         log.warning("%d image(s) dropped for a NaN loss", int((outcome == NAN_LOSS).sum()))
     image_steps = int(steps.sum())
-    stats = {"seconds": seconds, "image_steps": image_steps, "image_steps_per_second": image_steps / max(seconds, 1e-9),
-             "host_syncs": syncs, "mean_steps": steps.double().mean().item()}
+    stats = {
+        "seconds": seconds,
+        "image_steps": image_steps,
+        "image_steps_per_second": image_steps / max(seconds, 1e-9),
+        "host_syncs": syncs,
+        "mean_steps": steps.double().mean().item(),
+    }
     return MapResult(full_spectrum(masks, settings.parameterisation, width), steps, outcome, final_loss, stats)
 
 
-def reference_map(model: nn.Module, image: torch.Tensor, target: int, settings: MapSettings,
-                  device: torch.device) -> tuple[torch.Tensor, int, bool, float]:
+def reference_map(
+    model: nn.Module, image: torch.Tensor, target: int, settings: MapSettings, device: torch.device
+) -> tuple[torch.Tensor, int, bool, float]:
     """The per-image algorithm as the papers' code runs it: one image, one torch.optim.Adam, one loop.
 
     Kept as the ground truth the batched engine is tested and benchmarked against. Returns the final
@@ -256,8 +293,10 @@ def reference_map(model: nn.Module, image: torch.Tensor, target: int, settings: 
         with torch.no_grad():
             mask.clamp_(0, 1)
         step += 1
-        recent = losses[-settings.window:]
-        if (step > settings.min_steps and abs(value - sum(recent) / len(recent)) < settings.tol) or step > settings.max_steps:
+        recent = losses[-settings.window :]
+        if (
+            step > settings.min_steps and abs(value - sum(recent) / len(recent)) < settings.tol
+        ) or step > settings.max_steps:
             break
     with torch.no_grad():
         kept = _forward(model, apply_mask(x, mask, settings.parameterisation), settings).argmax(1).item() == target

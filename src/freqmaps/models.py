@@ -27,11 +27,17 @@ class SmallCNN(nn.Module):
     def __init__(self, in_channels: int, num_classes: int, width: int = 32) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(in_channels, width, 3, padding=1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(2),
-            nn.Conv2d(width, 2 * width, 3, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, 2 * width, 3, padding=1),
+            nn.BatchNorm2d(2 * width),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(2),
-            nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(inplace=True),
+            nn.Conv2d(2 * width, 2 * width, 3, padding=1),
+            nn.BatchNorm2d(2 * width),
+            nn.ReLU(inplace=True),
             nn.AdaptiveAvgPool2d(1),
         )
         self.head = nn.Linear(2 * width, num_classes)
@@ -61,7 +67,9 @@ class ResNetCifar(nn.Module):
 
     def __init__(self, in_channels: int, num_classes: int, n: int = 3) -> None:
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True))
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True)
+        )
         layers, in_planes = [], 16
         for planes, stride in ((16, 1), (32, 2), (64, 2)):
             for i in range(n):
@@ -80,7 +88,9 @@ def _torchvision(name: str, in_channels: int, num_classes: int) -> nn.Module:
     model = getattr(torchvision.models, name)(weights=None, num_classes=num_classes)
     if in_channels != 3:  # the grayscale setting of [P1]: replace the first convolution
         first = model.conv1 if name.startswith("resnet") else model.features[0]
-        conv = nn.Conv2d(in_channels, first.out_channels, first.kernel_size, first.stride, first.padding, bias=first.bias is not None)
+        conv = nn.Conv2d(
+            in_channels, first.out_channels, first.kernel_size, first.stride, first.padding, bias=first.bias is not None
+        )
         if name.startswith("resnet"):
             model.conv1 = conv
         else:

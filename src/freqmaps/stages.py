@@ -29,8 +29,9 @@ def _test_images(dataset: str, data_cfg: dict[str, Any]) -> ImageSet:
     return head(test, data_cfg.get("n_test_images"))
 
 
-def train(dataset: str, data_cfg: dict[str, Any], model_cfg: dict[str, Any], seed: int, device: str,
-          weights_path: str | Path) -> None:
+def train(
+    dataset: str, data_cfg: dict[str, Any], model_cfg: dict[str, Any], seed: int, device: str, weights_path: str | Path
+) -> None:
     """Train one classifier and save it with its metrics."""
     settings = TrainSettings(arch=model_cfg["arch"], **model_cfg.get("train", {}))
     generator = seed_everything(seed)
@@ -41,8 +42,16 @@ def train(dataset: str, data_cfg: dict[str, Any], model_cfg: dict[str, Any], see
     save_classifier(model, weights_path, train_set.info, settings, metrics, dev, seed)
 
 
-def attack(dataset: str, data_cfg: dict[str, Any], weights_path: str | Path, attack_name: str,
-           attack_cfg: dict[str, Any], seed: int, device: str, out_path: str | Path) -> None:
+def attack(
+    dataset: str,
+    data_cfg: dict[str, Any],
+    weights_path: str | Path,
+    attack_name: str,
+    attack_cfg: dict[str, Any],
+    seed: int,
+    device: str,
+    out_path: str | Path,
+) -> None:
     """Attack the configured test images; store clean and adversarial images, labels and norms."""
     seed_everything(seed)
     dev = resolve_device(device)
@@ -50,8 +59,14 @@ def attack(dataset: str, data_cfg: dict[str, Any], weights_path: str | Path, att
     model = freeze(load_classifier(weights_path, data.info, dev))
     tensors, metrics = attacks.run_attack(model, data, attack_cfg["method"], attack_cfg.get("params", {}), dev)
     tensors["ids"] = torch.arange(len(data))
-    record = {"attack": attack_name, "dataset": dataset, "weights": str(weights_path), **metrics,
-              **provenance(dev, seed, attack_cfg), "peak_memory_mb": peak_memory_mb(dev)}
+    record = {
+        "attack": attack_name,
+        "dataset": dataset,
+        "weights": str(weights_path),
+        **metrics,
+        **provenance(dev, seed, attack_cfg),
+        "peak_memory_mb": peak_memory_mb(dev),
+    }
     save_tensors(out_path, tensors, {"attack": attack_name, "method": attack_cfg["method"], "seed": seed})
     write_json(Path(out_path).with_suffix(".json"), record)
 
@@ -81,17 +96,27 @@ def _admitted(kind: str, dataset: str, data_cfg: dict[str, Any], model, dev, att
         tensors, _ = load_tensors(attack_path)
         images, labels, targets = tensors["adversarial"], tensors["labels"], tensors["adversarial_labels"]
         correct = tensors["clean_predictions"] == labels
-        selection = torch.where(correct, torch.where(targets != labels, maps.KEPT, maps.ATTACK_FAILED),
-                                maps.MISCLASSIFIED_CLEAN)
+        selection = torch.where(
+            correct, torch.where(targets != labels, maps.KEPT, maps.ATTACK_FAILED), maps.MISCLASSIFIED_CLEAN
+        )
     else:
         raise ValueError(f"map kind must be 'essential' or 'adversarial', not {kind!r}")
     ids = (selection == maps.KEPT).nonzero().squeeze(1)
     return images, targets, labels, ids, selection
 
 
-def learn_maps_shard(kind: str, dataset: str, data_cfg: dict[str, Any], weights_path: str | Path,
-                     map_cfg: dict[str, Any], shard: str, seed: int, device: str, out_path: str | Path,
-                     attack_path: str | Path | None = None) -> None:
+def learn_maps_shard(
+    kind: str,
+    dataset: str,
+    data_cfg: dict[str, Any],
+    weights_path: str | Path,
+    map_cfg: dict[str, Any],
+    shard: str,
+    seed: int,
+    device: str,
+    out_path: str | Path,
+    attack_path: str | Path | None = None,
+) -> None:
     """Learn the per-image maps of one shard of the admitted images (METHOD.md §2)."""
     settings = maps.MapSettings(**{k: v for k, v in map_cfg.items() if k != "shards"})
     index, total = parse_shard(shard)
@@ -101,14 +126,34 @@ def learn_maps_shard(kind: str, dataset: str, data_cfg: dict[str, Any], weights_
     model = freeze(load_classifier(weights_path, info, dev))
     images, targets, labels, ids, selection = _admitted(kind, dataset, data_cfg, model, dev, attack_path)
     mine = ids.tensor_split(total)[index - 1]
-    log.info("%s maps, shard %d of %d: %d of %d admitted images (of %d configured)", kind, index, total,
-             len(mine), len(ids), len(selection))
+    log.info(
+        "%s maps, shard %d of %d: %d of %d admitted images (of %d configured)",
+        kind,
+        index,
+        total,
+        len(mine),
+        len(ids),
+        len(selection),
+    )
     result = maps.learn_maps(model, images[mine], targets[mine], settings, dev, info.num_classes)
-    tensors = {"maps": shifted(result.masks), "ids": mine, "targets": targets[mine], "labels": labels[mine],
-               "steps": result.steps, "outcome": result.outcome, "final_loss": result.final_loss,
-               "selection": selection}
-    meta = {"kind": kind, "shard": shard, "settings": asdict(settings), "engine": result.stats,
-            "peak_memory_mb": peak_memory_mb(dev), **provenance(dev, seed)}
+    tensors = {
+        "maps": shifted(result.masks),
+        "ids": mine,
+        "targets": targets[mine],
+        "labels": labels[mine],
+        "steps": result.steps,
+        "outcome": result.outcome,
+        "final_loss": result.final_loss,
+        "selection": selection,
+    }
+    meta = {
+        "kind": kind,
+        "shard": shard,
+        "settings": asdict(settings),
+        "engine": result.stats,
+        "peak_memory_mb": peak_memory_mb(dev),
+        **provenance(dev, seed),
+    }
     save_tensors(out_path, tensors, meta)
     log.info("%s shard %s: %s", kind, shard, result.stats)
 
@@ -116,8 +161,10 @@ def learn_maps_shard(kind: str, dataset: str, data_cfg: dict[str, Any], weights_
 def gather_maps(shard_paths: list[str | Path], out_path: str | Path) -> None:
     """Merge shards into one file per (model, kind) with the outcome of every configured image."""
     parts, metas = zip(*(load_tensors(p) for p in shard_paths), strict=True)
-    merged = {key: torch.cat([p[key] for p in parts]) for key in ("maps", "ids", "targets", "labels", "steps",
-                                                                  "outcome", "final_loss")}
+    merged = {
+        key: torch.cat([p[key] for p in parts])
+        for key in ("maps", "ids", "targets", "labels", "steps", "outcome", "final_loss")
+    }
     order = merged["ids"].argsort()
     merged = {key: value[order] for key, value in merged.items()}
     selection = parts[0]["selection"].clone()
@@ -126,8 +173,15 @@ def gather_maps(shard_paths: list[str | Path], out_path: str | Path) -> None:
     counts = {name: int((selection == code).sum()) for code, name in enumerate(maps.OUTCOMES)}
     engine = [m["engine"] for m in metas]
     meta = {key: metas[0][key] for key in ("kind", "settings", "seed", "device", "versions", "git_commit")}
-    meta.update({"outcomes": counts, "shards": len(parts), "n_images": len(selection),
-                 "image_steps": sum(e["image_steps"] for e in engine), "seconds": sum(e["seconds"] for e in engine)})
+    meta.update(
+        {
+            "outcomes": counts,
+            "shards": len(parts),
+            "n_images": len(selection),
+            "image_steps": sum(e["image_steps"] for e in engine),
+            "seconds": sum(e["seconds"] for e in engine),
+        }
+    )
     save_tensors(out_path, merged, meta)
     write_json(Path(out_path).with_suffix(".json"), meta)
 
@@ -149,27 +203,56 @@ def kept_pairs(essential_path: str | Path, adversarial_path: str | Path) -> dict
     a_row = {int(i): r for r, i in enumerate(adversarial["ids"].tolist())}
     e_idx = torch.tensor([e_row[i] for i in common])
     a_idx = torch.tensor([a_row[i] for i in common])
-    return {"ids": ids, "essential": essential["maps"][e_idx], "adversarial": adversarial["maps"][a_idx],
-            "labels": essential["labels"][e_idx], "adversarial_labels": adversarial["targets"][a_idx]}
+    return {
+        "ids": ids,
+        "essential": essential["maps"][e_idx],
+        "adversarial": adversarial["maps"][a_idx],
+        "labels": essential["labels"][e_idx],
+        "adversarial_labels": adversarial["targets"][a_idx],
+    }
 
 
-def correlate(essential_path: str | Path, adversarial_path: str | Path, stats_cfg: dict[str, Any], seed: int,
-              device: str, table_path: str | Path, per_image_path: str | Path) -> None:
+def correlate(
+    essential_path: str | Path,
+    adversarial_path: str | Path,
+    stats_cfg: dict[str, Any],
+    seed: int,
+    device: str,
+    table_path: str | Path,
+    per_image_path: str | Path,
+) -> None:
     """Every configured statistic between E and A, each against its nulls, as a tidy table and a JSON sidecar."""
     started = time.time()
     dev = resolve_device(device)
     pairs = kept_pairs(essential_path, adversarial_path)
     settings = stats.StatsSettings(**stats_cfg)
-    E = stats.features(pairs["essential"], settings.pool)
-    A = stats.features(pairs["adversarial"], settings.pool)
-    rows, per_image = stats.compare(E, A, pairs["labels"], settings, seed, dev)
-    write_csv(table_path, rows)
-    write_csv(per_image_path, [{"id": int(i), "label": int(y), "adversarial_label": int(a), **vals}
-                               for i, y, a, vals in zip(pairs["ids"], pairs["labels"], pairs["adversarial_labels"],
-                                                        per_image, strict=True)])
-    write_json(Path(table_path).with_suffix(".json"), {
-        "essential": str(essential_path), "adversarial": str(adversarial_path), "n_pairs": len(pairs["ids"]),
-        "statistics": rows, "seconds": time.time() - started, **provenance(dev, seed, stats_cfg)})
+    rows, per_image = [], []
+    for view in settings.views:
+        E = stats.features(pairs["essential"], settings.pool, view, settings.n_bands)
+        A = stats.features(pairs["adversarial"], settings.pool, view, settings.n_bands)
+        view_rows, view_per_image = stats.compare(E, A, pairs["labels"], settings, seed, dev)
+        rows += [{"view": view, **row} for row in view_rows]
+        if view == "maps":
+            per_image = view_per_image
+    write_csv(table_path, [{k: v for k, v in row.items() if k != "null_draws"} for row in rows])
+    write_csv(
+        per_image_path,
+        [
+            {"id": int(i), "label": int(y), "adversarial_label": int(a), **vals}
+            for i, y, a, vals in zip(pairs["ids"], pairs["labels"], pairs["adversarial_labels"], per_image, strict=True)
+        ],
+    )
+    write_json(
+        Path(table_path).with_suffix(".json"),
+        {
+            "essential": str(essential_path),
+            "adversarial": str(adversarial_path),
+            "n_pairs": len(pairs["ids"]),
+            "statistics": rows,
+            "seconds": time.time() - started,
+            **provenance(dev, seed, stats_cfg),
+        },
+    )
 
 
 def summarise(table_sidecars: list[str | Path], attack_sidecars: list[str | Path], out_path: str | Path) -> None:
@@ -182,7 +265,15 @@ def summarise(table_sidecars: list[str | Path], attack_sidecars: list[str | Path
         dataset, model, seed, attack_name = parts[-5], parts[-4], parts[-3].removeprefix("seed"), Path(table).stem
         attack_meta = read_json(attack_json)
         for row in read_json(table)["statistics"]:
-            rows.append({"dataset": dataset, "model": model, "seed": seed, "attack": attack_name,
-                         "attack_success_rate": attack_meta["success_rate"],
-                         "clean_accuracy": attack_meta["clean_accuracy"], **row})
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model": model,
+                    "seed": seed,
+                    "attack": attack_name,
+                    "attack_success_rate": attack_meta["success_rate"],
+                    "clean_accuracy": attack_meta["clean_accuracy"],
+                    **row,
+                }
+            )
     write_csv(out_path, rows)

@@ -24,6 +24,7 @@ import torch
 
 STATISTICS = ("cosine", "pearson", "cka", "svcca", "idcor", "information_imbalance")
 NULLS = ("random", "within_class")
+VIEWS = ("maps", "radial_bands", "angular_bands")
 
 
 @dataclass
@@ -37,11 +38,16 @@ class StatsSettings:
     k: list[int] = field(default_factory=lambda: [1])
     pool: int = 1  # max_pool2d kernel over the shifted maps (7 for 224 px images, METHOD.md §2)
     svcca_variance: float = 0.99
+    views: list[str] = field(default_factory=lambda: list(VIEWS))  # maps, and their band energies
+    n_bands: int = 64
 
     def __post_init__(self) -> None:
         for name in self.statistics:
             if name not in STATISTICS:
                 raise ValueError(f"stats.statistics: unknown statistic {name!r}; known: {STATISTICS}")
+        for name in self.views:
+            if name not in VIEWS:
+                raise ValueError(f"stats.views: unknown view {name!r}; known: {VIEWS}")
         for name in self.nulls:
             if name not in NULLS:
                 raise ValueError(f"stats.nulls: unknown null {name!r}; known: {NULLS}")
@@ -49,12 +55,25 @@ class StatsSettings:
             raise ValueError("stats.n_null, stats.pool and every stats.k must be at least 1")
 
 
-def features(maps: torch.Tensor, pool: int = 1) -> torch.Tensor:
-    """Flatten maps [N, C, H, W] into rows, after max-pooling with kernel ``pool`` (1: none)."""
+def features(maps: torch.Tensor, pool: int = 1, view: str = "maps", n_bands: int = 64) -> torch.Tensor:
+    """Rows of statistics inputs from shifted maps [N, C, H, W].
+
+    ``maps``: the flattened maps after max-pooling with kernel ``pool`` (1: none); ``radial_bands`` /
+    ``angular_bands``: the L2 energy of each band of the normalised map, channels side by side.
+    """
     maps = maps.float()
-    if pool > 1:
-        maps = torch.nn.functional.max_pool2d(maps, pool)
-    return maps.flatten(1)
+    if view == "maps":
+        if pool > 1:
+            maps = torch.nn.functional.max_pool2d(maps, pool)
+        return maps.flatten(1)
+    from freqmaps.fourier import band_energies
+
+    radial, angular = band_energies(maps, n_bands)
+    if view == "radial_bands":
+        return radial.flatten(1)
+    if view == "angular_bands":
+        return angular.flatten(1)
+    raise ValueError(f"unknown view {view!r}; known: {VIEWS}")
 
 
 # ------------------------------------------------------------------ per-image similarity
@@ -119,54 +138,134 @@ def _ordered_neighbours(d2: torch.Tensor, start: int, count: int) -> torch.Tenso
     return torch.argsort(d2, dim=1, stable=True)[:, :count]
 
 
-def _ranks_of(d2: torch.Tensor, start: int, neighbours: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """Rank (self = 0) of each given neighbour in the stable distance order of its row, and the tie count."""
-    d2 = d2.clone()
-    rows = torch.arange(len(d2), device=d2.device)
-    d2[rows, rows + start] = -1.0
-    target = d2.gather(1, neighbours)  # [c, k]
-    closer = (d2[:, None, :] < target[:, :, None]).sum(2)
-    column = torch.arange(d2.shape[1], device=d2.device)
-    tied = (d2[:, None, :] == target[:, :, None]) & (column[None, None, :] != neighbours[:, :, None])
-    before = (tied & (column[None, None, :] < neighbours[:, :, None])).sum(2)
-    return closer + before, int(tied.sum())
+_U32 = 2.0**-24  # float32 unit roundoff
 
 
-def information_imbalance(X: torch.Tensor, Y: torch.Tensor, k: int = 1, maxk: int | None = None,
-                          seed: int = 42) -> dict[str, Any]:
+class _Space:
+    """One representation, centred (distances are translation-invariant), for certified fast distances.
+
+    ``approx`` gives squared distances from a float32 Gram product together with a rigorous bound on
+    their error, |d - d_exact| <= (D + 8) u (|x_i|^2 + |x_l|^2): the float32 dot product errs by at most
+    gamma_D |x_i||x_l| and rounding the inputs to float32 by 2u |x_i||x_l|. Comparisons that the bound
+    cannot decide are redone with exact float64 differences.
+    """
+
+    def __init__(self, X: torch.Tensor) -> None:
+        self.X = X.double() - X.double().mean(0)
+        self.X32 = self.X.float()
+        self.norms = (self.X * self.X).sum(1)
+        self.slack = (self.X.shape[1] + 8) * _U32
+
+    def approx(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        previous = torch.get_float32_matmul_precision()
+        torch.set_float32_matmul_precision("highest")  # TF32 would void the bound
+        try:
+            gram = (self.X32[rows] @ self.X32.T).double()
+        finally:
+            torch.set_float32_matmul_precision(previous)
+        n_rows = self.norms[rows][:, None]
+        d2 = n_rows + self.norms[None] - 2 * gram
+        err = self.slack * (n_rows + self.norms[None])
+        self_cols = (torch.arange(len(rows), device=rows.device), rows)
+        d2[self_cols], err[self_cols] = -math.inf, 0.0  # each point is first in its own list
+        return d2, err
+
+    def exact(self, i: torch.Tensor, j: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+        """Squared distances of the pairs (i, j) from float64 differences."""
+        i, j = i.reshape(-1), j.reshape(-1)
+        out = torch.empty(len(i), dtype=torch.float64, device=self.X.device)
+        for s in range(0, len(i), batch):
+            out[s : s + batch] = ((self.X[i[s : s + batch]] - self.X[j[s : s + batch]]) ** 2).sum(1)
+        return out
+
+
+def _neighbours(space: _Space, rows: torch.Tensor, d2: torch.Tensor, err: torch.Tensor, k: int) -> torch.Tensor:
+    """The k nearest other points of each row, ordered by exact distance then index (DADApy's stable order)."""
+    n = d2.shape[1]
+    m = min(n, k + 1 + 8)
+    top, candidates = torch.topk(d2, m, dim=1, largest=False, sorted=True)
+    top, candidates = top[:, 1:], candidates[:, 1:]  # drop self (distance -inf)
+    top_err = err.gather(1, candidates)
+    # only candidates that may be among the k nearest need an exact distance; the rest are provably farther
+    kth_upper = (top + top_err)[:, :k].amax(1, keepdim=True)  # bounds the k-th nearest exact distance
+    needed = (top - top_err) <= kth_upper
+    exact = torch.full_like(top, math.inf)
+    r, c = needed.nonzero(as_tuple=True)
+    exact[r, c] = space.exact(rows[r], candidates[r, c])
+    by_index, perm = candidates.sort(1)
+    exact = exact.gather(1, perm)
+    order = exact.argsort(dim=1, stable=True)
+    neighbours = by_index.gather(1, order)[:, :k]
+    kth = exact.gather(1, order)[:, k - 1]
+    # certified when every non-candidate is provably farther than the k-th neighbour
+    uncertain = (kth >= top[:, -1] - err.max(1).values) & torch.tensor(m < n, device=d2.device)
+    for r in uncertain.nonzero().squeeze(1).tolist():
+        everyone = torch.arange(n, device=d2.device)
+        row_exact = space.exact(rows[r].expand(n), everyone)
+        row_exact[rows[r]] = -math.inf
+        neighbours[r] = row_exact.argsort(stable=True)[1 : k + 1]
+    return neighbours
+
+
+def _ranks(
+    space: _Space, rows: torch.Tensor, d2: torch.Tensor, err: torch.Tensor, neighbours: torch.Tensor
+) -> tuple[torch.Tensor, int]:
+    """Rank (self = 0, stable order) of each neighbour among the row's points in ``space``, and exact ties."""
+    target = space.exact(rows[:, None].expand_as(neighbours), neighbours).view_as(neighbours)  # [c, k]
+    lower, upper = (d2 - err)[:, None, :], (d2 + err)[:, None, :]
+    surely_closer = (upper < target[:, :, None]).sum(2)
+    undecided = (lower <= target[:, :, None]) & (upper >= target[:, :, None])
+    columns = torch.arange(d2.shape[1], device=d2.device)
+    undecided &= columns[None, None, :] != neighbours[:, :, None]
+    c, kk, col = undecided.nonzero(as_tuple=True)
+    exact = space.exact(rows[c], col)
+    t, j = target[c, kk], neighbours[c, kk]
+    before = (exact < t) | ((exact == t) & (col < j))
+    ranks = surely_closer.flatten().index_add(0, c * neighbours.shape[1] + kk, before.long()).view_as(neighbours)
+    return ranks, int((exact == t).sum())
+
+
+def information_imbalance(
+    X: torch.Tensor, Y: torch.Tensor, k: int = 1, maxk: int | None = None, seed: int = 42, memory_bytes: int = 2**30
+) -> dict[str, Any]:
     """Information imbalance Δ(X→Y) and Δ(Y→X) (Glielmo et al. 2022), DADApy's definition.
 
     Δ(X→Y) = 2/(N k) Σ_i Σ_{j in the k nearest neighbours of i in X} rank_Y(i, j), with rank 0 for i itself.
-    With ``maxk`` (< N - 1) it is DADApy's truncated variant: ranks beyond ``maxk`` are unknown and drawn
-    uniformly from [maxk + 1, N) by ``default_rng(seed)``, in row-major order, X→Y first.
+    Ranks are exact: float32 distances decide every comparison their error bound allows and float64
+    differences decide the rest, so on tie-free data the values equal DADApy's full-rank values bit for
+    bit. Rows are processed in chunks within ``memory_bytes``. With ``maxk`` (< N - 1) it is DADApy's
+    truncated variant: ranks beyond ``maxk`` are drawn uniformly from [maxk + 1, N) by
+    ``default_rng(seed)``, in row-major order, X→Y first.
     """
     if X.shape[0] != Y.shape[0]:
         raise ValueError(f"X and Y need the same rows, got {X.shape[0]} and {Y.shape[0]}")
     n = X.shape[0]
     if not 1 <= k < n:
         raise ValueError(f"k must lie in 1..{n - 1}, got {k}")
-    full = maxk is None or maxk >= n - 1
-    X, Y = X.double(), Y.double()
-    step = _chunk_rows(n, max(X.shape[1], Y.shape[1]) // 8 + k)
+    spaces = _Space(X), _Space(Y)
+    step = max(1, min(n, memory_bytes // (n * (4 * 8 + 2 * k))))
     ranks_xy, ranks_yx, ties = [], [], 0
     for start in range(0, n, step):
-        rows = slice(start, min(start + step, n))
-        dx, dy = squared_distances(X, rows), squared_distances(Y, rows)
-        nx = _ordered_neighbours(dx, start, k + 1)[:, 1:]
-        ny = _ordered_neighbours(dy, start, k + 1)[:, 1:]
-        r_xy, t1 = _ranks_of(dy, start, nx)
-        r_yx, t2 = _ranks_of(dx, start, ny)
+        rows = torch.arange(start, min(start + step, n), device=spaces[0].X.device)
+        (dx, ex), (dy, ey) = spaces[0].approx(rows), spaces[1].approx(rows)
+        r_xy, t1 = _ranks(spaces[1], rows, dy, ey, _neighbours(spaces[0], rows, dx, ex, k))
+        r_yx, t2 = _ranks(spaces[0], rows, dx, ex, _neighbours(spaces[1], rows, dy, ey, k))
         ranks_xy.append(r_xy.cpu())
         ranks_yx.append(r_yx.cpu())
         ties += t1 + t2
     rxy, ryx = torch.cat(ranks_xy).numpy().astype(np.float64), torch.cat(ranks_yx).numpy().astype(np.float64)
-    if not full:
+    if maxk is not None and maxk < n - 1:
         rng = np.random.default_rng(seed)
         for ranks in (rxy, ryx):
             for row, col in zip(*np.nonzero(ranks > maxk), strict=True):
                 ranks[row, col] = rng.integers(low=maxk + 1, high=n, size=1)[0]
-    return {"x_to_y": np.mean(rxy) / (n / 2.0), "y_to_x": np.mean(ryx) / (n / 2.0), "ties": ties,
-            "ranks_x_to_y": rxy, "ranks_y_to_x": ryx}
+    return {
+        "x_to_y": np.mean(rxy) / (n / 2.0),
+        "y_to_x": np.mean(ryx) / (n / 2.0),
+        "ties": ties,
+        "ranks_x_to_y": rxy,
+        "ranks_y_to_x": ryx,
+    }
 
 
 def rank_matrix(X: torch.Tensor) -> torch.Tensor:
@@ -272,7 +371,9 @@ def permutation_p(observed: float, null: np.ndarray, larger_is_related: bool) ->
     return (int(extreme.sum()) + 1) / (len(null) + 1)
 
 
-def bootstrap_interval(values: torch.Tensor, n: int, generator: torch.Generator, level: float = 0.95) -> tuple[float, float]:
+def bootstrap_interval(
+    values: torch.Tensor, n: int, generator: torch.Generator, level: float = 0.95
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of per-image values."""
     values = values.double().cpu()
     index = torch.randint(0, len(values), (n, len(values)), generator=generator)
@@ -289,8 +390,9 @@ def _matrix_statistics(settings: StatsSettings) -> dict[str, Callable[[torch.Ten
     return table
 
 
-def compare(E: torch.Tensor, A: torch.Tensor, labels: torch.Tensor, settings: StatsSettings, seed: int,
-            device: torch.device) -> tuple[list[dict[str, Any]], list[dict[str, float]]]:
+def compare(
+    E: torch.Tensor, A: torch.Tensor, labels: torch.Tensor, settings: StatsSettings, seed: int, device: torch.device
+) -> tuple[list[dict[str, Any]], list[dict[str, float]]]:
     """Every configured statistic with its nulls; returns tidy rows and per-image values."""
     E, A = E.to(device).double(), A.to(device).double()
     n = len(E)
@@ -301,6 +403,7 @@ def compare(E: torch.Tensor, A: torch.Tensor, labels: torch.Tensor, settings: St
 
     def add(statistic: str, value: float, nulls: dict[str, np.ndarray], larger_is_related: bool, **extra) -> None:
         row = {"statistic": statistic, "value": value, "n": n, **extra}
+        row["null_draws"] = {kind: [float(v) for v in null] for kind, null in nulls.items()}
         for kind, null in nulls.items():
             row[f"{kind}_null_mean"] = float(np.mean(null))
             row[f"{kind}_null_std"] = float(np.std(null))
@@ -313,8 +416,18 @@ def compare(E: torch.Tensor, A: torch.Tensor, labels: torch.Tensor, settings: St
         values = fn(E, A)
         per_image[name] = values.cpu()
         low, high = bootstrap_interval(values, settings.n_bootstrap, generator)
-        nulls = {kind: np.array([fn(E, A[p.to(device)]).mean().item() for p in perms]) for kind, perms in null_perms.items()}
-        add(f"{name}_mean", values.mean().item(), nulls, True, std=values.std(unbiased=False).item(), ci_low=low, ci_high=high)
+        nulls = {
+            kind: np.array([fn(E, A[p.to(device)]).mean().item() for p in perms]) for kind, perms in null_perms.items()
+        }
+        add(
+            f"{name}_mean",
+            values.mean().item(),
+            nulls,
+            True,
+            std=values.std(unbiased=False).item(),
+            ci_low=low,
+            ci_high=high,
+        )
     for name, fn in _matrix_statistics(settings).items():
         nulls = {kind: np.array([fn(E, A[p.to(device)]) for p in perms]) for kind, perms in null_perms.items()}
         add(name, fn(E, A), nulls, True)
@@ -328,8 +441,8 @@ def compare(E: torch.Tensor, A: torch.Tensor, labels: torch.Tensor, settings: St
             if k >= n:
                 continue
             ii = information_imbalance(E, A, k)
-            nn_e = ranks_e.argsort(1)[:, 1:k + 1]  # neighbours of i in E, in rank order
-            nn_a = ranks_a.argsort(1)[:, 1:k + 1]
+            nn_e = ranks_e.argsort(1)[:, 1 : k + 1]  # neighbours of i in E, in rank order
+            nn_a = ranks_a.argsort(1)[:, 1 : k + 1]
             null_ea, null_ae = {}, {}
             for kind, perms in null_perms.items():
                 # re-pair: image i of E is paired with row p[i] of A

@@ -69,32 +69,47 @@ def _augment(x: torch.Tensor, s: TrainSettings, generator: torch.Generator) -> t
 @torch.no_grad()
 def predict(model: nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 512) -> torch.Tensor:
     """Predicted labels (on the CPU) for float images in [0, 1]."""
-    out = [model(images[i:i + batch_size].to(device)).argmax(1).cpu() for i in range(0, len(images), batch_size)]
+    out = [model(images[i : i + batch_size].to(device)).argmax(1).cpu() for i in range(0, len(images), batch_size)]
     return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
 
 
 def accuracy(model: nn.Module, data: ImageSet, device: torch.device, batch_size: int = 512) -> float:
     correct = 0
     for i in range(0, len(data), batch_size):
-        correct += (predict(model, data.floats(slice(i, i + batch_size)), device) == data.labels[i:i + batch_size]).sum().item()
+        correct += (
+            (predict(model, data.floats(slice(i, i + batch_size)), device) == data.labels[i : i + batch_size])
+            .sum()
+            .item()
+        )
     return correct / max(len(data), 1)
 
 
-def train_classifier(train: ImageSet, test: ImageSet, settings: TrainSettings, device: torch.device,
-                     generator: torch.Generator) -> tuple[nn.Module, dict[str, Any]]:
+def train_classifier(
+    train: ImageSet, test: ImageSet, settings: TrainSettings, device: torch.device, generator: torch.Generator
+) -> tuple[nn.Module, dict[str, Any]]:
     """Train from scratch with SGD + step decay; returns the model (eval mode) and its metrics."""
     from tqdm import tqdm
 
     model = build_model(settings.arch, train.info).to(device)
-    optimiser = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
-                                weight_decay=settings.weight_decay, nesterov=settings.momentum > 0)
+    optimiser = torch.optim.SGD(
+        model.parameters(),
+        lr=settings.lr,
+        momentum=settings.momentum,
+        weight_decay=settings.weight_decay,
+        nesterov=settings.momentum > 0,
+    )
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimiser, milestones=settings.milestones, gamma=0.1)
     attack = None
     if settings.variant == "adversarial":
         import torchattacks
 
-        attack = torchattacks.PGD(model, eps=settings.adv_eps, alpha=settings.adv_step_size or settings.adv_eps / 8,
-                                  steps=settings.adv_steps, random_start=True)
+        attack = torchattacks.PGD(
+            model,
+            eps=settings.adv_eps,
+            alpha=settings.adv_step_size or settings.adv_eps / 8,
+            steps=settings.adv_steps,
+            random_start=True,
+        )
     n = len(train) if settings.n_train is None else min(settings.n_train, len(train))
     steps_per_epoch = math.ceil(n / settings.batch_size)
     loss_fn = nn.CrossEntropyLoss()
@@ -105,7 +120,7 @@ def train_classifier(train: ImageSet, test: ImageSet, settings: TrainSettings, d
         total, seen = 0.0, 0
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{settings.epochs}", mininterval=10, ascii=True)
         for step in bar:
-            index = order[step * settings.batch_size:(step + 1) * settings.batch_size]
+            index = order[step * settings.batch_size : (step + 1) * settings.batch_size]
             x = _augment(train.floats(index, device), settings, generator)
             y = train.labels[index].to(device)
             if attack is not None:
@@ -134,8 +149,15 @@ def train_classifier(train: ImageSet, test: ImageSet, settings: TrainSettings, d
     return model, metrics
 
 
-def save_classifier(model: nn.Module, path: str | Path, info: DatasetInfo, settings: TrainSettings,
-                    metrics: dict[str, Any], device: torch.device, seed: int) -> None:
+def save_classifier(
+    model: nn.Module,
+    path: str | Path,
+    info: DatasetInfo,
+    settings: TrainSettings,
+    metrics: dict[str, Any],
+    device: torch.device,
+    seed: int,
+) -> None:
     """Weights to safetensors (with the architecture in its metadata) and a JSON sidecar of metrics."""
     record = provenance(device, seed, asdict(settings))
     save_tensors(path, model.state_dict(), {"arch": settings.arch, "dataset": info.name, **record})

@@ -4,8 +4,8 @@ edit to one attack reruns only that attack's branch. Bad configs stop before any
 from __future__ import annotations
 
 import re
-import subprocess
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -46,16 +46,35 @@ def finished_run(tiny_run, tmp_path_factory):
 def test_dry_run_plans_every_stage(finished_run):
     _, dry = finished_run
     rules = {rule for rule, _ in dry}
-    assert {"train", "attack", "essential_maps_shard", "adversarial_maps_shard", "gather_essential_maps",
-            "gather_adversarial_maps", "correlate", "map_figures", "information_imbalance_plane", "summary"} <= rules
+    assert {
+        "train",
+        "attack",
+        "essential_maps_shard",
+        "adversarial_maps_shard",
+        "gather_essential_maps",
+        "gather_adversarial_maps",
+        "correlate",
+        "map_figures",
+        "information_imbalance_plane",
+        "summary",
+    } <= rules
     assert sum(rule == "adversarial_maps_shard" for rule, _ in dry) == 4  # 2 attacks x 2 shards
 
 
 def test_run_writes_every_result(finished_run):
     workdir, _ = finished_run
-    for path in ["model.safetensors", "model.json", "attacks/pgd.safetensors", "attacks/fgsm.json",
-                 "maps/essential.safetensors", "maps/adversarial/pgd.safetensors", "stats/pgd.csv",
-                 "stats/fgsm_per_image.csv", "figures/pgd/class_mean_maps.png", "figures/information_imbalance_plane.png"]:
+    for path in [
+        "model.safetensors",
+        "model.json",
+        "attacks/pgd.safetensors",
+        "attacks/fgsm.json",
+        "maps/essential.safetensors",
+        "maps/adversarial/pgd.safetensors",
+        "stats/pgd.csv",
+        "stats/fgsm_per_image.csv",
+        "figures/pgd/class_mean_maps.png",
+        "figures/information_imbalance_plane.png",
+    ]:
         assert (workdir / R / path).stat().st_size > 0, path
     summary = (workdir / "results/summary.csv").read_text()
     assert "cosine_mean" in summary and ",pgd," in summary and ",fgsm," in summary
@@ -93,16 +112,19 @@ def _broken(tmp_path: Path, edit) -> subprocess.CompletedProcess:
     return snakemake(tmp_path, "--dry-run", timeout=120)
 
 
-@pytest.mark.parametrize(("edit", "expected"), [
-    (lambda c: c["datasets"].update({"imagenet": c["datasets"].pop("fashion_mnist")}), "imagenet"),
-    (lambda c: c["models"]["cnn"].update(arch="resnet1000"), "resnet1000"),
-    (lambda c: c["attacks"]["pgd"].update(method="PDG"), "PDG"),
-    (lambda c: c["attacks"]["pgd"]["params"].update(eps=-0.1), "-0.1"),
-    (lambda c: c["attacks"]["pgd"]["params"].update(epsilon=0.1), "epsilon"),
-    (lambda c: c["maps"].update(lamda=0.1), "lamda"),
-    (lambda c: c["datasets"]["fashion_mnist"].update(root="/nonexistent/fmnist"), "datasets.fashion_mnist.root"),
-    (lambda c: c.pop("attacks"), "attacks"),
-])
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda c: c["datasets"].update({"imagenet": c["datasets"].pop("fashion_mnist")}), "imagenet"),
+        (lambda c: c["models"]["cnn"].update(arch="resnet1000"), "resnet1000"),
+        (lambda c: c["attacks"]["pgd"].update(method="PDG"), "PDG"),
+        (lambda c: c["attacks"]["pgd"]["params"].update(eps=-0.1), "-0.1"),
+        (lambda c: c["attacks"]["pgd"]["params"].update(epsilon=0.1), "epsilon"),
+        (lambda c: c["maps"].update(lamda=0.1), "lamda"),
+        (lambda c: c["datasets"]["fashion_mnist"].update(root="/nonexistent/fmnist"), "datasets.fashion_mnist.root"),
+        (lambda c: c.pop("attacks"), "attacks"),
+    ],
+)
 def test_bad_config_stops_before_any_job_naming_the_key(tmp_path, edit, expected):
     result = _broken(tmp_path, edit)
     assert result.returncode != 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -32,32 +33,53 @@ def _can_run_slurm() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def cluster():
     reason = _can_run_slurm()
     if reason:
         pytest.skip(reason)
-    state = tmp_path_factory.mktemp("slurm-ci")
+    # munged refuses a socket under a directory that is not world-executable (pytest's tmp dirs are 0700)
+    state = Path(tempfile.mkdtemp(prefix="freqmaps-slurm-ci-"))
+    state.chmod(0o755)
     env = {**os.environ, "SLURM_CI_DIR": str(state), "FAKE_GPU": "1", "WITH_DBD": "1"}
     try:
-        started = subprocess.run(["timeout", "-k", "10", "400", str(HERE / "start_cluster.sh")], env=env,
-                                 capture_output=True, text=True)
+        started = subprocess.run(
+            ["timeout", "-k", "10", "400", str(HERE / "start_cluster.sh")], env=env, capture_output=True, text=True
+        )
         assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
         yield env
     finally:
-        subprocess.run(["timeout", "-k", "10", "120", str(HERE / "stop_cluster.sh")], env={**env, "PURGE": "1"},
-                       capture_output=True, text=True)
+        subprocess.run(
+            ["timeout", "-k", "10", "120", str(HERE / "stop_cluster.sh")],
+            env={**env, "PURGE": "1"},
+            capture_output=True,
+            text=True,
+        )
 
 
 def _slurm_env(cluster_env: dict) -> dict:
     venv_bin = str(Path(os.sys.executable).parent)
-    return {**cluster_env, "PATH": f"{venv_bin}:{cluster_env['PATH']}", "FREQMAPS_SLURM_PARTITION": "debug",
-            "FREQMAPS_SLURM_ACCOUNT": "ci"}
+    return {
+        **cluster_env,
+        "PATH": f"{venv_bin}:{cluster_env['PATH']}",
+        "FREQMAPS_SLURM_PARTITION": "debug",
+        "FREQMAPS_SLURM_ACCOUNT": "ci",
+    }
 
 
 def _run_on_slurm(workdir: Path, env: dict, timeout: int = 1200) -> subprocess.CompletedProcess:
-    return snakemake(workdir, "--profile", str(REPO / "profiles" / "slurm"), "--set-scatter", "maps=2",
-                     "--slurm-init-seconds-before-status-checks", "5", "--seconds-between-status-checks", "5",
-                     timeout=timeout, env=env)
+    return snakemake(
+        workdir,
+        "--profile",
+        str(REPO / "profiles" / "slurm"),
+        "--set-scatter",
+        "maps=2",
+        "--slurm-init-seconds-before-status-checks",
+        "5",
+        "--seconds-between-status-checks",
+        "5",
+        timeout=timeout,
+        env=env,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -71,16 +93,33 @@ def slurm_run(cluster, tmp_path_factory):
 
 def test_every_cluster_job_ran_through_slurm(slurm_run, cluster):
     workdir, result = slurm_run
-    submitted = [line for line in (result.stdout + result.stderr).splitlines() if "SLURM jobid" in line
-                 or "external jobid" in line.lower() or "submitted" in line.lower() and "job" in line.lower()]
+    submitted = [
+        line
+        for line in (result.stdout + result.stderr).splitlines()
+        if "SLURM jobid" in line
+        or "external jobid" in line.lower()
+        or "submitted" in line.lower()
+        and "job" in line.lower()
+    ]
     logs = list((workdir / ".snakemake" / "slurm_logs").rglob("*.log"))
     rules_with_logs = {p.parent.name.removeprefix("rule_") for p in logs}
-    expected = {"train", "attack", "essential_maps_shard", "adversarial_maps_shard", "correlate", "map_figures",
-                "information_imbalance_plane"}
+    expected = {
+        "train",
+        "attack",
+        "essential_maps_shard",
+        "adversarial_maps_shard",
+        "correlate",
+        "map_figures",
+        "information_imbalance_plane",
+    }
     assert expected <= rules_with_logs, f"job logs only for {rules_with_logs}"
     assert not (LOCAL_RULES & rules_with_logs)
-    accounting = subprocess.run(["timeout", "60", "sacct", "-X", "-n", "-P", "--format=JobID,State,Partition,Account",
-                                 "-S", "now-2hours"], capture_output=True, text=True, env=cluster)
+    accounting = subprocess.run(
+        ["timeout", "60", "sacct", "-X", "-n", "-P", "--format=JobID,State,Partition,Account", "-S", "now-2hours"],
+        capture_output=True,
+        text=True,
+        env=cluster,
+    )
     completed = [line for line in accounting.stdout.splitlines() if "|COMPLETED|debug|ci" in line]
     assert len(completed) >= len(logs), accounting.stdout
     assert submitted or completed

@@ -16,10 +16,13 @@ def model_and_data(trained_cnn):
     return model, ImageSet(test.images[:40], test.labels[:40], test.info)
 
 
-@pytest.mark.parametrize(("method", "params"), [
-    ("PGD", {"eps": 8 / 255, "alpha": 2 / 255, "steps": 10}),
-    ("FGSM", {"eps": 8 / 255}),
-])
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("PGD", {"eps": 8 / 255, "alpha": 2 / 255, "steps": 10}),
+        ("FGSM", {"eps": 8 / 255}),
+    ],
+)
 def test_linf_attacks_stay_in_their_eps_ball_and_pixel_range(model_and_data, method, params):
     model, data = model_and_data
     torch.manual_seed(0)

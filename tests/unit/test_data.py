@@ -35,15 +35,20 @@ def test_mnist_torchvision_layout_uncompressed(tmp_path):
 def _write_cifar(folder, rng, batches):
     folder.mkdir(parents=True)
     for name, n in batches:
-        batch = {"batch_label": name, "labels": list(rng.integers(0, 10, n)),
-                 "data": rng.integers(0, 256, (n, 3072)).astype(np.uint8), "filenames": [f"{i}.png" for i in range(n)]}
+        batch = {
+            "batch_label": name,
+            "labels": list(rng.integers(0, 10, n)),
+            "data": rng.integers(0, 256, (n, 3072)).astype(np.uint8),
+            "filenames": [f"{i}.png" for i in range(n)],
+        }
         (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
 
 
 def test_cifar10_python_batches(tmp_path):
     rng = np.random.default_rng(2)
-    _write_cifar(tmp_path / "cifar-10-batches-py", rng,
-                 [(f"data_batch_{i}", 4) for i in range(1, 6)] + [("test_batch", 6)])
+    _write_cifar(
+        tmp_path / "cifar-10-batches-py", rng, [(f"data_batch_{i}", 4) for i in range(1, 6)] + [("test_batch", 6)]
+    )
     train = load_split("cifar10", "train", tmp_path)
     test = load_split("cifar10", "test", tmp_path)
     assert train.images.shape == (20, 3, 32, 32) and test.images.shape == (6, 3, 32, 32)

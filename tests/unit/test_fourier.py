@@ -50,3 +50,29 @@ def test_shapes_and_shift():
     assert shifted(m)[0, 0, 4, 4] == 1  # DC moves to the centre
     with pytest.raises(ValueError, match="parameterisation"):
         mask_shape("polar", 3, 8, 8)
+
+
+@pytest.mark.parametrize(("height", "width"), [(28, 28), (32, 32), (17, 17)])
+def test_bands_tile_the_spectrum_exactly_once(height, width):
+    from freqmaps.fourier import band_index
+
+    for index in band_index(height, width, 64):
+        counts = torch.bincount(index.flatten(), minlength=64)
+        assert counts.sum() == height * width  # every entry in one band, none twice
+        assert index.min() >= 0 and index.max() < 64
+    radial, _ = band_index(height, width, 64)
+    assert radial[height // 2, width // 2] == 0  # the DC entry is in the innermost annulus
+    assert radial[0, 0] == radial.max()  # a corner is in the outermost occupied annulus
+
+
+def test_band_energies_partition_the_normalised_mask():
+    from freqmaps.fourier import band_energies
+
+    masks = torch.rand(5, 3, 32, 32)
+    radial, angular = band_energies(masks, 64)
+    assert torch.allclose((radial**2).sum(-1), torch.ones(5, 3, dtype=torch.float64))
+    assert torch.allclose((angular**2).sum(-1), torch.ones(5, 3, dtype=torch.float64))
+    low = torch.zeros(1, 1, 32, 32)
+    low[..., 15:18, 15:18] = 1  # energy only near the centre
+    r, _ = band_energies(low, 64)
+    assert r[0, 0, :5].pow(2).sum() == pytest.approx(1.0)  # radius <= sqrt(2): annuli 0..4 of width 0.354

@@ -8,8 +8,11 @@ from freqmaps.io import ResultFileError, atomic_path, load_tensors, save_tensors
 
 def test_round_trip_with_metadata(tmp_path):
     path = tmp_path / "maps.safetensors"
-    save_tensors(path, {"maps": torch.rand(3, 1, 4, 4), "ids": torch.arange(3)}, {"kind": "essential", "seed": 0,
-                                                                                    "settings": {"lam": 0.5}})
+    save_tensors(
+        path,
+        {"maps": torch.rand(3, 1, 4, 4), "ids": torch.arange(3)},
+        {"kind": "essential", "seed": 0, "settings": {"lam": 0.5}},
+    )
     tensors, meta = load_tensors(path)
     assert tensors["maps"].shape == (3, 1, 4, 4) and meta["settings"] == {"lam": 0.5}
 

@@ -37,8 +37,9 @@ def test_information_imbalance_golden_coordinate_subsets():
     X3 = np.load(GOLDEN / "3d_gauss_small_z_var.npy")
     full_to_coords = [0.144, 0.15, 0.968, 0.02, 0.1426, 0.1492]
     coords_to_full = [0.5978, 0.5128, 0.9696, 0.02, 0.6208, 0.5434]
-    for coords, forward, backward in zip([[0], [1], [2], [0, 1], [0, 2], [1, 2]], full_to_coords, coords_to_full,
-                                         strict=True):
+    for coords, forward, backward in zip(
+        [[0], [1], [2], [0, 1], [0, 2], [1, 2]], full_to_coords, coords_to_full, strict=True
+    ):
         result = stats.information_imbalance(t(X3), t(X3[:, coords]))
         assert result["x_to_y"] == pytest.approx(forward, abs=1e-12)
         assert result["y_to_x"] == pytest.approx(backward, abs=1e-12)
@@ -195,9 +196,11 @@ def test_rank_matrix_null_equals_recomputing_on_repaired_rows(map_like):
     direct = [stats.information_imbalance(E, M[p], k=2) for p in perms]
     by_name = {r["statistic"]: r for r in rows}
     assert by_name["information_imbalance_E_to_A_k2"]["random_null_mean"] == pytest.approx(
-        np.mean([d["x_to_y"] for d in direct]), abs=1e-12)
+        np.mean([d["x_to_y"] for d in direct]), abs=1e-12
+    )
     assert by_name["information_imbalance_A_to_E_k2"]["random_null_mean"] == pytest.approx(
-        np.mean([d["y_to_x"] for d in direct]), abs=1e-12)
+        np.mean([d["y_to_x"] for d in direct]), abs=1e-12
+    )
 
 
 def test_compare_detects_per_image_structure_and_reports_nulls():
@@ -206,13 +209,18 @@ def test_compare_detects_per_image_structure_and_reports_nulls():
     base = rng.random((120, 64))
     E = t(base + 0.1 * rng.random((120, 64)))
     A = t(base + 0.1 * rng.random((120, 64)))
-    rows, per_image = stats.compare(E, A, labels, stats.StatsSettings(n_null=50, n_bootstrap=50), 0, torch.device("cpu"))
+    rows, per_image = stats.compare(
+        E, A, labels, stats.StatsSettings(n_null=50, n_bootstrap=50), 0, torch.device("cpu")
+    )
     by_name = {r["statistic"]: r for r in rows}
     assert len(per_image) == 120
     cos = by_name["cosine_mean"]
     assert cos["ci_low"] <= cos["value"] <= cos["ci_high"]
     assert cos["random_p_value"] == pytest.approx(1 / 51) and cos["within_class_p_value"] == pytest.approx(1 / 51)
-    assert by_name["information_imbalance_E_to_A_k1"]["value"] < by_name["information_imbalance_E_to_A_k1"]["random_null_mean"]
+    assert (
+        by_name["information_imbalance_E_to_A_k1"]["value"]
+        < by_name["information_imbalance_E_to_A_k1"]["random_null_mean"]
+    )
     assert math.isfinite(by_name["idcor"]["value"])
 
 

@@ -8,9 +8,6 @@ validate(config, schema="../schemas/config.schema.yaml")
 for _name, _dataset in config["datasets"].items():
     check_source(_name, _dataset.get("root"), _dataset.get("download", False))
 
-RESULTS = "results/{dataset}/{model}/seed{seed}"
-LOGS = "logs/{dataset}/{model}/seed{seed}"
-
 wildcard_constraints:
     dataset="|".join(config["datasets"]),
     model="|".join(config["models"]),
@@ -37,10 +34,12 @@ def expand_attacks(pattern):
 
 
 def figure_targets():
-    return expand_attacks(RESULTS + "/figures/{attack}/class_mean_maps.png") + expand_attacks(
-        RESULTS + "/figures/{attack}/examples.png"
-    ) + expand_attacks(RESULTS + "/figures/{attack}/cosine_null.png") + expand_models(
-        RESULTS + "/figures/information_imbalance_plane.png"
+    return expand_attacks("results/{dataset}/{model}/seed{seed}/figures/{attack}/class_mean_maps.png") + expand_attacks(
+        "results/{dataset}/{model}/seed{seed}/figures/{attack}/examples.png"
+    ) + expand_attacks("results/{dataset}/{model}/seed{seed}/figures/{attack}/cosine_null.png") + expand_attacks(
+        "results/{dataset}/{model}/seed{seed}/figures/{attack}/band_profiles.png"
+    ) + expand_attacks("results/{dataset}/{model}/seed{seed}/figures/{attack}/null_histograms.png") + expand_models(
+        "results/{dataset}/{model}/seed{seed}/figures/information_imbalance_plane.png"
     )
 
 

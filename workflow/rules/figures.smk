@@ -2,37 +2,47 @@ rule map_figures:
     """Class-mean maps, example images with their maps, and per-image cosine against its null."""
     input:
         library("figures"),
-        essential=RESULTS + "/maps/essential.safetensors",
-        adversarial=RESULTS + "/maps/adversarial/{attack}.safetensors",
-        attack=RESULTS + "/attacks/{attack}.safetensors",
-        per_image=RESULTS + "/stats/{attack}_per_image.csv",
+        essential="results/{dataset}/{model}/seed{seed}/maps/essential.safetensors",
+        adversarial="results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}.safetensors",
+        attack="results/{dataset}/{model}/seed{seed}/attacks/{attack}.safetensors",
+        per_image="results/{dataset}/{model}/seed{seed}/stats/{attack}_per_image.csv",
     output:
         class_means=report(
-            RESULTS + "/figures/{attack}/class_mean_maps.png",
+            "results/{dataset}/{model}/seed{seed}/figures/{attack}/class_mean_maps.png",
             caption="../report/class_mean_maps.rst",
             category="Frequency maps",
             subcategory="{dataset} / {model} / seed {seed}",
             labels={"attack": "{attack}", "figure": "class-mean maps"},
         ),
         examples=report(
-            RESULTS + "/figures/{attack}/examples.png",
+            "results/{dataset}/{model}/seed{seed}/figures/{attack}/examples.png",
             caption="../report/examples.rst",
             category="Frequency maps",
             subcategory="{dataset} / {model} / seed {seed}",
             labels={"attack": "{attack}", "figure": "examples"},
         ),
         cosine=report(
-            RESULTS + "/figures/{attack}/cosine_null.png",
+            "results/{dataset}/{model}/seed{seed}/figures/{attack}/cosine_null.png",
             caption="../report/cosine_null.rst",
             category="Correlation",
             subcategory="{dataset} / {model} / seed {seed}",
             labels={"attack": "{attack}", "figure": "cosine vs null"},
         ),
+        bands=report(
+            "results/{dataset}/{model}/seed{seed}/figures/{attack}/band_profiles.png",
+            caption="../report/band_profiles.rst",
+            category="Frequency maps",
+            subcategory="{dataset} / {model} / seed {seed}",
+            labels={"attack": "{attack}", "figure": "band energies"},
+        ),
     params:
         dataset=lambda w: w.dataset,
         seed=lambda w: int(w.seed),
+        n_bands=config["stats"].get("n_bands", 64),
     log:
-        LOGS + "/figures_{attack}.log",
+        "logs/{dataset}/{model}/seed{seed}/figures_{attack}.log",
+    conda:
+        "../../envs/freqmaps.yaml"
     script:
         "../../scripts/map_figures.py"
 
@@ -41,10 +51,10 @@ rule information_imbalance_plane:
     """Both information-imbalance directions of every attack, with the nulls."""
     input:
         library("figures"),
-        tables=expand(RESULTS + "/stats/{attack}.csv", attack=config["attacks"], allow_missing=True),
+        tables=expand("results/{dataset}/{model}/seed{seed}/stats/{attack}.csv", attack=config["attacks"], allow_missing=True),
     output:
         report(
-            RESULTS + "/figures/information_imbalance_plane.png",
+            "results/{dataset}/{model}/seed{seed}/figures/information_imbalance_plane.png",
             caption="../report/information_imbalance_plane.rst",
             category="Correlation",
             subcategory="{dataset} / {model} / seed {seed}",
@@ -53,6 +63,29 @@ rule information_imbalance_plane:
     params:
         attacks=list(config["attacks"]),
     log:
-        LOGS + "/figures_information_imbalance.log",
+        "logs/{dataset}/{model}/seed{seed}/figures_information_imbalance.log",
+    conda:
+        "../../envs/freqmaps.yaml"
     script:
         "../../scripts/information_imbalance_plane.py"
+
+
+rule null_histograms:
+    """Headline statistics against the histograms of their null draws (IdCor permutation test included)."""
+    input:
+        library("figures"),
+        stats="results/{dataset}/{model}/seed{seed}/stats/{attack}.json",
+    output:
+        report(
+            "results/{dataset}/{model}/seed{seed}/figures/{attack}/null_histograms.png",
+            caption="../report/null_histograms.rst",
+            category="Correlation",
+            subcategory="{dataset} / {model} / seed {seed}",
+            labels={"attack": "{attack}", "figure": "nulls"},
+        ),
+    log:
+        "logs/{dataset}/{model}/seed{seed}/figures_nulls_{attack}.log",
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/null_histograms.py"

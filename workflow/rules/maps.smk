@@ -6,15 +6,15 @@ rule essential_maps_shard:
     """Essential frequency maps of correctly classified clean images (target: the true label)."""
     input:
         library("maps", "fourier", "stages"),
-        weights=RESULTS + "/model.safetensors",
+        weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
     output:
-        RESULTS + "/maps/essential/shards/{scatteritem}.safetensors",
+        "results/{dataset}/{model}/seed{seed}/maps/essential/shards/{scatteritem}.safetensors",
     params:
         dataset=dataset_settings,
         maps=map_settings(),
         device=config.get("device", "auto"),
     log:
-        LOGS + "/maps_essential_{scatteritem}.log",
+        "logs/{dataset}/{model}/seed{seed}/maps_essential_{scatteritem}.log",
     benchmark:
         "benchmarks/{dataset}/{model}/seed{seed}/maps_essential_{scatteritem}.tsv"
     threads: 2
@@ -22,6 +22,8 @@ rule essential_maps_shard:
         gpu=1,
         runtime=240,
         mem_mb=4000,
+    conda:
+        "../../envs/freqmaps.yaml"
     script:
         "../../scripts/learn_maps.py"
 
@@ -30,16 +32,16 @@ rule adversarial_maps_shard:
     """Adversarial frequency maps of successfully attacked images (target: the adversarial label)."""
     input:
         library("maps", "fourier", "stages"),
-        weights=RESULTS + "/model.safetensors",
-        attack=RESULTS + "/attacks/{attack}.safetensors",
+        weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
+        attack="results/{dataset}/{model}/seed{seed}/attacks/{attack}.safetensors",
     output:
-        RESULTS + "/maps/adversarial/{attack}/shards/{scatteritem}.safetensors",
+        "results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}/shards/{scatteritem}.safetensors",
     params:
         dataset=dataset_settings,
         maps=map_settings(),
         device=config.get("device", "auto"),
     log:
-        LOGS + "/maps_adversarial_{attack}_{scatteritem}.log",
+        "logs/{dataset}/{model}/seed{seed}/maps_adversarial_{attack}_{scatteritem}.log",
     benchmark:
         "benchmarks/{dataset}/{model}/seed{seed}/maps_adversarial_{attack}_{scatteritem}.tsv"
     threads: 2
@@ -47,31 +49,37 @@ rule adversarial_maps_shard:
         gpu=1,
         runtime=240,
         mem_mb=4000,
+    conda:
+        "../../envs/freqmaps.yaml"
     script:
         "../../scripts/learn_maps.py"
 
 
 rule gather_essential_maps:
     input:
-        gather.maps(RESULTS + "/maps/essential/shards/{scatteritem}.safetensors", allow_missing=True),
+        gather.maps("results/{dataset}/{model}/seed{seed}/maps/essential/shards/{scatteritem}.safetensors", allow_missing=True),
     output:
-        maps=RESULTS + "/maps/essential.safetensors",
-        summary=RESULTS + "/maps/essential.json",
+        maps="results/{dataset}/{model}/seed{seed}/maps/essential.safetensors",
+        summary="results/{dataset}/{model}/seed{seed}/maps/essential.json",
     log:
-        LOGS + "/maps_essential_gather.log",
+        "logs/{dataset}/{model}/seed{seed}/maps_essential_gather.log",
     localrule: True
+    conda:
+        "../../envs/freqmaps.yaml"
     script:
         "../../scripts/gather_maps.py"
 
 
 rule gather_adversarial_maps:
     input:
-        gather.maps(RESULTS + "/maps/adversarial/{attack}/shards/{scatteritem}.safetensors", allow_missing=True),
+        gather.maps("results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}/shards/{scatteritem}.safetensors", allow_missing=True),
     output:
-        maps=RESULTS + "/maps/adversarial/{attack}.safetensors",
-        summary=RESULTS + "/maps/adversarial/{attack}.json",
+        maps="results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}.safetensors",
+        summary="results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}.json",
     log:
-        LOGS + "/maps_adversarial_{attack}_gather.log",
+        "logs/{dataset}/{model}/seed{seed}/maps_adversarial_{attack}_gather.log",
     localrule: True
+    conda:
+        "../../envs/freqmaps.yaml"
     script:
         "../../scripts/gather_maps.py"

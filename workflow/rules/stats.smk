@@ -2,17 +2,17 @@ rule correlate:
     """Every statistic between essential and adversarial maps, each against its re-pairing nulls."""
     input:
         library("stats", "stages"),
-        essential=RESULTS + "/maps/essential.safetensors",
-        adversarial=RESULTS + "/maps/adversarial/{attack}.safetensors",
+        essential="results/{dataset}/{model}/seed{seed}/maps/essential.safetensors",
+        adversarial="results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}.safetensors",
     output:
-        table=RESULTS + "/stats/{attack}.csv",
-        sidecar=RESULTS + "/stats/{attack}.json",
-        per_image=RESULTS + "/stats/{attack}_per_image.csv",
+        table="results/{dataset}/{model}/seed{seed}/stats/{attack}.csv",
+        sidecar="results/{dataset}/{model}/seed{seed}/stats/{attack}.json",
+        per_image="results/{dataset}/{model}/seed{seed}/stats/{attack}_per_image.csv",
     params:
         stats=canonical(config["stats"]),
         device=config.get("device", "auto"),
     log:
-        LOGS + "/stats_{attack}.log",
+        "logs/{dataset}/{model}/seed{seed}/stats_{attack}.log",
     benchmark:
         "benchmarks/{dataset}/{model}/seed{seed}/stats_{attack}.tsv"
     threads: 2
@@ -20,6 +20,8 @@ rule correlate:
         gpu=1,
         runtime=60,
         mem_mb=8000,
+    conda:
+        "../../envs/freqmaps.yaml"
     script:
         "../../scripts/correlate.py"
 
@@ -28,8 +30,8 @@ rule summary:
     """One table across the whole config: every statistic, with attack success and map counts."""
     input:
         library("stages"),
-        tables=expand_attacks(RESULTS + "/stats/{attack}.json"),
-        attacks=expand_attacks(RESULTS + "/attacks/{attack}.json"),
+        tables=expand_attacks("results/{dataset}/{model}/seed{seed}/stats/{attack}.json"),
+        attacks=expand_attacks("results/{dataset}/{model}/seed{seed}/attacks/{attack}.json"),
     output:
         report(
             "results/summary.csv",
@@ -39,5 +41,7 @@ rule summary:
     log:
         "logs/summary.log",
     localrule: True
+    conda:
+        "../../envs/freqmaps.yaml"
     script:
         "../../scripts/summarise.py"

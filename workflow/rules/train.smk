@@ -3,14 +3,14 @@ rule train:
     input:
         library("data", "models", "training", "stages"),
     output:
-        weights=RESULTS + "/model.safetensors",
-        metrics=RESULTS + "/model.json",
+        weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
+        metrics="results/{dataset}/{model}/seed{seed}/model.json",
     params:
         dataset=dataset_settings,
         model=model_settings,
         device=config.get("device", "auto"),
     log:
-        LOGS + "/train.log",
+        "logs/{dataset}/{model}/seed{seed}/train.log",
     benchmark:
         "benchmarks/{dataset}/{model}/seed{seed}/train.tsv"
     threads: 2
@@ -18,5 +18,7 @@ rule train:
         gpu=1,
         runtime=120,
         mem_mb=8000,
+    conda:
+        "../../envs/freqmaps.yaml"
     script:
         "../../scripts/train.py"

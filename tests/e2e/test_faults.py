@@ -1,0 +1,76 @@
+"""Faults: a run killed during the maps stage resumes without redoing finished shards and ends with results
+bit-identical to an uninterrupted run (so the same seed on the CPU gives the same maps and statistics);
+a damaged result file names itself and how to regenerate it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from freqmaps.io import load_tensors
+from tests.conftest import REPO, TINY_CONFIG, TINY_RESULTS, result_tensors, snakemake
+
+pytestmark = pytest.mark.e2e
+
+
+def test_killed_run_resumes_and_matches_uninterrupted_run(tiny_run, tmp_path):
+    shutil.copy(TINY_CONFIG, tmp_path / "config.yaml")
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--cores",
+        "1",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    shards = tmp_path / TINY_RESULTS / "maps"
+    deadline = time.time() + 600
+    try:
+        while not list(shards.rglob("shards/*.safetensors")):
+            assert process.poll() is None, "the run ended before any map shard was written"
+            assert time.time() < deadline, "no map shard after 10 minutes"
+            time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # a crash, not a polite stop
+        process.wait()
+    finished = {p: p.stat().st_mtime_ns for p in shards.rglob("shards/*.safetensors")}
+    assert 0 < len(finished) < 6, "the kill should fall between the first and the last of the 6 shards"
+    for path in finished:
+        load_tensors(path)  # atomic writes: every file under its final name is complete
+
+    resumed = snakemake(tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-4000:]
+    for path, mtime in finished.items():
+        assert path.stat().st_mtime_ns == mtime, f"{path.name} was recomputed"
+    ours, reference = result_tensors(tmp_path), result_tensors(tiny_run)
+    assert ours.keys() == reference.keys()
+    for key in reference:
+        assert torch.equal(ours[key], reference[key]), key
+    for table in ("stats/pgd.csv", "stats/fgsm.csv"):
+        assert (tmp_path / TINY_RESULTS / table).read_text() == (tiny_run / TINY_RESULTS / table).read_text()
+
+
+def test_truncated_weights_name_the_file_and_the_fix(tiny_run, tmp_path):
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    weights = workdir / TINY_RESULTS / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    os.utime(weights, ns=(weights.stat().st_atime_ns, (workdir / TINY_RESULTS / "model.json").stat().st_mtime_ns))
+    target = f"{TINY_RESULTS}/attacks/pgd.safetensors"
+    (workdir / target).unlink()
+    result = snakemake(workdir, target)
+    assert result.returncode != 0
+    text = result.stdout + result.stderr + "".join(p.read_text() for p in (workdir / "logs").rglob("attack_pgd.log"))
+    assert "model.safetensors: corrupted or truncated" in text
+    assert "rerun" in text

@@ -1,0 +1,97 @@
+"""Class-level maps and dataset-level masks."""
+
+import copy
+
+import pytest
+import torch
+
+from freqmaps.data import FASHION_MNIST
+from freqmaps.fourier import apply_mask
+from freqmaps.models import build_model, freeze
+from freqmaps.shared_masks import (
+    ClassMapSettings,
+    DatasetMaskSettings,
+    class_level_maps,
+    dataset_level_mask,
+    evaluate_class_maps,
+    invariance_loss,
+)
+
+CPU = torch.device("cpu")
+
+
+def test_invariance_loss_known_values():
+    logits = torch.randn(6, 10)
+    y = torch.randint(0, 10, (6,))
+    mask = torch.ones(1, 28, 28)
+    # an identity mask leaves the classifier unchanged: exp(0) = 1, and |M|_1 / |M_0|_1 = 1
+    assert invariance_loss(logits, logits, y, mask, lam=0.2).item() == pytest.approx(1.2)
+    assert invariance_loss(logits, logits, y, torch.zeros(1, 28, 28), lam=0.2).item() == pytest.approx(1.0)
+    shifted = logits.clone()
+    shifted[torch.arange(6), y] -= 1.0  # every masked CE differs from the clean CE
+    assert invariance_loss(shifted, logits, y, mask, lam=0.0).item() > 1.0
+
+
+@pytest.fixture(scope="module")
+def attacked(trained_cnn):
+    import torchattacks
+
+    model, test, _ = trained_cnn
+    x, y = test.floats()[:60].double(), test.labels[:60]
+    model = copy.deepcopy(model).double()
+    torch.manual_seed(0)
+    adv = torchattacks.PGD(model, eps=16 / 255, alpha=4 / 255, steps=5)(x, y)
+    with torch.no_grad():
+        adv_labels = model(adv).argmax(1)
+    return model, x, y, adv, adv_labels
+
+
+def test_class_maps_are_optimised_independently_per_class(attacked):
+    """Batching all classes together gives each class the mask it gets when optimised alone (fp64)."""
+    model, x, y, adv, adv_labels = attacked
+    settings = ClassMapSettings(min_iterations=5, max_iterations=15, window=3)
+    together = class_level_maps(model, x, y, adv, adv_labels, 10, settings, CPU)
+    c = int(torch.mode(y).values)
+    alone_images = (y == c) | (adv_labels == c)
+    alone = class_level_maps(
+        model, x[alone_images], y[alone_images], adv[alone_images], adv_labels[alone_images], 10, settings, CPU
+    )
+    assert torch.allclose(together["masks"][c], alone["masks"][c], atol=1e-8)
+    assert together["iterations"][c] == alone["iterations"][c]
+    assert ((together["masks"] >= 0) & (together["masks"] <= 1)).all()
+    assert together["n_clean"].sum() == together["n_correct"]
+
+
+def test_class_map_evaluation_matches_a_direct_count(attacked):
+    model, x, y, adv, adv_labels = attacked
+    masks = torch.rand(10, 1, 28, 28, dtype=torch.float64)
+    result = evaluate_class_maps(model, masks, x, y, adv, adv_labels, "per_channel")
+    with torch.no_grad():
+        correct = model(x).argmax(1) == y
+        reverted = kept = 0
+        for i in range(len(x)):
+            if correct[i] and adv_labels[i] != y[i]:
+                reverted += int(model(apply_mask(adv[i : i + 1], masks[adv_labels[i]], "per_channel")).argmax() == y[i])
+            if correct[i]:
+                kept += int(model(apply_mask(x[i : i + 1], masks[y[i]], "per_channel")).argmax() == y[i])
+    assert result["attacks_reverted"] == pytest.approx(reverted / result["n_attacked"])
+    assert result["clean_accuracy_kept"] == pytest.approx(kept / result["n_correct"])
+
+
+def test_dataset_mask_sparsifies_and_keeps_accuracy(trained_cnn):
+    model, test, _ = trained_cnn
+    images, labels = test.floats()[:512], test.labels[:512]
+    settings = DatasetMaskSettings(epochs=6, lr=0.2, batch_size=128, patience=50)  # Adam moves ~lr a step
+    result = dataset_level_mask(model, images, labels, images, labels, settings, CPU, torch.Generator().manual_seed(0))
+    assert result["history"][-1]["sparsity"] > 0.05  # the L1 term removes frequencies
+    if result["saved_epoch"] is not None:
+        assert result["masked_accuracy"] >= 0.99 * result["unmasked_accuracy"]
+    assert result["mask"].shape == (1, 28, 28) and 0 <= result["mask"].min() and result["mask"].max() <= 1
+
+
+def test_dataset_mask_stops_when_sparsity_is_stable():
+    model = freeze(build_model("small_cnn", FASHION_MNIST))
+    images, labels = torch.rand(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    settings = DatasetMaskSettings(epochs=30, lr=1e-9, patience=3, batch_size=64)  # the mask cannot move
+    result = dataset_level_mask(model, images, labels, images, labels, settings, CPU, torch.Generator().manual_seed(0))
+    assert len(result["history"]) == 3
