@@ -281,19 +281,20 @@ def rank_matrix(X: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def two_nearest(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Distances r1 <= r2 to each point's two nearest other points (float64)."""
-    X = X.double()
+def two_nearest(X: torch.Tensor, memory_bytes: int = 2**30) -> tuple[torch.Tensor, torch.Tensor]:
+    """Distances r1 <= r2 to each point's two nearest other points, exact (certified float32 search)."""
+    space = _Space(X)
     n = X.shape[0]
-    r = []
-    step = _chunk_rows(n, X.shape[1] // 8)
+    step = max(1, min(n, memory_bytes // (n * 4 * 8)))
+    r1, r2 = [], []
     for start in range(0, n, step):
-        rows = slice(start, min(start + step, n))
-        d2 = squared_distances(X, rows)
-        d2[torch.arange(d2.shape[0]), torch.arange(rows.start, rows.stop)] = math.inf
-        r.append(torch.topk(d2, 2, dim=1, largest=False).values.sqrt())
-    r = torch.cat(r)
-    return r[:, 0], r[:, 1]
+        rows = torch.arange(start, min(start + step, n), device=space.X.device)
+        d2, err = space.approx(rows)
+        nearest = _neighbours(space, rows, d2, err, 2)
+        exact = space.exact(rows[:, None].expand_as(nearest), nearest).view_as(nearest).sqrt()
+        r1.append(exact[:, 0])
+        r2.append(exact[:, 1])
+    return torch.cat(r1), torch.cat(r2)
 
 
 def twonn_dadapy(X: torch.Tensor, fraction: float = 0.9) -> float:

@@ -137,3 +137,21 @@ def test_malformed_yaml_names_the_file(tmp_path):
     result = snakemake(tmp_path, "--dry-run", timeout=120)
     assert result.returncode != 0
     assert "config.yaml" in result.stdout + result.stderr
+
+
+def test_summary_and_list_changes_after_a_config_edit(tiny_run, tmp_path):
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    summary = snakemake(workdir, "--summary")
+    assert summary.returncode == 0, summary.stderr
+    rows = [line.split("\t") for line in summary.stdout.splitlines() if line.startswith("results/")]
+    assert rows and all("ok" in row for row in rows), summary.stdout[:2000]
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["maps"]["lam"] = 0.2
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    changed = snakemake(workdir, "--list-changes", "params")
+    assert changed.returncode == 0, changed.stderr
+    listed = set(changed.stdout.split())
+    assert f"{R}/maps/essential/shards/1-of-2.safetensors" in listed
+    assert f"{R}/maps/adversarial/pgd/shards/2-of-2.safetensors" in listed
+    assert f"{R}/model.safetensors" not in listed and f"{R}/attacks/pgd.safetensors" not in listed
