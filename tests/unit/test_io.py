@@ -33,3 +33,16 @@ def test_truncated_file_names_itself_and_the_fix(tmp_path):
         load_tensors(path)
     with pytest.raises(ResultFileError, match="no such file"):
         load_tensors(tmp_path / "missing.safetensors")
+
+
+def test_results_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    path = tmp_path / "table.json"
+    from freqmaps.io import write_json
+
+    write_json(path, {"a": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
