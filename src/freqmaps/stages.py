@@ -149,10 +149,9 @@ def learn_maps_shard(
     meta = {
         "kind": kind,
         "shard": shard,
-        "settings": asdict(settings),
         "engine": result.stats,
         "peak_memory_mb": peak_memory_mb(dev),
-        **provenance(dev, seed),
+        **provenance(dev, seed, asdict(settings)),
     }
     save_tensors(out_path, tensors, meta)
     log.info("%s shard %s: %s", kind, shard, result.stats)
@@ -172,7 +171,18 @@ def gather_maps(shard_paths: list[str | Path], out_path: str | Path) -> None:
     merged["selection"] = selection
     counts = {name: int((selection == code).sum()) for code, name in enumerate(maps.OUTCOMES)}
     engine = [m["engine"] for m in metas]
-    meta = {key: metas[0][key] for key in ("kind", "settings", "seed", "device", "versions", "git_commit")}
+    shared = (
+        "kind",
+        "settings",
+        "config_hash",
+        "seed",
+        "device",
+        "device_name",
+        "deterministic_algorithms",
+        "versions",
+        "git_commit",
+    )
+    meta = {key: metas[0][key] for key in shared}
     meta.update(
         {
             "outcomes": counts,
@@ -277,3 +287,7 @@ def summarise(table_sidecars: list[str | Path], attack_sidecars: list[str | Path
                 }
             )
     write_csv(out_path, rows)
+    write_json(
+        Path(out_path).with_suffix(".json"),
+        {"tables": [str(t) for t in table_sidecars], "rows": len(rows), **provenance("cpu", None)},
+    )

@@ -21,8 +21,9 @@ scattergather:
 
 
 def library(*modules):
-    """The package modules a rule runs: listed as inputs so that editing them reruns the rule."""
-    return [workflow.source_path(f"../../src/freqmaps/{m}.py") for m in modules]
+    """The package modules a rule runs (and those every rule uses): inputs, so editing them reruns the rule."""
+    shared = ("io", "runtime")
+    return [workflow.source_path(f"../../src/freqmaps/{m}.py") for m in (*modules, *shared)]
 
 
 def expand_models(pattern, **extra):

@@ -33,11 +33,12 @@ rule summary:
         tables=expand_attacks("results/{dataset}/{model}/seed{seed}/stats/{attack}.json"),
         attacks=expand_attacks("results/{dataset}/{model}/seed{seed}/attacks/{attack}.json"),
     output:
-        report(
+        table=report(
             "results/summary.csv",
             caption="../report/summary.rst",
             category="Summary",
         ),
+        sidecar="results/summary.json",
     log:
         "logs/summary.log",
     localrule: True
