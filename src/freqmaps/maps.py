@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 OUTCOMES = ("kept", "target_lost", "nan_loss", "misclassified_clean", "attack_failed")
 KEPT, TARGET_LOST, NAN_LOSS, MISCLASSIFIED_CLEAN, ATTACK_FAILED = range(len(OUTCOMES))
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+OBJECTIVES = ("essential", "invariance")
 
 
 @dataclass
@@ -52,10 +53,14 @@ class MapSettings:
     compile: bool = False
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
+    objective: str = "essential"  # essential: CE + lam sum|M| ([P2]); invariance: the [P1] single-image loss
+    require_target: bool = False  # [P1]: stop only at a step where the masked image still gets the target
 
     def __post_init__(self) -> None:
         if self.parameterisation not in PARAMETERISATIONS:
             raise ValueError(f"maps.parameterisation: {self.parameterisation!r} is not one of {PARAMETERISATIONS}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"maps.objective: {self.objective!r} is not one of {OBJECTIVES}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"maps.precision: {self.precision!r} is not one of {tuple(PRECISIONS)}")
         for key in ("lr", "window", "batch_size", "sync_every", "max_steps"):
@@ -99,11 +104,12 @@ def check_inputs(images: torch.Tensor, targets: torch.Tensor, num_classes: int) 
 class _Slots:
     """Optimisation state of the B images in flight, all on the device."""
 
-    def __init__(self, images, targets, index, shape, settings, device):
+    def __init__(self, images, targets, clean_ce, index, shape, settings, device):
         b = len(index)
-        self.image = index.clone()  # which queue entry each slot holds (-1: empty)
+        self.image = index.clone()  # which queue entry each slot holds
         self.x = images[index].to(device)
         self.y = targets[index].to(device)
+        self.clean_ce = clean_ce[index].to(device)
         self.mask = torch.ones(b, *shape, device=device, dtype=self.x.dtype)
         self.m = torch.zeros_like(self.mask)
         self.v = torch.zeros_like(self.mask)
@@ -113,10 +119,11 @@ class _Slots:
         self.running = torch.ones(b, dtype=torch.bool, device=device)
         self.nan = torch.zeros(b, dtype=torch.bool, device=device)
 
-    def reset(self, slots: torch.Tensor, images, targets, index) -> None:
+    def reset(self, slots: torch.Tensor, images, targets, clean_ce, index) -> None:
         self.image[slots] = index
         self.x[slots] = images[index].to(self.x.device)
         self.y[slots] = targets[index].to(self.y.device)
+        self.clean_ce[slots] = clean_ce[index].to(self.y.device)
         for name, value in (("mask", 1.0), ("m", 0.0), ("v", 0.0), ("t", 0), ("history", 0.0), ("loss", 0.0)):
             getattr(self, name)[slots] = value
         self.running[slots] = True
@@ -124,7 +131,7 @@ class _Slots:
 
     def keep(self, slots: torch.Tensor) -> None:
         """Drop all other slots (used once the queue is empty, to stop computing for empty slots)."""
-        for name in ("image", "x", "y", "mask", "m", "v", "t", "history", "loss", "running", "nan"):
+        for name in ("image", "x", "y", "clean_ce", "mask", "m", "v", "t", "history", "loss", "running", "nan"):
             setattr(self, name, getattr(self, name)[slots])
 
 
@@ -153,6 +160,25 @@ def adam_step(
     v = torch.where(r, v.mul(beta2).addcmul_(grad, grad, value=1 - beta2), v)
     denom = (v.sqrt() / bias2_sqrt).add_(eps)
     return torch.where(r, (mask + (neg_step * m) / denom).clamp_(0, 1), mask), m, v
+
+
+def map_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    mask: torch.Tensor,
+    weights: torch.Tensor | None,
+    settings: MapSettings,
+    clean_ce: torch.Tensor,
+    entries: int,
+) -> torch.Tensor:
+    """Per-image loss. essential ([P2]): CE(f(x'), t) + lam sum|M|. invariance ([P1]):
+    exp((CE(f(x'), t) - CE(f(x), t))^2) + (lam / |M_0|_1) |M|_1, with |M_0|_1 = ``entries``, the number of
+    full-spectrum mask entries. [P1]'s single-image maps use t = f's own prediction, lam = 0.07, at least 300
+    steps, require_target, and stop when the loss changes by <= ~1e-6 (window 2, tol 5e-7)."""
+    ce = nn.functional.cross_entropy(logits, targets, reduction="none")
+    if settings.objective == "essential":
+        return ce + settings.lam * l1_norm(mask, weights)
+    return torch.exp((ce - clean_ce) ** 2) + settings.lam / entries * l1_norm(mask, weights)
 
 
 def _forward(model: nn.Module, images: torch.Tensor, settings: MapSettings) -> torch.Tensor:
@@ -190,20 +216,35 @@ def learn_maps(
         )
     if settings.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    with torch.no_grad():
+        try:
+            probe = model(images[:1].to(device))
+        except RuntimeError as err:
+            raise ValueError(f"images of shape {tuple(images.shape[1:])} do not fit the classifier ({err})") from err
+    if probe.shape[-1] != num_classes:
+        raise ValueError(f"the classifier has {probe.shape[-1]} outputs but the dataset has {num_classes} classes")
     forward_model = torch.compile(model) if settings.compile else model
     weights = l1_weights(settings.parameterisation, width, device)
     started, syncs = time.time(), 0
 
     pending = deque(range(n))
+    clean_ce = torch.zeros(n, dtype=images.dtype)
+    if settings.objective == "invariance":
+        with torch.no_grad():
+            for s in range(0, n, settings.batch_size):
+                logits = _forward(model, images[s : s + settings.batch_size].to(device), settings)
+                clean_ce[s : s + settings.batch_size] = nn.functional.cross_entropy(
+                    logits, targets[s : s + settings.batch_size].to(device), reduction="none"
+                ).cpu()
     first = torch.tensor([pending.popleft() for _ in range(min(settings.batch_size, n))])
-    slots = _Slots(images, targets, first, shape, settings, device)
+    slots = _Slots(images, targets, clean_ce, first, shape, settings, device)
     bar = tqdm(total=n, desc="maps", unit="img", mininterval=10, ascii=True, disable=not progress)
     iteration = 0
     while len(slots.image):
         # ---- one Adam step for every running slot (finished slots are frozen: nothing of theirs changes)
         mask = slots.mask.detach().requires_grad_(True)
         logits = _forward(forward_model, apply_mask(slots.x, mask, settings.parameterisation), settings)
-        loss = nn.functional.cross_entropy(logits, slots.y, reduction="none") + settings.lam * l1_norm(mask, weights)
+        loss = map_loss(logits, slots.y, mask, weights, settings, slots.clean_ce, shape[0] * height * width)
         (grad,) = torch.autograd.grad(loss.sum(), mask)
         with torch.no_grad():
             run = slots.running
@@ -221,6 +262,8 @@ def learn_maps(
             count = slots.t.clamp(max=settings.window).double()
             window_mean = slots.history.sum(1) / count.clamp(min=1)
             converged = (slots.t > settings.min_steps) & ((recorded - window_mean).abs() < settings.tol)
+            if settings.require_target:
+                converged &= logits.detach().argmax(1) == slots.y
             slots.loss = torch.where(run, recorded, slots.loss)
             slots.running = run & ~(converged | (slots.t > settings.max_steps))
         iteration += 1
@@ -246,7 +289,9 @@ def learn_maps(
         bar.update(len(done))
         refill = min(len(done), len(pending))
         if refill:
-            slots.reset(done[:refill], images, targets, torch.tensor([pending.popleft() for _ in range(refill)]))
+            slots.reset(
+                done[:refill], images, targets, clean_ce, torch.tensor([pending.popleft() for _ in range(refill)])
+            )
         if refill < len(done):
             slots.keep(slots.running.nonzero().squeeze(1))
     bar.close()
@@ -280,9 +325,11 @@ def reference_map(
     optimiser = torch.optim.Adam([mask], lr=settings.lr, betas=settings.betas, eps=settings.eps)
     losses: list[float] = []
     step = 0
+    with torch.no_grad():
+        clean_ce = nn.functional.cross_entropy(_forward(model, x, settings), y, reduction="none")
     while True:
         logits = _forward(model, apply_mask(x, mask, settings.parameterisation), settings)
-        loss = nn.functional.cross_entropy(logits, y, reduction="none") + settings.lam * l1_norm(mask, weights)
+        loss = map_loss(logits, y, mask, weights, settings, clean_ce, shape[0] * x.shape[2] * x.shape[3])
         value = loss.item()
         if not math.isfinite(value):
             return full_spectrum(mask.detach()[0], settings.parameterisation, x.shape[3]), step, False, value
@@ -294,9 +341,10 @@ def reference_map(
             mask.clamp_(0, 1)
         step += 1
         recent = losses[-settings.window :]
-        if (
-            step > settings.min_steps and abs(value - sum(recent) / len(recent)) < settings.tol
-        ) or step > settings.max_steps:
+        flat = step > settings.min_steps and abs(value - sum(recent) / len(recent)) < settings.tol
+        if settings.require_target:
+            flat = flat and logits.argmax(1).item() == target
+        if flat or step > settings.max_steps:
             break
     with torch.no_grad():
         kept = _forward(model, apply_mask(x, mask, settings.parameterisation), settings).argmax(1).item() == target
