@@ -10,7 +10,7 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: run test lint report frequency_bias data install clean
+.PHONY: run test lint report data install clean
 
 install: $(STAMP)
 
@@ -41,9 +41,6 @@ run: $(STAMP) data
 
 report: $(STAMP)
 	$(SNAKEMAKE) --cores $(CORES) --report results/report.html
-
-frequency_bias: $(STAMP) data
-	$(SNAKEMAKE) --cores $(CORES) --profile profiles/local frequency_bias
 
 test: $(STAMP) data
 	$(BIN)/python -m pytest -q

@@ -31,7 +31,7 @@ def test_killed_run_resumes_and_matches_uninterrupted_run(tiny_run, tmp_path):
         "--directory",
         str(tmp_path),
         "--cores",
-        "1",
+        "2",  # as the uninterrupted run: jobs get the same thread counts, hence the same arithmetic
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     shards = tmp_path / TINY_RESULTS / "maps"
@@ -49,6 +49,8 @@ def test_killed_run_resumes_and_matches_uninterrupted_run(tiny_run, tmp_path):
     for path in finished:
         load_tensors(path)  # atomic writes: every file under its final name is complete
 
+    unlocked = snakemake(tmp_path, "--unlock")  # a killed Snakemake leaves its lock, as after a crash
+    assert unlocked.returncode == 0, unlocked.stderr
     resumed = snakemake(tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-4000:]
     for path, mtime in finished.items():
