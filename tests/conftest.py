@@ -69,8 +69,8 @@ TINY_CONFIG = REPO / "tests" / "e2e" / "tiny_config.yaml"
 TINY_RESULTS = "results/fashion_mnist/cnn/seed0"
 
 
-def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the repository's workflow in ``workdir`` (which holds its config.yaml)."""
+def snakemake_command(workdir: Path, *args: str) -> list[str]:
+    """The command that runs the repository's workflow in ``workdir`` (2 cores unless args say otherwise)."""
     command = [
         sys.executable,
         "-m",
@@ -83,7 +83,12 @@ def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict | None = 
     ]
     if not any(a.startswith("--cores") or a.startswith("--profile") for a in args):
         command += ["--cores", "2"]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    return command
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the repository's workflow in ``workdir`` (which holds its config.yaml) to completion."""
+    return subprocess.run(snakemake_command(workdir, *args), capture_output=True, text=True, timeout=timeout, env=env)
 
 
 @pytest.fixture(scope="session")

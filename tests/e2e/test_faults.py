@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from base64 import urlsafe_b64decode
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 import torch
 
 from freqmaps.io import load_tensors
-from tests.conftest import REPO, TINY_CONFIG, TINY_RESULTS, result_tensors, snakemake
+from tests.conftest import TINY_CONFIG, TINY_RESULTS, result_tensors, snakemake, snakemake_command
 
 pytestmark = pytest.mark.e2e
 
@@ -42,17 +41,8 @@ def confirmed_shards(workdir: Path) -> list[Path]:
 
 def test_killed_run_resumes_and_matches_uninterrupted_run(tiny_run, tmp_path):
     shutil.copy(TINY_CONFIG, tmp_path / "config.yaml")
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(tmp_path),
-        "--cores",
-        "2",  # as the uninterrupted run: jobs get the same thread counts, hence the same arithmetic
-    ]
+    # the same cores as the uninterrupted run: jobs get the same thread counts, hence the same arithmetic
+    command = snakemake_command(tmp_path)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 600
     try:
