@@ -1,4 +1,4 @@
-"""Snakemake wrapper: attack the test images (freqmaps.stages.attack)."""
+"""Snakemake wrapper: attack one shard of the test images (freqmaps.stages.attack)."""
 
 from freqmaps import stages
 from freqmaps.runtime import setup_logging
@@ -11,7 +11,8 @@ stages.attack(
     sm.input.weights,
     sm.wildcards.attack,
     sm.params.attack,
+    sm.wildcards.scatteritem,
     int(sm.wildcards.seed),
     sm.params.device,
-    sm.output.adversarial,
+    sm.output[0],
 )

@@ -112,12 +112,32 @@ def run_attack(
         adversarial[i : i + batch_size] = attack(x, y).detach().cpu()
         log.info("%s: %d/%d images attacked", method, min(i + batch_size, len(data)), len(data))
     seconds = time.time() - started
-    clean_pred = predict(model, clean, device)
-    adv_pred = predict(model, adversarial, device)
-    correct = clean_pred == data.labels
-    success = correct & (adv_pred != data.labels)
+    tensors = {
+        "clean": clean,
+        "adversarial": adversarial,
+        "labels": data.labels,
+        "clean_predictions": predict(model, clean, device),
+        "adversarial_labels": predict(model, adversarial, device),
+    }
     delta = (adversarial - clean).flatten(1)
-    linf, l2 = delta.abs().amax(1), delta.norm(dim=1)
+    tensors["linf"], tensors["l2"] = delta.abs().amax(1), delta.norm(dim=1)
+    metrics = attack_metrics(tensors, method, params, seconds)
+    log.info(
+        "%s: success rate %.3f on %d correctly classified images",
+        method,
+        metrics["success_rate"],
+        metrics["n_clean_correct"],
+    )
+    return tensors, metrics
+
+
+def attack_metrics(
+    tensors: dict[str, torch.Tensor], method: str, params: dict[str, Any], seconds: float
+) -> dict[str, Any]:
+    """Success rate, accuracies and perturbation sizes from stored attack tensors (one shard or all)."""
+    labels = tensors["labels"]
+    correct = tensors["clean_predictions"] == labels
+    success = correct & (tensors["adversarial_labels"] != labels)
     ok = success.nonzero().squeeze(1)
 
     def summary(values: torch.Tensor) -> dict[str, float | None]:
@@ -125,32 +145,16 @@ def run_attack(
             return {"mean": None, "median": None, "max": None}
         return {"mean": values.mean().item(), "median": values.median().item(), "max": values.max().item()}
 
-    metrics = {
+    return {
         "method": method,
         "params": params,
-        "n_images": len(data),
+        "n_images": len(labels),
         "clean_accuracy": correct.float().mean().item(),
         "n_clean_correct": int(correct.sum()),
         "n_success": int(success.sum()),
         "success_rate": success.sum().item() / max(int(correct.sum()), 1),
-        "robust_accuracy": (adv_pred == data.labels).float().mean().item(),
-        "linf_successful": summary(linf[ok]),
-        "l2_successful": summary(l2[ok]),
+        "robust_accuracy": (tensors["adversarial_labels"] == labels).float().mean().item(),
+        "linf_successful": summary(tensors["linf"][ok]),
+        "l2_successful": summary(tensors["l2"][ok]),
         "attack_seconds": seconds,
     }
-    log.info(
-        "%s: success rate %.3f on %d correctly classified images",
-        method,
-        metrics["success_rate"],
-        metrics["n_clean_correct"],
-    )
-    tensors = {
-        "clean": clean,
-        "adversarial": adversarial,
-        "labels": data.labels,
-        "clean_predictions": clean_pred,
-        "adversarial_labels": adv_pred,
-        "linf": linf,
-        "l2": l2,
-    }
-    return tensors, metrics

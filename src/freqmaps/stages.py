@@ -42,35 +42,6 @@ def train(
     save_classifier(model, weights_path, train_set.info, settings, metrics, dev, seed)
 
 
-def attack(
-    dataset: str,
-    data_cfg: dict[str, Any],
-    weights_path: str | Path,
-    attack_name: str,
-    attack_cfg: dict[str, Any],
-    seed: int,
-    device: str,
-    out_path: str | Path,
-) -> None:
-    """Attack the configured test images; store clean and adversarial images, labels and norms."""
-    seed_everything(seed)
-    dev = resolve_device(device)
-    data = _test_images(dataset, data_cfg)
-    model = freeze(load_classifier(weights_path, data.info, dev))
-    tensors, metrics = attacks.run_attack(model, data, attack_cfg["method"], attack_cfg.get("params", {}), dev)
-    tensors["ids"] = torch.arange(len(data))
-    record = {
-        "attack": attack_name,
-        "dataset": dataset,
-        "weights": str(weights_path),
-        **metrics,
-        **provenance(dev, seed, attack_cfg),
-        "peak_memory_mb": peak_memory_mb(dev),
-    }
-    save_tensors(out_path, tensors, {"attack": attack_name, "method": attack_cfg["method"], "seed": seed})
-    write_json(Path(out_path).with_suffix(".json"), record)
-
-
 def parse_shard(scatteritem: str) -> tuple[int, int]:
     """Snakemake's scatter item '2-of-8' -> (2, 8)."""
     try:
@@ -80,6 +51,62 @@ def parse_shard(scatteritem: str) -> tuple[int, int]:
     if not 1 <= index <= total:
         raise ValueError(f"shard {scatteritem!r}: i must lie in 1..n")
     return index, total
+
+
+def attack(
+    dataset: str,
+    data_cfg: dict[str, Any],
+    weights_path: str | Path,
+    attack_name: str,
+    attack_cfg: dict[str, Any],
+    shard: str,
+    seed: int,
+    device: str,
+    out_path: str | Path,
+) -> None:
+    """Attack one shard of the configured test images; store clean/adversarial images, labels and norms."""
+    index, total = parse_shard(shard)
+    seed_everything(seed * 100_003 + index)  # each shard its own reproducible random stream (PGD starts)
+    dev = resolve_device(device)
+    data = _test_images(dataset, data_cfg)
+    ids = torch.arange(len(data)).tensor_split(total)[index - 1]
+    mine = ImageSet(data.images[ids], data.labels[ids], data.info)
+    model = freeze(load_classifier(weights_path, data.info, dev))
+    tensors, metrics = attacks.run_attack(model, mine, attack_cfg["method"], attack_cfg.get("params", {}), dev)
+    tensors["ids"] = ids
+    meta = {
+        "attack": attack_name,
+        "shard": shard,
+        "metrics": metrics,
+        "peak_memory_mb": peak_memory_mb(dev),
+        **provenance(dev, seed, attack_cfg),
+    }
+    save_tensors(out_path, tensors, meta)
+
+
+def gather_attack(shard_paths: list[str | Path], out_path: str | Path) -> None:
+    """Merge attack shards into one file per (model, attack) and a sidecar with the metrics of all images."""
+    parts, metas = zip(*(load_tensors(p) for p in shard_paths), strict=True)
+    merged = {key: torch.cat([p[key] for p in parts]) for key in parts[0]}
+    order = merged["ids"].argsort()
+    merged = {key: value[order] for key, value in merged.items()}
+    first = metas[0]
+    seconds = sum(m["metrics"]["attack_seconds"] for m in metas)
+    metrics = attacks.attack_metrics(merged, first["metrics"]["method"], first["metrics"]["params"], seconds)
+    keys = (
+        "attack",
+        "seed",
+        "device",
+        "device_name",
+        "deterministic_algorithms",
+        "versions",
+        "git_commit",
+        "settings",
+        "config_hash",
+    )
+    record = {**{key: first[key] for key in keys}, **metrics, "shards": len(parts)}
+    save_tensors(out_path, merged, {"attack": first["attack"], "seed": first["seed"], "shards": len(parts)})
+    write_json(Path(out_path).with_suffix(".json"), record)
 
 
 def _admitted(kind: str, dataset: str, data_cfg: dict[str, Any], model, dev, attack_path: str | Path | None):

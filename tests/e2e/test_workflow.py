@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from tests.conftest import TINY_CONFIG, TINY_RESULTS, snakemake
@@ -52,6 +53,7 @@ def test_dry_run_plans_every_stage(finished_run):
         "essential_maps_shard",
         "adversarial_maps_shard",
         "gather_essential_maps",
+        "gather_attack",
         "gather_adversarial_maps",
         "correlate",
         "map_figures",
@@ -78,7 +80,7 @@ def test_run_writes_every_result(finished_run):
         assert (workdir / R / path).stat().st_size > 0, path
     summary = (workdir / "results/summary.csv").read_text()
     assert "cosine_mean" in summary and ",pgd," in summary and ",fgsm," in summary
-    for log in ("train.log", "attack_pgd.log", "maps_essential_1-of-2.log"):
+    for log in ("train.log", "attack_pgd_1-of-1.log", "maps_essential_1-of-2.log"):
         assert "device: cpu" in (workdir / "logs/fashion_mnist/cnn/seed0" / log).read_text()
 
 
@@ -155,3 +157,23 @@ def test_summary_and_list_changes_after_a_config_edit(tiny_run, tmp_path):
     assert f"{R}/maps/essential/shards/1-of-2.safetensors" in listed
     assert f"{R}/maps/adversarial/pgd/shards/2-of-2.safetensors" in listed
     assert f"{R}/model.safetensors" not in listed and f"{R}/attacks/pgd.safetensors" not in listed
+
+
+def test_sharded_attack_covers_every_image_once(tiny_run, tmp_path):
+    from freqmaps.io import load_tensors, read_json
+
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    target = f"{R}/attacks/fgsm.safetensors"
+    result = snakemake(workdir, "--set-scatter", "attacks=3", "--forcerun", target, target)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(list((workdir / R / "attacks/fgsm/shards").glob("*-of-3.safetensors"))) == 3
+    sharded, _ = load_tensors(workdir / target)
+    whole, _ = load_tensors(tiny_run / target)
+    assert sharded["ids"].tolist() == list(range(24))
+    assert torch.equal(sharded["clean"], whole["clean"]) and torch.equal(sharded["labels"], whole["labels"])
+    assert (sharded["adversarial"] - sharded["clean"]).abs().max() <= 0.0627 + 1e-6
+    metrics = read_json(workdir / R / "attacks/fgsm.json")
+    assert metrics["shards"] == 3 and metrics["n_images"] == 24
+    correct = sharded["clean_predictions"] == sharded["labels"]
+    assert metrics["n_success"] == int((correct & (sharded["adversarial_labels"] != sharded["labels"])).sum())

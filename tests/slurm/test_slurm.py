@@ -21,7 +21,7 @@ from tests.conftest import REPO, TINY_CONFIG, result_tensors, snakemake
 
 pytestmark = pytest.mark.slurm
 HERE = Path(__file__).resolve().parent
-LOCAL_RULES = {"gather_essential_maps", "gather_adversarial_maps", "summary", "all"}
+LOCAL_RULES = {"gather_attack", "gather_essential_maps", "gather_adversarial_maps", "summary", "all"}
 
 
 def _can_run_slurm() -> str | None:

@@ -1,19 +1,22 @@
+# Attacks, sharded like the maps: each shard attacks a slice of the test images (its own seeded random
+# stream), a cheap local gather merges them. The shard count is attack_shards, or --set-scatter attacks=N.
+
+
 rule attack:
-    """Attack the first n_test_images test images; store clean/adversarial images, labels and norms."""
+    """Attack one shard of the first n_test_images test images."""
     input:
         library("attacks", "stages"),
         weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
     output:
-        adversarial="results/{dataset}/{model}/seed{seed}/attacks/{attack}.safetensors",
-        metrics="results/{dataset}/{model}/seed{seed}/attacks/{attack}.json",
+        "results/{dataset}/{model}/seed{seed}/attacks/{attack}/shards/{scatteritem}.safetensors",
     params:
         dataset=dataset_settings,
         attack=attack_settings,
         device=config.get("device", "auto"),
     log:
-        "logs/{dataset}/{model}/seed{seed}/attack_{attack}.log",
+        "logs/{dataset}/{model}/seed{seed}/attack_{attack}_{scatteritem}.log",
     benchmark:
-        "benchmarks/{dataset}/{model}/seed{seed}/attack_{attack}.tsv"
+        "benchmarks/{dataset}/{model}/seed{seed}/attack_{attack}_{scatteritem}.tsv"
     threads: 2
     resources:
         gpu=1,
@@ -23,3 +26,23 @@ rule attack:
         "../../envs/freqmaps.yaml"
     script:
         "../../scripts/attack.py"
+
+
+rule gather_attack:
+    """Merge attack shards; the sidecar has success rate, accuracies and perturbation norms of all images."""
+    input:
+        library("attacks", "stages"),
+        shards=gather.attacks(
+            "results/{dataset}/{model}/seed{seed}/attacks/{attack}/shards/{scatteritem}.safetensors",
+            allow_missing=True,
+        ),
+    output:
+        adversarial="results/{dataset}/{model}/seed{seed}/attacks/{attack}.safetensors",
+        metrics="results/{dataset}/{model}/seed{seed}/attacks/{attack}.json",
+    log:
+        "logs/{dataset}/{model}/seed{seed}/attack_{attack}_gather.log",
+    localrule: True
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/gather_attack.py"

@@ -18,6 +18,7 @@ wildcard_constraints:
 
 scattergather:
     maps=config["maps"].get("shards", 1),
+    attacks=config.get("attack_shards", 1),
 
 
 def library(*modules):

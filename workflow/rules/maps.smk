@@ -57,7 +57,8 @@ rule adversarial_maps_shard:
 
 rule gather_essential_maps:
     input:
-        gather.maps("results/{dataset}/{model}/seed{seed}/maps/essential/shards/{scatteritem}.safetensors", allow_missing=True),
+        library("stages"),
+        shards=gather.maps("results/{dataset}/{model}/seed{seed}/maps/essential/shards/{scatteritem}.safetensors", allow_missing=True),
     output:
         maps="results/{dataset}/{model}/seed{seed}/maps/essential.safetensors",
         summary="results/{dataset}/{model}/seed{seed}/maps/essential.json",
@@ -72,7 +73,8 @@ rule gather_essential_maps:
 
 rule gather_adversarial_maps:
     input:
-        gather.maps("results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}/shards/{scatteritem}.safetensors", allow_missing=True),
+        library("stages"),
+        shards=gather.maps("results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}/shards/{scatteritem}.safetensors", allow_missing=True),
     output:
         maps="results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}.safetensors",
         summary="results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}.json",
