@@ -78,10 +78,11 @@ def test_truncated_weights_name_the_file_and_the_fix(tiny_run, tmp_path):
     weights = workdir / TINY_RESULTS / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])
     os.utime(weights, ns=(weights.stat().st_atime_ns, (workdir / TINY_RESULTS / "model.json").stat().st_mtime_ns))
-    target = f"{TINY_RESULTS}/attacks/pgd.safetensors"
+    target = f"{TINY_RESULTS}/attacks/pgd/shards/1-of-1.safetensors"  # the job that reads the weights
     (workdir / target).unlink()
     result = snakemake(workdir, target)
     assert result.returncode != 0
-    text = result.stdout + result.stderr + "".join(p.read_text() for p in (workdir / "logs").rglob("attack_pgd.log"))
+    logs = (workdir / "logs").rglob("attack_pgd_1-of-1.log")
+    text = result.stdout + result.stderr + "".join(p.read_text() for p in logs)
     assert "model.safetensors: corrupted or truncated" in text
     assert "rerun" in text
