@@ -84,27 +84,38 @@ def attack(
     save_tensors(out_path, tensors, meta)
 
 
+PROVENANCE_KEYS = (
+    "seed",
+    "device",
+    "device_name",
+    "deterministic_algorithms",
+    "versions",
+    "git_commit",
+    "settings",
+    "config_hash",
+)
+
+
+def _merge_shards(shard_paths: list[str | Path], keys: tuple[str, ...] | None = None):
+    """Load shards and concatenate their tensors (all, or ``keys``) in image-id order; also return their metadata."""
+    parts, metas = zip(*(load_tensors(p) for p in shard_paths), strict=True)
+    merged = {key: torch.cat([p[key] for p in parts]) for key in (keys or parts[0])}
+    order = merged["ids"].argsort()
+    return {key: value[order] for key, value in merged.items()}, parts, metas
+
+
 def gather_attack(shard_paths: list[str | Path], out_path: str | Path) -> None:
     """Merge attack shards into one file per (model, attack) and a sidecar with the metrics of all images."""
-    parts, metas = zip(*(load_tensors(p) for p in shard_paths), strict=True)
-    merged = {key: torch.cat([p[key] for p in parts]) for key in parts[0]}
-    order = merged["ids"].argsort()
-    merged = {key: value[order] for key, value in merged.items()}
+    merged, parts, metas = _merge_shards(shard_paths)
     first = metas[0]
     seconds = sum(m["metrics"]["attack_seconds"] for m in metas)
     metrics = attacks.attack_metrics(merged, first["metrics"]["method"], first["metrics"]["params"], seconds)
-    keys = (
-        "attack",
-        "seed",
-        "device",
-        "device_name",
-        "deterministic_algorithms",
-        "versions",
-        "git_commit",
-        "settings",
-        "config_hash",
-    )
-    record = {**{key: first[key] for key in keys}, **metrics, "shards": len(parts)}
+    record = {
+        "attack": first["attack"],
+        **{key: first[key] for key in PROVENANCE_KEYS},
+        **metrics,
+        "shards": len(parts),
+    }
     save_tensors(out_path, merged, {"attack": first["attack"], "seed": first["seed"], "shards": len(parts)})
     write_json(Path(out_path).with_suffix(".json"), record)
 
@@ -186,30 +197,14 @@ def learn_maps_shard(
 
 def gather_maps(shard_paths: list[str | Path], out_path: str | Path) -> None:
     """Merge shards into one file per (model, kind) with the outcome of every configured image."""
-    parts, metas = zip(*(load_tensors(p) for p in shard_paths), strict=True)
-    merged = {
-        key: torch.cat([p[key] for p in parts])
-        for key in ("maps", "ids", "targets", "labels", "steps", "outcome", "final_loss")
-    }
-    order = merged["ids"].argsort()
-    merged = {key: value[order] for key, value in merged.items()}
+    keys = ("maps", "ids", "targets", "labels", "steps", "outcome", "final_loss")
+    merged, parts, metas = _merge_shards(shard_paths, keys)
     selection = parts[0]["selection"].clone()
     selection[merged["ids"]] = merged["outcome"]
     merged["selection"] = selection
     counts = {name: int((selection == code).sum()) for code, name in enumerate(maps.OUTCOMES)}
     engine = [m["engine"] for m in metas]
-    shared = (
-        "kind",
-        "settings",
-        "config_hash",
-        "seed",
-        "device",
-        "device_name",
-        "deterministic_algorithms",
-        "versions",
-        "git_commit",
-    )
-    meta = {key: metas[0][key] for key in shared}
+    meta = {key: metas[0][key] for key in ("kind", *PROVENANCE_KEYS)}
     meta.update(
         {
             "outcomes": counts,
