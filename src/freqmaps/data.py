@@ -108,6 +108,19 @@ def read_idx(path: str | Path) -> np.ndarray:
     return np.frombuffer(data, dtype=dtype).reshape(dims)
 
 
+def _root(name: str, root: str | Path | None) -> Path:
+    """The configured root, or the default: Debian's folder for Fashion-MNIST, ./data otherwise."""
+    return Path(root or (DEBIAN_FASHION_MNIST if name == "fashion_mnist" else "data"))
+
+
+def _idx_folders(name: str, root: Path) -> list[Path]:
+    """Where IDX files may lie: the root itself (Debian layout) or torchvision's <Class>/raw."""
+    return [root, root / _TORCHVISION_FOLDER[name] / "raw"]
+
+
+CIFAR_FOLDER = "cifar-10-batches-py"
+
+
 def _find(folder_candidates: list[Path], stem: str) -> Path | None:
     for folder in folder_candidates:
         for name in (stem + ".gz", stem):
@@ -117,7 +130,7 @@ def _find(folder_candidates: list[Path], stem: str) -> Path | None:
 
 
 def _load_idx_split(info: DatasetInfo, split: str, root: Path, download: bool) -> ImageSet:
-    folders = [root, root / _TORCHVISION_FOLDER[info.name] / "raw"]
+    folders = _idx_folders(info.name, root)
     image_stem, label_stem = _IDX_FILES[split]
     images_path, labels_path = _find(folders, image_stem), _find(folders, label_stem)
     if (images_path is None or labels_path is None) and download:
@@ -179,7 +192,7 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _load_cifar10_split(split: str, root: Path, download: bool) -> ImageSet:
-    folder = root / "cifar-10-batches-py"
+    folder = root / CIFAR_FOLDER
     names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
     if not all((folder / n).is_file() for n in names) and download:
         import torchvision
@@ -204,11 +217,11 @@ def check_source(name: str, root: str | Path | None, download: bool) -> None:
         raise DatasetError(f"datasets: unknown dataset {name!r}; known: {sorted(DATASETS)}")
     if download:
         return
-    root = Path(root or (DEBIAN_FASHION_MNIST if name == "fashion_mnist" else "data"))
+    root = _root(name, root)
     if name == "cifar10":
-        present = (root / "cifar-10-batches-py" / "test_batch").is_file()
+        present = (root / CIFAR_FOLDER / "test_batch").is_file()
     else:
-        present = _find([root, root / _TORCHVISION_FOLDER[name] / "raw"], _IDX_FILES["test"][0]) is not None
+        present = _find(_idx_folders(name, root), _IDX_FILES["test"][0]) is not None
     if not present:
         hint = " (`make run` installs the Debian package dataset-fashion-mnist)" if name == "fashion_mnist" else ""
         raise DatasetError(
@@ -223,7 +236,7 @@ def load_split(name: str, split: str, root: str | Path | None = None, download: 
         raise DatasetError(f"datasets: unknown dataset {name!r}; known: {sorted(DATASETS)}")
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-    root = Path(root or (DEBIAN_FASHION_MNIST if name == "fashion_mnist" else "data"))
+    root = _root(name, root)
     info = DATASETS[name]
     subset = (
         _load_cifar10_split(split, root, download)
