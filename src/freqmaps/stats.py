@@ -119,58 +119,57 @@ def svcca(X: torch.Tensor, Y: torch.Tensor, variance: float = 0.99) -> float:
     return rho.mean().item()
 
 
-# ------------------------------------------------------------------ distances and neighbours
-def _chunk_rows(n: int, d: int, budget_bytes: float = 2**28) -> int:
-    return max(1, min(n, int(budget_bytes // (8 * max(n, d) * 4))))
-
-
-def squared_distances(X: torch.Tensor, rows: slice) -> torch.Tensor:
-    """Squared Euclidean distances from ``X[rows]`` to all rows of X (float64 Gram form, clamped at 0)."""
-    norms = (X * X).sum(1)
-    d2 = norms[rows, None] + norms[None, :] - 2 * (X[rows] @ X.T)
-    return d2.clamp_(min=0)
-
-
-def _ordered_neighbours(d2: torch.Tensor, start: int, count: int) -> torch.Tensor:
-    """The first ``count`` columns of each row's neighbour order: self first, then by distance, ties by index."""
-    d2 = d2.clone()
-    d2[torch.arange(len(d2)), torch.arange(start, start + len(d2))] = -1.0
-    return torch.argsort(d2, dim=1, stable=True)[:, :count]
-
-
+# ------------------------------------------------------------------ distances, neighbours and ranks
 _U32 = 2.0**-24  # float32 unit roundoff
+_SMALL_QUERY = 32  # up to this many queried points per row, ranks are counted by broadcasting; beyond, by sorting
 
 
 class _Space:
-    """One representation, centred (distances are translation-invariant), for certified fast distances.
+    """One representation, centred (distances are translation-invariant), with certified float32 distances.
 
-    ``approx`` gives squared distances from a float32 Gram product together with a rigorous bound on
-    their error, |d - d_exact| <= (D + 8) u (|x_i|^2 + |x_l|^2): the float32 dot product errs by at most
-    gamma_D |x_i||x_l| and rounding the inputs to float32 by 2u |x_i||x_l|. Comparisons that the bound
-    cannot decide are redone with exact float64 differences.
+    Squared distances come from a float32 Gram product and every one carries an interval that provably
+    holds the exact value: the float32 dot product errs by at most gamma_D |x_i||x_l|, and rounding the
+    inputs, the distance and the interval ends to float32 adds a few u (|x_i|^2 + |x_l|^2), so a half-width
+    of (D + 48) u (|x_i|^2 + |x_l|^2) covers all of it. Comparisons the intervals cannot decide are redone
+    with float64 differences (``exact``), which define the order. With ``cache`` the whole N x N matrix is
+    computed once, upper block triangle only (it is symmetric): half the multiply-adds of row chunks.
     """
 
-    def __init__(self, X: torch.Tensor) -> None:
+    def __init__(self, X: torch.Tensor, cache: bool, block: int = 256) -> None:
         self.X = X.double() - X.double().mean(0)
         self.X32 = self.X.float()
-        self.norms = (self.X * self.X).sum(1)
-        self.slack = (self.X.shape[1] + 8) * _U32
+        self.norms32 = (self.X * self.X).sum(1).float()
+        self.slack = float((self.X.shape[1] + 48) * _U32)
+        self.n = len(self.X)
+        self.full = self._all_distances(block) if cache else None
 
-    def approx(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _distances(self, rows: slice, columns: slice) -> torch.Tensor:
         previous = torch.get_float32_matmul_precision()
         torch.set_float32_matmul_precision("highest")  # TF32 would void the bound
         try:
-            gram = (self.X32[rows] @ self.X32.T).double()
+            d2 = self.X32[rows] @ self.X32[columns].T
         finally:
             torch.set_float32_matmul_precision(previous)
-        n_rows = self.norms[rows][:, None]
-        d2 = n_rows + self.norms[None] - 2 * gram
-        err = self.slack * (n_rows + self.norms[None])
-        self_cols = (torch.arange(len(rows), device=rows.device), rows)
-        d2[self_cols], err[self_cols] = -math.inf, 0.0  # each point is first in its own list
-        return d2, err
+        return d2.mul_(-2).add_(self.norms32[rows, None]).add_(self.norms32[None, columns])
 
-    def exact(self, i: torch.Tensor, j: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+    def _all_distances(self, block: int) -> torch.Tensor:
+        out = torch.empty(self.n, self.n, dtype=torch.float32, device=self.X.device)
+        for start in range(0, self.n, block):
+            stop = min(start + block, self.n)
+            upper = self._distances(slice(start, stop), slice(start, self.n))
+            out[start:stop, start:] = upper
+            out[stop:, start:stop] = upper[:, stop - start :].T
+        return out
+
+    def chunk(self, rows: slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Row indices, approximate squared distances (self = -inf, first in its own list), lower, upper bounds."""
+        d2 = self.full[rows].clone() if self.full is not None else self._distances(rows, slice(0, self.n))
+        index = torch.arange(self.n, device=d2.device)[rows]
+        d2[torch.arange(len(index), device=d2.device), index] = -math.inf
+        half_width = (self.norms32[rows, None] + self.norms32[None]).mul_(self.slack)
+        return index, d2, d2 - half_width, d2 + half_width
+
+    def exact(self, i: torch.Tensor, j: torch.Tensor, batch: int = 512) -> torch.Tensor:
         """Squared distances of the pairs (i, j) from float64 differences."""
         i, j = i.reshape(-1), j.reshape(-1)
         out = torch.empty(len(i), dtype=torch.float64, device=self.X.device)
@@ -179,17 +178,30 @@ class _Space:
         return out
 
 
-def _neighbours(space: _Space, rows: torch.Tensor, d2: torch.Tensor, err: torch.Tensor, k: int) -> torch.Tensor:
+def _row_chunks(n: int, memory_bytes: int) -> list[slice]:
+    step = max(1, min(n, memory_bytes // (n * 96)))  # float32 distances and bounds, sorts, comparisons
+    return [slice(s, min(s + step, n)) for s in range(0, n, step)]
+
+
+def _spaces(*matrices: torch.Tensor, memory_bytes: int) -> list[_Space]:
+    """Cache whole distance matrices when they fit in half of ``memory_bytes``; else compute rows per chunk."""
+    n = matrices[0].shape[0]
+    cache = len(matrices) * n * n * 4 <= memory_bytes // 2
+    return [_Space(M, cache) for M in matrices]
+
+
+def _neighbours_of(
+    space: _Space, rows: torch.Tensor, d2: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, k: int
+):
     """The k nearest other points of each row, ordered by exact distance then index (DADApy's stable order)."""
     n = d2.shape[1]
     m = min(n, k + 1 + 8)
     top, candidates = torch.topk(d2, m, dim=1, largest=False, sorted=True)
-    top, candidates = top[:, 1:], candidates[:, 1:]  # drop self (distance -inf)
-    top_err = err.gather(1, candidates)
+    candidates = candidates[:, 1:]  # drop self (distance -inf)
+    cand_lower, cand_upper = lower.gather(1, candidates), upper.gather(1, candidates)
     # only candidates that may be among the k nearest need an exact distance; the rest are provably farther
-    kth_upper = (top + top_err)[:, :k].amax(1, keepdim=True)  # bounds the k-th nearest exact distance
-    needed = (top - top_err) <= kth_upper
-    exact = torch.full_like(top, math.inf)
+    needed = cand_lower <= cand_upper[:, :k].amax(1, keepdim=True)
+    exact = torch.full(candidates.shape, math.inf, dtype=torch.float64, device=d2.device)
     r, c = needed.nonzero(as_tuple=True)
     exact[r, c] = space.exact(rows[r], candidates[r, c])
     by_index, perm = candidates.sort(1)
@@ -197,63 +209,124 @@ def _neighbours(space: _Space, rows: torch.Tensor, d2: torch.Tensor, err: torch.
     order = exact.argsort(dim=1, stable=True)
     neighbours = by_index.gather(1, order)[:, :k]
     kth = exact.gather(1, order)[:, k - 1]
-    # certified when every non-candidate is provably farther than the k-th neighbour
-    uncertain = (kth >= top[:, -1] - err.max(1).values) & torch.tensor(m < n, device=d2.device)
-    for r in uncertain.nonzero().squeeze(1).tolist():
-        everyone = torch.arange(n, device=d2.device)
-        row_exact = space.exact(rows[r].expand(n), everyone)
-        row_exact[rows[r]] = -math.inf
-        neighbours[r] = row_exact.argsort(stable=True)[1 : k + 1]
+    if m < n:  # certified when every non-candidate is provably farther than the k-th neighbour
+        widest = (space.norms32[rows] + space.norms32.max()).mul_(space.slack)
+        floor = (top[:, -1] - widest).double()
+        for r in (kth >= floor).nonzero().squeeze(1).tolist():
+            row_exact = space.exact(rows[r].expand(n), torch.arange(n, device=d2.device))
+            row_exact[rows[r]] = -math.inf
+            neighbours[r] = row_exact.argsort(stable=True)[1 : k + 1]
     return neighbours
 
 
-def _ranks(
-    space: _Space, rows: torch.Tensor, d2: torch.Tensor, err: torch.Tensor, neighbours: torch.Tensor
+def _directed(target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """float32 values just below and just above each float64 value."""
+    t32 = target.float()
+    low = torch.where(t32.double() > target, torch.nextafter(t32, torch.tensor(-math.inf)), t32)
+    high = torch.where(t32.double() < target, torch.nextafter(t32, torch.tensor(math.inf)), t32)
+    return low, high
+
+
+def _ranks_of(
+    space: _Space, rows: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, queries: torch.Tensor
 ) -> tuple[torch.Tensor, int]:
-    """Rank (self = 0, stable order) of each neighbour among the row's points in ``space``, and exact ties."""
-    target = space.exact(rows[:, None].expand_as(neighbours), neighbours).view_as(neighbours)  # [c, k]
-    lower, upper = (d2 - err)[:, None, :], (d2 + err)[:, None, :]
-    surely_closer = (upper < target[:, :, None]).sum(2)
-    undecided = (lower <= target[:, :, None]) & (upper >= target[:, :, None])
-    columns = torch.arange(d2.shape[1], device=d2.device)
-    undecided &= columns[None, None, :] != neighbours[:, :, None]
-    c, kk, col = undecided.nonzero(as_tuple=True)
+    """Exact rank (self = 0, ties by index) of each queried point among the row's points, and exact ties met."""
+    target = space.exact(rows[:, None].expand_as(queries), queries).view_as(queries)  # [c, Q]
+    t_low, t_high = _directed(target)
+    own_low, own_high = lower.gather(1, queries), upper.gather(1, queries)
+    if not bool(((own_low <= t_high) & (own_high >= t_low)).all()):
+        raise RuntimeError("distance bound violated; please report this with the data")  # never seen; guards the proof
+    if queries.shape[1] <= _SMALL_QUERY:
+        surely_closer = (upper[:, None, :] < t_low[:, :, None]).sum(2)
+        undecided = (lower[:, None, :] <= t_high[:, :, None]) & (upper[:, None, :] >= t_low[:, :, None])
+        undecided &= torch.arange(lower.shape[1], device=lower.device)[None, None, :] != queries[:, :, None]
+        c, q, col = undecided.nonzero(as_tuple=True)
+    else:  # counts by binary search in the sorted bounds; the few undecided pairs are listed afterwards
+        surely_closer = torch.searchsorted(upper.sort(1).values, t_low.contiguous())
+        not_farther = torch.searchsorted(lower.sort(1).values, t_high.contiguous(), right=True)
+        c, q = (not_farther - surely_closer > 1).nonzero(as_tuple=True)  # more than the queried point itself
+        found = []
+        for s in range(0, len(c), 1024):
+            cc, qq = c[s : s + 1024], q[s : s + 1024]
+            window = (lower[cc] <= t_high[cc, qq, None]) & (upper[cc] >= t_low[cc, qq, None])
+            window[torch.arange(len(cc), device=window.device), queries[cc, qq]] = False
+            p, col = window.nonzero(as_tuple=True)
+            found.append((cc[p], qq[p], col))
+        c, q, col = (torch.cat(parts) for parts in zip(*found, strict=True)) if found else (c, q, q)
     exact = space.exact(rows[c], col)
-    t, j = target[c, kk], neighbours[c, kk]
+    t, j = target[c, q], queries[c, q]
     before = (exact < t) | ((exact == t) & (col < j))
-    ranks = surely_closer.flatten().index_add(0, c * neighbours.shape[1] + kk, before.long()).view_as(neighbours)
+    ranks = surely_closer.flatten().index_add(0, c * queries.shape[1] + q, before.long()).view_as(queries)
     return ranks, int((exact == t).sum())
 
 
+def nearest_neighbours(space: _Space, k: int, memory_bytes: int) -> torch.Tensor:
+    """Each point's k nearest other points [N, k], exact order (distance, then index)."""
+    out = []
+    for rows in _row_chunks(space.n, memory_bytes):
+        index, d2, lower, upper = space.chunk(rows)
+        out.append(_neighbours_of(space, index, d2, lower, upper, k))
+    return torch.cat(out)
+
+
+def query_ranks(space: _Space, queries: torch.Tensor, memory_bytes: int) -> tuple[torch.Tensor, int]:
+    """ranks[i, q] = exact rank of point queries[i, q] among i's neighbours in ``space`` (self 0), and ties."""
+    out, ties = [], 0
+    for rows in _row_chunks(space.n, memory_bytes):
+        index, _, lower, upper = space.chunk(rows)
+        ranks, t = _ranks_of(space, index, lower, upper, queries[rows])
+        out.append(ranks)
+        ties += t
+    return torch.cat(out), ties
+
+
+def imbalance_ranks(
+    X: torch.Tensor, Y: torch.Tensor, k: int, permutations: list[torch.Tensor] = (), memory_bytes: int = 2**32
+) -> dict[str, Any]:
+    """Ranks behind Δ(X→Y) and Δ(Y→X) for the observed pairing and for re-pairings of Y's rows.
+
+    Re-pairing p pairs row i of X with row p[i] of Y. Returns ``x_to_y`` / ``y_to_x``: lists of [N, k] rank
+    matrices (observed first, then one per permutation) and ``ties``, all exact, each space's distances
+    computed once.
+    """
+    n = X.shape[0]
+    sx, sy = _spaces(X, Y, memory_bytes=memory_bytes)
+    nn_x, nn_y = nearest_neighbours(sx, k, memory_bytes), nearest_neighbours(sy, k, memory_bytes)
+    queries_y, queries_x = [nn_x], [nn_y]
+    for p in permutations:
+        p = p.to(nn_x.device)
+        inverse = torch.empty_like(p)
+        inverse[p] = torch.arange(n, device=p.device)
+        queries_y.append(p[nn_x[inverse]])  # Y row p[i] = pair i; its X-neighbour pairs j sit in Y rows p[j]
+        queries_x.append(inverse[nn_y[p]])  # pair i's Y-neighbour pairs, as X rows
+    ranks_y, ties_y = query_ranks(sy, torch.cat(queries_y, 1), memory_bytes)
+    ranks_x, ties_x = query_ranks(sx, torch.cat(queries_x, 1), memory_bytes)
+    return {
+        "x_to_y": list(ranks_y.cpu().split(k, 1)),
+        "y_to_x": list(ranks_x.cpu().split(k, 1)),
+        "ties": ties_x + ties_y,
+    }
+
+
 def information_imbalance(
-    X: torch.Tensor, Y: torch.Tensor, k: int = 1, maxk: int | None = None, seed: int = 42, memory_bytes: int = 2**30
+    X: torch.Tensor, Y: torch.Tensor, k: int = 1, maxk: int | None = None, seed: int = 42, memory_bytes: int = 2**32
 ) -> dict[str, Any]:
     """Information imbalance Δ(X→Y) and Δ(Y→X) (Glielmo et al. 2022), DADApy's definition.
 
     Δ(X→Y) = 2/(N k) Σ_i Σ_{j in the k nearest neighbours of i in X} rank_Y(i, j), with rank 0 for i itself.
     Ranks are exact: float32 distances decide every comparison their error bound allows and float64
     differences decide the rest, so on tie-free data the values equal DADApy's full-rank values bit for
-    bit. Rows are processed in chunks within ``memory_bytes``. With ``maxk`` (< N - 1) it is DADApy's
-    truncated variant: ranks beyond ``maxk`` are drawn uniformly from [maxk + 1, N) by
-    ``default_rng(seed)``, in row-major order, X→Y first.
+    bit. Memory stays within about ``memory_bytes``. With ``maxk`` (< N - 1) it is DADApy's truncated
+    variant: ranks beyond ``maxk`` are drawn uniformly from [maxk + 1, N) by ``default_rng(seed)``, in
+    row-major order, X→Y first.
     """
     if X.shape[0] != Y.shape[0]:
         raise ValueError(f"X and Y need the same rows, got {X.shape[0]} and {Y.shape[0]}")
     n = X.shape[0]
     if not 1 <= k < n:
         raise ValueError(f"k must lie in 1..{n - 1}, got {k}")
-    spaces = _Space(X), _Space(Y)
-    step = max(1, min(n, memory_bytes // (n * (4 * 8 + 2 * k))))
-    ranks_xy, ranks_yx, ties = [], [], 0
-    for start in range(0, n, step):
-        rows = torch.arange(start, min(start + step, n), device=spaces[0].X.device)
-        (dx, ex), (dy, ey) = spaces[0].approx(rows), spaces[1].approx(rows)
-        r_xy, t1 = _ranks(spaces[1], rows, dy, ey, _neighbours(spaces[0], rows, dx, ex, k))
-        r_yx, t2 = _ranks(spaces[0], rows, dx, ex, _neighbours(spaces[1], rows, dy, ey, k))
-        ranks_xy.append(r_xy.cpu())
-        ranks_yx.append(r_yx.cpu())
-        ties += t1 + t2
-    rxy, ryx = torch.cat(ranks_xy).numpy().astype(np.float64), torch.cat(ranks_yx).numpy().astype(np.float64)
+    result = imbalance_ranks(X, Y, k, memory_bytes=memory_bytes)
+    rxy, ryx = result["x_to_y"][0].numpy().astype(np.float64), result["y_to_x"][0].numpy().astype(np.float64)
     if maxk is not None and maxk < n - 1:
         rng = np.random.default_rng(seed)
         for ranks in (rxy, ryx):
@@ -262,39 +335,19 @@ def information_imbalance(
     return {
         "x_to_y": np.mean(rxy) / (n / 2.0),
         "y_to_x": np.mean(ryx) / (n / 2.0),
-        "ties": ties,
+        "ties": result["ties"],
         "ranks_x_to_y": rxy,
         "ranks_y_to_x": ryx,
     }
 
 
-def rank_matrix(X: torch.Tensor) -> torch.Tensor:
-    """R[i, j] = rank of j among i's neighbours (self 0, stable order); for cheap re-pairing nulls."""
-    X = X.double()
-    n = X.shape[0]
-    out = torch.empty(n, n, dtype=torch.int32, device=X.device)
-    step = _chunk_rows(n, X.shape[1] // 8)
-    for start in range(0, n, step):
-        rows = slice(start, min(start + step, n))
-        order = _ordered_neighbours(squared_distances(X, rows), start, n)
-        out[rows].scatter_(1, order, torch.arange(n, dtype=torch.int32, device=X.device).expand_as(order).contiguous())
-    return out
-
-
-def two_nearest(X: torch.Tensor, memory_bytes: int = 2**30) -> tuple[torch.Tensor, torch.Tensor]:
+def two_nearest(X: torch.Tensor, memory_bytes: int = 2**32) -> tuple[torch.Tensor, torch.Tensor]:
     """Distances r1 <= r2 to each point's two nearest other points, exact (certified float32 search)."""
-    space = _Space(X)
-    n = X.shape[0]
-    step = max(1, min(n, memory_bytes // (n * 4 * 8)))
-    r1, r2 = [], []
-    for start in range(0, n, step):
-        rows = torch.arange(start, min(start + step, n), device=space.X.device)
-        d2, err = space.approx(rows)
-        nearest = _neighbours(space, rows, d2, err, 2)
-        exact = space.exact(rows[:, None].expand_as(nearest), nearest).view_as(nearest).sqrt()
-        r1.append(exact[:, 0])
-        r2.append(exact[:, 1])
-    return torch.cat(r1), torch.cat(r2)
+    (space,) = _spaces(X, memory_bytes=memory_bytes)
+    nearest = nearest_neighbours(space, 2, memory_bytes)
+    rows = torch.arange(space.n, device=nearest.device)
+    exact = space.exact(rows[:, None].expand_as(nearest), nearest).view_as(nearest).sqrt()
+    return exact[:, 0], exact[:, 1]
 
 
 def twonn_dadapy(X: torch.Tensor, fraction: float = 0.9) -> float:
@@ -382,6 +435,24 @@ def bootstrap_interval(
     return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, (1 + level) / 2))
 
 
+def bootstrap_matrix_interval(
+    statistic: Callable[[torch.Tensor, torch.Tensor], float],
+    E: torch.Tensor,
+    A: torch.Tensor,
+    n: int,
+    generator: torch.Generator,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of a statistic of the paired rows (pairs resampled with replacement).
+
+    Only for statistics defined on a multiset of rows (CKA, SVCCA). Neighbour statistics (IdCor,
+    information imbalance) get no bootstrap: resampled duplicates have distance 0 and no rank order.
+    """
+    index = torch.randint(0, len(E), (n, len(E)), generator=generator).to(E.device)
+    draws = np.array([statistic(E[i], A[i]) for i in index])
+    return float(np.quantile(draws, (1 - level) / 2)), float(np.quantile(draws, (1 + level) / 2))
+
+
 def _matrix_statistics(settings: StatsSettings) -> dict[str, Callable[[torch.Tensor, torch.Tensor], float]]:
     table: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] = {}
     if "cka" in settings.statistics:
@@ -431,31 +502,28 @@ def compare(
         )
     for name, fn in _matrix_statistics(settings).items():
         nulls = {kind: np.array([fn(E, A[p.to(device)]) for p in perms]) for kind, perms in null_perms.items()}
-        add(name, fn(E, A), nulls, True)
+        low, high = bootstrap_matrix_interval(fn, E, A, settings.n_bootstrap, generator)
+        add(name, fn(E, A), nulls, True, ci_low=low, ci_high=high)
     if "idcor" in settings.statistics and n >= 4:
         result = idcor(E, A)
         nulls = {kind: idcor(E, A, [p.to(device) for p in perms])["null"] for kind, perms in null_perms.items()}
         add("idcor", result["value"], nulls, True, id_E=result["id_E"], id_A=result["id_A"], id_EA=result["id_EA"])
-    if "information_imbalance" in settings.statistics:
-        ranks_e, ranks_a = rank_matrix(E), rank_matrix(A)
-        for k in settings.k:
-            if k >= n:
-                continue
-            ii = information_imbalance(E, A, k)
-            nn_e = ranks_e.argsort(1)[:, 1 : k + 1]  # neighbours of i in E, in rank order
-            nn_a = ranks_a.argsort(1)[:, 1 : k + 1]
-            null_ea, null_ae = {}, {}
-            for kind, perms in null_perms.items():
-                # re-pair: image i of E is paired with row p[i] of A
-                ea, ae = [], []
-                for p in perms:
-                    p = p.to(device)
-                    inverse = torch.empty_like(p)
-                    inverse[p] = torch.arange(n, device=device)
-                    ea.append(ranks_a[p[:, None], p[nn_e]].double().mean().item() / (n / 2.0))
-                    ae.append(ranks_e[inverse[:, None], inverse[nn_a]].double().mean().item() / (n / 2.0))
-                null_ea[kind], null_ae[kind] = np.array(ea), np.array(ae)
-            add(f"information_imbalance_E_to_A_k{k}", ii["x_to_y"], null_ea, False, ties=ii["ties"])
-            add(f"information_imbalance_A_to_E_k{k}", ii["y_to_x"], null_ae, False, ties=ii["ties"])
+    ks = [k for k in settings.k if k < n] if "information_imbalance" in settings.statistics else []
+    if ks:
+        kmax = max(ks)
+        draws = [(kind, p) for kind, perms in null_perms.items() for p in perms]
+        ranks = imbalance_ranks(E, A, kmax, [p for _, p in draws])
+
+        def delta(rank_list: list[torch.Tensor], k: int) -> list[float]:
+            return [r[:, :k].double().mean().item() / (n / 2.0) for r in rank_list]
+
+        for k in ks:
+            for name, direction in (("E_to_A", "x_to_y"), ("A_to_E", "y_to_x")):
+                observed, *null_values = delta(ranks[direction], k)
+                nulls = {
+                    kind: np.array([v for (kd, _), v in zip(draws, null_values, strict=True) if kd == kind])
+                    for kind in null_perms
+                }
+                add(f"information_imbalance_{name}_k{k}", observed, nulls, False, ties=ranks["ties"])
     per_image_rows = [{name: float(values[i]) for name, values in per_image.items()} for i in range(n)]
     return rows, per_image_rows
