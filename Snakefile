@@ -26,12 +26,15 @@ include: "workflow/rules/attack.smk"
 include: "workflow/rules/maps.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/frequency_bias.smk"
+include: "workflow/rules/known_answer.smk"
 
 
 rule all:
     input:
         "results/summary.csv",
         figure_targets(),
+        expand_models("results/{dataset}/{model}/seed{seed}/known_answer/known_answer.json", dataset=synthetic_datasets()),
 
 
 rule train_all:
@@ -58,3 +61,15 @@ rule stats_all:
 rule figures:
     input:
         figure_targets(),
+
+
+rule frequency_bias:
+    """The frequency-bias study ([P1]): needs a frequency_bias section in the config."""
+    input:
+        expand("results/{dataset}/frequency_bias/variants.csv", dataset=[STUDY["dataset"]] if STUDY else []),
+
+
+rule known_answer:
+    """Known-answer validation of every model on every synthetic dataset."""
+    input:
+        expand_models("results/{dataset}/{model}/seed{seed}/known_answer/known_answer.json", dataset=synthetic_datasets()),

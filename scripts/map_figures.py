@@ -6,7 +6,7 @@ from freqmaps.runtime import setup_logging
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
 figures.map_figures(
-    sm.params.dataset,
+    sm.params.class_names,
     sm.input.essential,
     sm.input.adversarial,
     sm.input.attack,

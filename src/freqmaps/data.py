@@ -211,10 +211,149 @@ def _load_cifar10_split(split: str, root: Path, download: bool) -> ImageSet:
     return ImageSet(torch.from_numpy(images), torch.from_numpy(labels), CIFAR10)
 
 
+# ------------------------------------------------------------------ Imagenette (folders of JPEGs)
+IMAGENETTE_CLASSES = {
+    "n01440764": "tench",
+    "n02102040": "English springer",
+    "n02979186": "cassette player",
+    "n03000684": "chain saw",
+    "n03028079": "church",
+    "n03394916": "French horn",
+    "n03417042": "garbage truck",
+    "n03425413": "gas pump",
+    "n03445777": "golf ball",
+    "n03888605": "parachute",
+}
+IMAGENETTE_DEFAULTS = {"classes": list(IMAGENETTE_CLASSES)[:5], "size": 128, "grayscale": True}  # [P1]
+_IMAGENETTE_SPLITS = {"train": "train", "test": "val"}
+
+
+def _imagenette_folder(root: Path) -> Path | None:
+    """The folder holding train/ and val/: the root itself or one of the official archives' folders."""
+    for folder in (root, root / "imagenette2-320", root / "imagenette2-160", root / "imagenette2"):
+        if (folder / "val").is_dir():
+            return folder
+    return None
+
+
+def _load_imagenette_split(split: str, root: Path, cfg: dict, download: bool) -> ImageSet:
+    from PIL import Image
+
+    info = dataset_info("imagenette", cfg)
+    folder = _imagenette_folder(root)
+    if folder is None and download:
+        import torchvision
+
+        log.info("downloading imagenette (320 px) into %s", root)
+        torchvision.datasets.Imagenette(str(root), split=_IMAGENETTE_SPLITS[split], size="320px", download=True)
+        folder = _imagenette_folder(root)
+    if folder is None:
+        raise DatasetError(
+            f"datasets.imagenette.root: no train/ and val/ folders in {root} (or its imagenette2* folder); "
+            "unpack imagenette2-320.tgz there, or set `download: true`"
+        )
+    settings = {**IMAGENETTE_DEFAULTS, **cfg}
+    size, mode = settings["size"], "L" if settings["grayscale"] else "RGB"
+    images, labels = [], []
+    for label, wnid in enumerate(settings["classes"]):
+        class_folder = folder / _IMAGENETTE_SPLITS[split] / wnid
+        files = sorted(p for p in class_folder.glob("*") if p.suffix.lower() in (".jpeg", ".jpg", ".png"))
+        if not files:
+            raise DatasetError(f"datasets.imagenette.classes: no images of class {wnid!r} in {class_folder}")
+        for path in files:
+            with Image.open(path) as image:
+                image = image.convert(mode)
+                scale = size / min(image.size)  # shorter side to size, then the central square
+                image = image.resize((max(size, round(image.width * scale)), max(size, round(image.height * scale))))
+                left, top = (image.width - size) // 2, (image.height - size) // 2
+                array = np.asarray(image.crop((left, top, left + size, top + size)), dtype=np.uint8)
+            images.append(array[None] if array.ndim == 2 else array.transpose(2, 0, 1))
+            labels.append(label)
+    order = np.random.default_rng(0).permutation(len(labels))  # folders are sorted by class: shuffle once, fixed
+    return ImageSet(
+        torch.from_numpy(np.stack(images)[order]), torch.from_numpy(np.array(labels, dtype=np.int64)[order]), info
+    )
+
+
+# ------------------------------------------------------------------ one entry point for every dataset
+CONFIGURABLE = ("imagenette", "synthetic", "synthetic_<name>")
+
+
+def dataset_info(name: str, cfg: dict | None = None) -> DatasetInfo:
+    """What a model needs to know about a configured dataset (size, channels and classes may come from cfg)."""
+    cfg = cfg or {}
+    if name in DATASETS:
+        return DATASETS[name]
+    if name == "imagenette":
+        settings = {**IMAGENETTE_DEFAULTS, **{k: v for k, v in cfg.items() if k in IMAGENETTE_DEFAULTS}}
+        unknown = [c for c in settings["classes"] if c not in IMAGENETTE_CLASSES]
+        if unknown:
+            raise DatasetError(f"datasets.imagenette.classes: unknown {unknown}; known: {list(IMAGENETTE_CLASSES)}")
+        gray = settings["grayscale"]
+        return DatasetInfo(
+            "imagenette",
+            len(settings["classes"]),
+            1 if gray else 3,
+            settings["size"],
+            (0.449,) if gray else (0.485, 0.456, 0.406),
+            (0.226,) if gray else (0.229, 0.224, 0.225),
+            tuple(IMAGENETTE_CLASSES[c] for c in settings["classes"]),
+        )
+    if is_synthetic(name):
+        from freqmaps.synthetic import SyntheticSettings, num_classes
+
+        try:
+            settings = SyntheticSettings.from_config(cfg)
+        except ValueError as err:
+            raise DatasetError(str(err).replace("datasets.synthetic", f"datasets.{name}")) from err
+        return DatasetInfo(
+            name,
+            num_classes(settings),
+            settings.channels,
+            settings.size,
+            (0.5,) * settings.channels,
+            (0.25,) * settings.channels,
+            tuple(f"band {c}" for c in range(settings.n_classes)) + ("background",) * settings.background_class,
+        )
+    raise DatasetError(f"datasets: unknown dataset {name!r}; known: {sorted([*DATASETS, *CONFIGURABLE])}")
+
+
+def is_synthetic(name: str) -> bool:
+    """Datasets named synthetic or synthetic_<anything> are generated (freqmaps.synthetic), not read."""
+    return name == "synthetic" or name.startswith("synthetic_")
+
+
+def load_dataset(name: str, split: str, cfg: dict | None = None) -> ImageSet:
+    """The ``train`` or ``test`` split of a dataset as configured under ``datasets.<name>``."""
+    cfg = cfg or {}
+    if is_synthetic(name):
+        from freqmaps.synthetic import SyntheticSettings, generate
+
+        info = dataset_info(name, cfg)
+        images, labels = generate(SyntheticSettings.from_config(cfg), split)
+        return ImageSet(images, labels, info)
+    if name == "imagenette":
+        if split not in _IMAGENETTE_SPLITS:
+            raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+        subset = _load_imagenette_split(split, _root(name, cfg.get("root")), cfg, cfg.get("download", False))
+        log.info("imagenette/%s: %d images %s", split, len(subset), tuple(subset.images.shape[1:]))
+        return subset
+    return load_split(name, split, cfg.get("root"), cfg.get("download", False))
+
+
 def check_source(name: str, root: str | Path | None, download: bool) -> None:
     """Fail fast, naming the config key, when a dataset's files are absent and may not be downloaded."""
+    if is_synthetic(name):
+        return  # generated, nothing to find
+    if name == "imagenette":
+        if not download and _imagenette_folder(_root(name, root)) is None:
+            raise DatasetError(
+                f"datasets.imagenette.root: no train/ and val/ folders in {_root(name, root)}; "
+                "unpack imagenette2-320.tgz there, or set `download: true`"
+            )
+        return
     if name not in DATASETS:
-        raise DatasetError(f"datasets: unknown dataset {name!r}; known: {sorted(DATASETS)}")
+        raise DatasetError(f"datasets: unknown dataset {name!r}; known: {sorted([*DATASETS, *CONFIGURABLE])}")
     if download:
         return
     root = _root(name, root)

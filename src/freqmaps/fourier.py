@@ -105,3 +105,17 @@ def band_energies(shifted_masks: torch.Tensor, n_bands: int = 64) -> tuple[torch
         energy.index_add_(2, flat, squared.flatten(2))
         out.append(energy.sqrt())
     return out[0], out[1]
+
+
+def low_frequency_share(shifted_masks: torch.Tensor, radius_fraction: float = 0.25) -> torch.Tensor:
+    """Low-frequency index: the share of each mask's energy (squared L2, all channels) at radii up to
+    ``radius_fraction`` * H from the centre of the shifted spectrum. An all-pass mask scores the area
+    fraction of that disc (about pi / 16 = 0.196 for 0.25); higher means the mask favours low frequencies.
+    Returns [N] for masks [N, C, H, W]."""
+    masks = shifted_masks.double()
+    height, width = masks.shape[-2:]
+    rows = torch.arange(height, dtype=torch.float64, device=masks.device)[:, None] - height // 2
+    cols = torch.arange(width, dtype=torch.float64, device=masks.device)[None, :] - width // 2
+    inside = (rows**2 + cols**2).sqrt() <= radius_fraction * height
+    energy = masks**2
+    return energy[..., inside].flatten(1).sum(1) / energy.flatten(1).sum(1).clamp(min=1e-300)

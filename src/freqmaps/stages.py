@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from freqmaps import attacks, maps, stats
-from freqmaps.data import DATASETS, ImageSet, head, load_split
+from freqmaps.data import ImageSet, dataset_info, head, load_dataset
 from freqmaps.fourier import shifted
 from freqmaps.io import ResultFileError, load_tensors, save_tensors, write_csv, write_json
 from freqmaps.models import freeze
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def _test_images(dataset: str, data_cfg: dict[str, Any]) -> ImageSet:
-    test = load_split(dataset, "test", data_cfg.get("root"), data_cfg.get("download", False))
+    test = load_dataset(dataset, "test", data_cfg)
     return head(test, data_cfg.get("n_test_images"))
 
 
@@ -36,8 +36,8 @@ def train(
     settings = TrainSettings(arch=model_cfg["arch"], **model_cfg.get("train", {}))
     generator = seed_everything(seed)
     dev = resolve_device(device)
-    train_set = load_split(dataset, "train", data_cfg.get("root"), data_cfg.get("download", False))
-    test_set = load_split(dataset, "test", data_cfg.get("root"), data_cfg.get("download", False))
+    train_set = load_dataset(dataset, "train", data_cfg)
+    test_set = load_dataset(dataset, "test", data_cfg)
     model, metrics = train_classifier(train_set, test_set, settings, dev, generator)
     save_classifier(model, weights_path, train_set.info, settings, metrics, dev, seed)
 
@@ -160,7 +160,7 @@ def learn_maps_shard(
     index, total = parse_shard(shard)
     seed_everything(seed)
     dev = resolve_device(device)
-    info = DATASETS[dataset]
+    info = dataset_info(dataset, data_cfg)
     model = freeze(load_classifier(weights_path, info, dev))
     images, targets, labels, ids, selection = _admitted(kind, dataset, data_cfg, model, dev, attack_path)
     mine = ids.tensor_split(total)[index - 1]

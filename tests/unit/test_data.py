@@ -107,3 +107,32 @@ def test_augmentations_are_per_image_and_keep_shape():
     out = random_affine(same, g, translate=0.4)
     assert not torch.allclose(out[0], out[1])  # each image draws its own transform
     assert torch.allclose(random_affine(x, g), x, atol=1e-5)  # identity parameters change nothing
+
+
+def test_imagenette_folders_load_as_configured(tmp_path):
+    """Imagenette's layout (split/wnid/*.JPEG): chosen classes, square crop at the configured size, grayscale."""
+    from PIL import Image
+
+    from freqmaps.data import load_dataset
+
+    rng = np.random.default_rng(0)
+    classes = ["n01440764", "n02102040"]
+    for split in ("train", "val"):
+        for wnid in classes:
+            folder = tmp_path / "imagenette2-160" / split / wnid
+            folder.mkdir(parents=True)
+            for i in range(3):
+                Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)).save(folder / f"{i}.JPEG")
+    cfg = {"root": str(tmp_path), "classes": classes, "size": 16, "grayscale": True}
+    check_source("imagenette", tmp_path, download=False)
+    test = load_dataset("imagenette", "test", cfg)
+    assert test.images.shape == (6, 1, 16, 16) and test.images.dtype == torch.uint8
+    assert sorted(test.labels.tolist()) == [0, 0, 0, 1, 1, 1]
+    assert test.info.class_names == ("tench", "English springer") and test.info.num_classes == 2
+    assert load_dataset("imagenette", "train", {**cfg, "grayscale": False}).images.shape == (6, 3, 16, 16)
+    with pytest.raises(DatasetError, match="datasets.imagenette.classes"):
+        load_dataset("imagenette", "test", {**cfg, "classes": ["n03888605", "n01440764"]})  # no such folder here
+    with pytest.raises(DatasetError, match="datasets.imagenette.classes: unknown"):
+        load_dataset("imagenette", "test", {**cfg, "classes": ["n00000000", "n01440764"]})
+    with pytest.raises(DatasetError, match="datasets.imagenette.root"):
+        check_source("imagenette", tmp_path / "elsewhere", download=False)

@@ -2,11 +2,23 @@
 from snakemake.utils import validate
 
 
-from freqmaps.data import check_source
+from freqmaps.data import check_source, dataset_info, is_synthetic
+from freqmaps.frequency_bias import MODEL_PREFIX, STUDY_INPUTS, variant_models
 
 validate(config, schema="../schemas/config.schema.yaml")
 for _name, _dataset in config["datasets"].items():
     check_source(_name, _dataset.get("root"), _dataset.get("download", False))
+    dataset_info(_name, _dataset)  # a bad class list or size fails here, before any job
+
+# The main experiment runs on the models the config names; the frequency-bias study adds one model per
+# variant (bias_<variant>), built from its shared recipe, reachable through the frequency_bias target.
+MAIN_MODELS = list(config["models"])
+STUDY = config.get("frequency_bias")
+if STUDY and STUDY["dataset"] not in config["datasets"]:
+    raise ValueError(f"frequency_bias.dataset: {STUDY['dataset']!r} is not under datasets: {list(config['datasets'])}")
+if STUDY and STUDY["attack"] not in config["attacks"]:
+    raise ValueError(f"frequency_bias.attack: {STUDY['attack']!r} is not under attacks: {list(config['attacks'])}")
+config["models"].update(variant_models(config))
 
 wildcard_constraints:
     dataset="|".join(config["datasets"]),
@@ -28,7 +40,8 @@ def library(*modules):
 
 
 def expand_models(pattern, **extra):
-    return expand(pattern, dataset=config["datasets"], model=config["models"], seed=config["seeds"], **extra)
+    extra.setdefault("dataset", list(config["datasets"]))
+    return expand(pattern, model=MAIN_MODELS, seed=config["seeds"], **extra)
 
 
 def expand_attacks(pattern):
@@ -53,6 +66,10 @@ def canonical(settings):
     if isinstance(settings, list):
         return [canonical(item) for item in settings]
     return settings
+
+
+def class_names(wildcards):
+    return list(dataset_info(wildcards.dataset, config["datasets"][wildcards.dataset]).class_names)
 
 
 def dataset_settings(wildcards):

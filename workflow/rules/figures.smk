@@ -36,7 +36,7 @@ rule map_figures:
             labels={"attack": "{attack}", "figure": "band energies"},
         ),
     params:
-        dataset=lambda w: w.dataset,
+        class_names=class_names,
         seed=lambda w: int(w.seed),
         n_bands=config["stats"].get("n_bands", 64),
     log:

@@ -1,0 +1,158 @@
+# The frequency-bias study of [P1] (METHOD.md §6) and the class-level maps of [P2] (§5): one model per
+# training variant (bias_<variant>, trained by the ordinary train rule), a dataset-level mask, single-image
+# masks and class-level maps per variant and seed, then tables and figures across the variants.
+# Target: `snakemake frequency_bias` (or `make frequency_bias`).
+
+BIAS = "results/{dataset}/{model}/seed{seed}/frequency_bias"
+
+
+def study_inputs(kind):
+    """The file of one kind for every variant and seed of the study."""
+    if not STUDY:
+        return []
+    path = {  # keys: freqmaps.frequency_bias.STUDY_INPUTS
+        "model": "results/{dataset}/{model}/seed{seed}/model.json",
+        "attack": "results/{dataset}/{model}/seed{seed}/attacks/" + STUDY["attack"] + ".json",
+        "dataset_mask": BIAS + "/dataset_mask.safetensors",
+        "image_masks": BIAS + "/image_masks.safetensors",
+        "class_maps": BIAS + "/class_maps/" + STUDY["attack"] + ".safetensors",
+    }[kind]
+    return expand(path, dataset=STUDY["dataset"], model=[MODEL_PREFIX + v for v in STUDY["variants"]], seed=config["seeds"])
+
+
+def study_settings(key):
+    return canonical((STUDY or {}).get(key, {}))
+
+
+rule dataset_mask:
+    """One invariance-loss mask shared by every image, with masked and complement accuracy."""
+    input:
+        library("shared_masks", "frequency_bias", "fourier", "data"),
+        weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
+    output:
+        mask=BIAS + "/dataset_mask.safetensors",
+        sidecar=BIAS + "/dataset_mask.json",
+    params:
+        dataset=dataset_settings,
+        mask=study_settings("dataset_mask"),
+        device=config.get("device", "auto"),
+    log:
+        "logs/{dataset}/{model}/seed{seed}/dataset_mask.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/seed{seed}/dataset_mask.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        runtime=120,
+        mem_mb=8000,
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/dataset_mask.py"
+
+
+rule image_masks:
+    """[P1] single-image masks of the first test images (invariance loss, the model's prediction as target)."""
+    input:
+        library("maps", "frequency_bias", "fourier", "data"),
+        weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
+    output:
+        masks=BIAS + "/image_masks.safetensors",
+        sidecar=BIAS + "/image_masks.json",
+    params:
+        dataset=dataset_settings,
+        maps=study_settings("image_masks"),
+        device=config.get("device", "auto"),
+    log:
+        "logs/{dataset}/{model}/seed{seed}/image_masks.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/seed{seed}/image_masks.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        runtime=240,
+        mem_mb=4000,
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/image_masks.py"
+
+
+rule class_maps:
+    """[P2] one map per class from an attack's images; how many attacks the predicted class's map undoes."""
+    input:
+        library("shared_masks", "frequency_bias", "fourier", "data"),
+        weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
+        attack="results/{dataset}/{model}/seed{seed}/attacks/{attack}.safetensors",
+    output:
+        maps=BIAS + "/class_maps/{attack}.safetensors",
+        sidecar=BIAS + "/class_maps/{attack}.json",
+    params:
+        dataset=dataset_settings,
+        class_maps=study_settings("class_maps"),
+        device=config.get("device", "auto"),
+    log:
+        "logs/{dataset}/{model}/seed{seed}/class_maps_{attack}.log",
+    benchmark:
+        "benchmarks/{dataset}/{model}/seed{seed}/class_maps_{attack}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        runtime=240,
+        mem_mb=4000,
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/class_maps.py"
+
+
+rule frequency_bias_study:
+    """Accuracy, mask and band tables across the variants, with the study's figures."""
+    input:
+        library("frequency_bias", "figures", "fourier", "maps"),
+        **{kind: study_inputs(kind) for kind in STUDY_INPUTS},
+    output:
+        variants=report(
+            "results/{dataset}/frequency_bias/variants.csv",
+            caption="../report/frequency_bias_variants.rst",
+            category="Frequency bias",
+            labels={"table": "variants"},
+        ),
+        per_seed="results/{dataset}/frequency_bias/per_seed.csv",
+        bands="results/{dataset}/frequency_bias/bands.csv",
+        sidecar="results/{dataset}/frequency_bias/study.json",
+        masks_png=report(
+            "results/{dataset}/frequency_bias/masks.png",
+            caption="../report/frequency_bias_masks.rst",
+            category="Frequency bias",
+            labels={"figure": "dataset masks"},
+        ),
+        bands_png=report(
+            "results/{dataset}/frequency_bias/band_differences.png",
+            caption="../report/frequency_bias_bands.rst",
+            category="Frequency bias",
+            labels={"figure": "band differences"},
+        ),
+        gallery_png=report(
+            "results/{dataset}/frequency_bias/complement_gallery.png",
+            caption="../report/frequency_bias_gallery.rst",
+            category="Frequency bias",
+            labels={"figure": "complement gallery"},
+        ),
+        lfi_png=report(
+            "results/{dataset}/frequency_bias/low_frequency_index.png",
+            caption="../report/frequency_bias_lfi.rst",
+            category="Frequency bias",
+            labels={"figure": "low-frequency index"},
+        ),
+    params:
+        variants=list((STUDY or {}).get("variants", [])),
+        seeds=config["seeds"],
+        settings={"n_bands": (STUDY or {}).get("n_bands", 64), "n_bootstrap": (STUDY or {}).get("n_bootstrap", 1000)},
+    log:
+        "logs/{dataset}/frequency_bias_study.log",
+    localrule: True
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/frequency_bias_study.py"

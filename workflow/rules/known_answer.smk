@@ -1,0 +1,43 @@
+# Known-answer validation on synthetic datasets (datasets named synthetic or synthetic_<name>): do the
+# essential maps find the planted bands, and where do the adversarial maps put their mass?
+# Target: `snakemake known_answer`.
+
+
+def synthetic_datasets():
+    return [name for name in config["datasets"] if is_synthetic(name)]
+
+
+rule known_answer_model:
+    """Planted bands against learned essential and adversarial maps of one model."""
+    input:
+        library("known_answer", "synthetic", "figures", "maps"),
+        weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
+        essential="results/{dataset}/{model}/seed{seed}/maps/essential.safetensors",
+        adversarial=expand(
+            "results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}.safetensors",
+            attack=config["attacks"],
+            allow_missing=True,
+        ),
+    output:
+        sidecar="results/{dataset}/{model}/seed{seed}/known_answer/known_answer.json",
+        classes="results/{dataset}/{model}/seed{seed}/known_answer/classes.csv",
+        figure=report(
+            "results/{dataset}/{model}/seed{seed}/known_answer/planted_and_learned.png",
+            caption="../report/known_answer.rst",
+            category="Known answer",
+            subcategory="{dataset} / {model} / seed {seed}",
+            labels={"figure": "planted vs learned"},
+        ),
+    params:
+        dataset=dataset_settings,
+        attacks=list(config["attacks"]),
+        device=config.get("device", "auto"),
+    wildcard_constraints:
+        dataset="synthetic(_[A-Za-z0-9]+)?",
+    log:
+        "logs/{dataset}/{model}/seed{seed}/known_answer.log",
+    threads: 1
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/known_answer.py"
