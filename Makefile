@@ -10,7 +10,7 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: run test lint report data install clean
+.PHONY: run test lint report data install clean frequency_bias known_answer
 
 install: $(STAMP)
 
@@ -41,6 +41,16 @@ run: $(STAMP) data
 
 report: $(STAMP)
 	$(SNAKEMAKE) --cores $(CORES) --report results/report.html
+
+# The frequency-bias study of [P1] on the default config's dataset (results/<dataset>/frequency_bias/).
+frequency_bias: $(STAMP) data
+	$(SNAKEMAKE) --cores $(CORES) --profile profiles/local frequency_bias
+	$(SNAKEMAKE) --cores $(CORES) frequency_bias --report results/frequency_bias_report.html
+
+# Known-answer validation on the synthetic datasets (no download), with its own study of training variants.
+known_answer: $(STAMP)
+	$(SNAKEMAKE) --cores $(CORES) --profile profiles/local known_answer frequency_bias --configfile configs/synthetic_known_answer.yaml
+	$(SNAKEMAKE) --cores $(CORES) known_answer frequency_bias --report results/known_answer_report.html --configfile configs/synthetic_known_answer.yaml
 
 test: $(STAMP) data
 	$(BIN)/python -m pytest -q

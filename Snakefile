@@ -14,7 +14,11 @@ for _path in ["config.yaml", *getattr(workflow.config_settings, "configfiles", [
         read_config(_path)
 
 
-configfile: "config.yaml"
+# config.yaml is the default experiment; a --configfile replaces it rather than being merged into it (a merge
+# would add the default dataset and models to every other experiment).
+if not getattr(workflow.config_settings, "configfiles", None):
+
+    configfile: "config.yaml"
 
 
 report: "workflow/report/workflow.rst"

@@ -163,3 +163,16 @@ def test_images_that_do_not_fit_the_classifier_are_named():
         learn_maps(model, torch.rand(2, 3, 28, 28), torch.zeros(2, dtype=torch.long), MapSettings(), CPU, 10)
     with pytest.raises(ValueError, match="10 outputs but the dataset has 5 classes"):
         learn_maps(model, torch.rand(2, 1, 28, 28), torch.zeros(2, dtype=torch.long), MapSettings(), CPU, 5)
+
+
+@pytest.mark.parametrize("option", ["channels_last", "compile"])
+def test_speed_options_leave_the_maps_unchanged(mixed_batch, option):
+    """channels_last (another memory layout for the convolutions) and torch.compile (fused kernels) change
+    the arithmetic order only: in fp64 the same step counts, kept decisions and masks within 1e-6."""
+    model, x, y = mixed_batch
+    model, x = copy.deepcopy(model).double(), x.double()
+    base = MapSettings(lam=0.001, min_steps=10, max_steps=40, batch_size=16)
+    plain = learn_maps(model, x, y, base, CPU, 10, progress=False)
+    fast = learn_maps(model, x, y, MapSettings(**{**base.__dict__, option: True}), CPU, 10, progress=False)
+    assert torch.equal(fast.steps, plain.steps) and torch.equal(fast.kept, plain.kept)
+    assert (fast.masks - plain.masks).abs().max() <= 1e-6

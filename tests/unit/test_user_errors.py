@@ -26,6 +26,8 @@ def test_readme_configuration_reference_matches_the_schema():
     expected |= set(props["maps"]["properties"]) | set(props["stats"]["properties"])
     expected |= set(props["datasets"]["additionalProperties"]["properties"])
     expected |= set(props["models"]["additionalProperties"]["properties"]["train"]["properties"])
+    study = props["frequency_bias"]["properties"]
+    expected |= set(study) | set(study["dataset_mask"]["properties"]) | set(study["class_maps"]["properties"])
     assert expected - documented == set(), "keys in the schema but not in the README"
 
 
