@@ -275,15 +275,22 @@ def band_differences(per_variant: dict[str, dict], path: str | Path) -> None:
     _save(fig, path)
 
 
+def _stretched(image: torch.Tensor) -> torch.Tensor:
+    """An image scaled to [0, 1] by its own range (a complement-filtered image has no mean brightness)."""
+    low, high = image.min(), image.max()
+    return (image - low) / (high - low).clamp(min=1e-12)
+
+
 def complement_gallery(galleries: dict[str, dict], path: str | Path, count: int = 3) -> None:
-    """Per variant: images, the images under the dataset mask, and under its complement 1 - 1[M > 0]."""
+    """Per variant: images, the images under the dataset mask, and under its complement 1 - 1[M > 0]
+    (filtered images shown scaled to their own range)."""
     variants = list(galleries)
     fig, axes = plt.subplots(len(variants), 3 * count, figsize=(1.2 * 3 * count, 1.3 * len(variants)), squeeze=False)
     for row, variant in enumerate(variants):
         data = galleries[variant]
         for i in range(min(count, len(data["gallery"]))):
             for j, key in enumerate(("gallery", "gallery_masked", "gallery_complement")):
-                _show_image(axes[row, 3 * i + j], data[key][i])
+                _show_image(axes[row, 3 * i + j], data[key][i] if j == 0 else _stretched(data[key][i]))
                 if row == 0:
                     axes[row, 3 * i + j].set_title(("image", "masked", "complement")[j], fontsize=7)
         axes[row, 0].text(-0.1, 0.5, variant, transform=axes[row, 0].transAxes, rotation=90, va="center", ha="right")

@@ -86,8 +86,8 @@ def dataset_mask_stage(
         "mask": result["mask"].cpu(),
         "shifted": _full_shifted(result["mask"], settings.parameterisation, images.shape[-1]).cpu(),
         "gallery": gallery.cpu(),
-        "gallery_masked": apply_mask(gallery, mask, settings.parameterisation).clamp(0, 1).cpu(),
-        "gallery_complement": apply_mask(gallery, complement, settings.parameterisation).clamp(0, 1).cpu(),
+        "gallery_masked": apply_mask(gallery, mask, settings.parameterisation).cpu(),  # not clamped: the
+        "gallery_complement": apply_mask(gallery, complement, settings.parameterisation).cpu(),  # filter's output
     }
     record = {
         "unmasked_accuracy": result["unmasked_accuracy"],
@@ -95,6 +95,7 @@ def dataset_mask_stage(
         "complement_accuracy": (complement_predictions == test.labels).double().mean().item(),
         "density": (result["mask"] > settings.zero).double().mean().item(),
         "saved_epoch": result["saved_epoch"],
+        "accuracy_rule_met": result["saved_epoch"] is not None,  # else the mask is the last epoch's
         "epochs_run": len(result["history"]),
         "history": result["history"],
         **provenance(dev, seed, {**asdict(settings), "n_train_images": n_train}),
@@ -234,6 +235,7 @@ def study(inputs: dict[str, dict[int, dict[str, str]]], settings: dict[str, Any]
                     "masked_accuracy": mask_record["masked_accuracy"],
                     "complement_accuracy": mask_record["complement_accuracy"],
                     "mask_density": mask_record["density"],
+                    "accuracy_rule_met": float(mask_record["accuracy_rule_met"]),
                     "dataset_mask_low_frequency_index": lfi_dataset[-1],
                     "image_masks_kept": int(kept.sum()),
                     "image_masks_low_frequency_index": float(lfi.mean()) if len(lfi) else math.nan,

@@ -1,0 +1,68 @@
+"""Known-answer validation through the real workflow (configs/synthetic_known_answer.yaml at CI size): the
+essential maps find the planted bands, the adversarial maps' mass is measured against the bands that separate
+the two classes, and the frequency-bias study runs on the two-scale dataset."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import yaml
+
+from tests.conftest import REPO, snakemake
+
+pytestmark = pytest.mark.e2e
+KNOWN = "results/synthetic/cnn/seed0/known_answer"
+
+
+@pytest.fixture(scope="module")
+def known_answer_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("known_answer")
+    config = yaml.safe_load((REPO / "configs/synthetic_known_answer.yaml").read_text())
+    config["device"] = "cpu"
+    for dataset in config["datasets"].values():  # CI size: fewer images, the same science
+        dataset.update(n_train=3000, n_test=300, n_test_images=120)
+    config["maps"]["max_steps"] = 300
+    config["frequency_bias"]["image_masks"].update(n_images=100, batch_size=100)
+    config["frequency_bias"]["dataset_mask"]["n_train_images"] = 1000
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    run = snakemake(workdir, "known_answer", "frequency_bias", timeout=1500)
+    assert run.returncode == 0, run.stderr[-4000:]
+    return workdir
+
+
+def test_essential_maps_find_the_planted_bands(known_answer_run):
+    record = json.loads((known_answer_run / KNOWN / "known_answer.json").read_text())
+    accuracy = json.loads((known_answer_run / "results/synthetic/cnn/seed0/model.json").read_text())["test_accuracy"]
+    assert accuracy >= 0.9
+    essential = record["essential"]
+    assert essential["meets_threshold"], essential  # mean share of L1 mass inside the class band >= 0.7
+    assert essential["mass_in_band_mean"] > 3 * essential["band_area_mean"]
+    assert essential["layout_recovered"] == essential["layout_classes"] >= 2
+    classes = list(csv.DictReader((known_answer_run / KNOWN / "classes.csv").open()))
+    assert len(classes) == 4 and sum(c["blank"] == "True" for c in classes) <= 1
+
+
+def test_adversarial_maps_are_measured_against_the_separating_bands(known_answer_run):
+    pgd = json.loads((known_answer_run / KNOWN / "known_answer.json").read_text())["adversarial"]["pgd"]
+    assert pgd["judged_maps"] > 0
+    masses = [pgd[f"{region}_mass"] for region in ("adversarial_only", "true_only", "shared", "neither")]
+    assert sum(masses) == pytest.approx(1.0, abs=1e-6)  # the four regions tile the spectrum
+    assert sum(pgd[f"{region}_area"] for region in ("adversarial_only", "true_only", "shared", "neither")) == (
+        pytest.approx(1.0, abs=1e-6)
+    )
+    # what we found (README): the adversarial class's own frequencies hold far more than their area share
+    assert pgd["adversarial_only_mass"] > 2 * pgd["adversarial_only_area"]
+    assert (known_answer_run / KNOWN / "planted_and_learned.png").stat().st_size > 0
+
+
+def test_frequency_bias_study_runs_on_the_two_scale_dataset(known_answer_run):
+    rows = {
+        r["variant"]: r
+        for r in csv.DictReader((known_answer_run / "results/synthetic_scales/frequency_bias/variants.csv").open())
+    }
+    assert set(rows) == {"standard", "adversarial"}
+    assert float(rows["adversarial"]["attacked_accuracy"]) > float(rows["standard"]["attacked_accuracy"])
+    for row in rows.values():
+        assert 0 < float(row["image_masks_low_frequency_index"]) < 1
