@@ -23,9 +23,10 @@ def known_answer_run(tmp_path_factory):
     config["device"] = "cpu"
     for dataset in config["datasets"].values():  # CI size: fewer images, the same science
         dataset.update(n_train=3000, n_test=300, n_test_images=120)
-    config["maps"]["max_steps"] = 300
-    config["frequency_bias"]["image_masks"].update(n_images=100, batch_size=100)
-    config["frequency_bias"]["dataset_mask"]["n_train_images"] = 1000
+    config["maps"]["max_steps"] = 250
+    config["frequency_bias"]["image_masks"].update(n_images=80, batch_size=80)
+    config["frequency_bias"]["dataset_mask"].update(n_train_images=1000, epochs=4)
+    config["frequency_bias"]["class_maps"]["max_iterations"] = 100
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     run = snakemake(workdir, "known_answer", "frequency_bias", timeout=1500)
     assert run.returncode == 0, run.stderr[-4000:]
