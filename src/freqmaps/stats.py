@@ -138,7 +138,7 @@ class _Space:
     def __init__(self, X: torch.Tensor, cache: bool, block: int = 256) -> None:
         self.X = X.double() - X.double().mean(0)
         self.X32 = self.X.float()
-        self.norms32 = torch.linalg.vecdot(self.X, self.X).float()
+        self.norms32 = (self.X * self.X).sum(1).float()
         self.slack = float((self.X.shape[1] + 48) * _U32)
         self.n = len(self.X)
         self.full = self._all_distances(block) if cache else None
@@ -146,11 +146,11 @@ class _Space:
     def _distances(self, rows: slice, columns: slice) -> torch.Tensor:
         previous = torch.get_float32_matmul_precision()
         torch.set_float32_matmul_precision("highest")  # TF32 would void the bound
-        try:  # |x_i|^2 + |x_l|^2 - 2 x_i.x_l, the sum of norms accumulated into by the product (one pass)
-            norms = self.norms32[rows, None] + self.norms32[None, columns]
-            return torch.addmm(norms, self.X32[rows], self.X32[columns].T, beta=1, alpha=-2)
+        try:
+            d2 = self.X32[rows] @ self.X32[columns].T
         finally:
             torch.set_float32_matmul_precision(previous)
+        return d2.mul_(-2).add_(self.norms32[rows, None]).add_(self.norms32[None, columns])
 
     def _all_distances(self, block: int) -> torch.Tensor:
         out = torch.empty(self.n, self.n, dtype=torch.float32, device=self.X.device)
@@ -174,8 +174,7 @@ class _Space:
         i, j = i.reshape(-1), j.reshape(-1)
         out = torch.empty(len(i), dtype=torch.float64, device=self.X.device)
         for s in range(0, len(i), batch):
-            difference = self.X[i[s : s + batch]] - self.X[j[s : s + batch]]
-            out[s : s + batch] = torch.linalg.vecdot(difference, difference)
+            out[s : s + batch] = ((self.X[i[s : s + batch]] - self.X[j[s : s + batch]]) ** 2).sum(1)
         return out
 
 
