@@ -236,6 +236,13 @@ def _imagenette_folder(root: Path) -> Path | None:
     return None
 
 
+def _imagenette_missing(root: Path) -> DatasetError:
+    return DatasetError(
+        f"datasets.imagenette.root: no train/ and val/ folders in {root} (or its imagenette2* folder); "
+        "unpack imagenette2-320.tgz there, or set `download: true`"
+    )
+
+
 def _load_imagenette_split(split: str, root: Path, cfg: dict, download: bool) -> ImageSet:
     from PIL import Image
 
@@ -248,10 +255,7 @@ def _load_imagenette_split(split: str, root: Path, cfg: dict, download: bool) ->
         torchvision.datasets.Imagenette(str(root), split=_IMAGENETTE_SPLITS[split], size="320px", download=True)
         folder = _imagenette_folder(root)
     if folder is None:
-        raise DatasetError(
-            f"datasets.imagenette.root: no train/ and val/ folders in {root} (or its imagenette2* folder); "
-            "unpack imagenette2-320.tgz there, or set `download: true`"
-        )
+        raise _imagenette_missing(root)
     settings = {**IMAGENETTE_DEFAULTS, **cfg}
     size, mode = settings["size"], "L" if settings["grayscale"] else "RGB"
     images, labels = [], []
@@ -347,10 +351,7 @@ def check_source(name: str, root: str | Path | None, download: bool) -> None:
         return  # generated, nothing to find
     if name == "imagenette":
         if not download and _imagenette_folder(_root(name, root)) is None:
-            raise DatasetError(
-                f"datasets.imagenette.root: no train/ and val/ folders in {_root(name, root)}; "
-                "unpack imagenette2-320.tgz there, or set `download: true`"
-            )
+            raise _imagenette_missing(_root(name, root))
         return
     if name not in DATASETS:
         raise DatasetError(f"datasets: unknown dataset {name!r}; known: {sorted([*DATASETS, *CONFIGURABLE])}")

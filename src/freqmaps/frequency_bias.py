@@ -9,7 +9,6 @@ classifier on the single-image masks with a scrambled-label control.
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import asdict
 from pathlib import Path
@@ -19,15 +18,13 @@ import numpy as np
 import torch
 
 from freqmaps import maps
-from freqmaps.data import head, load_dataset
+from freqmaps.data import dataset_info, head, load_dataset
 from freqmaps.fourier import apply_mask, band_energies, full_spectrum, low_frequency_share, shifted
 from freqmaps.io import load_tensors, read_json, save_tensors, write_csv, write_json
 from freqmaps.models import freeze
 from freqmaps.runtime import provenance, resolve_device, seed_everything
 from freqmaps.shared_masks import ClassMapSettings, DatasetMaskSettings, class_level_maps, dataset_level_mask
 from freqmaps.training import VARIANTS, load_classifier, predict
-
-log = logging.getLogger(__name__)
 
 MODEL_PREFIX = "bias_"  # the study's models are named bias_<variant>
 LOW_FREQUENCY_RADIUS = 0.25  # low-frequency index: energy share within 0.25 * H of the centre
@@ -135,7 +132,9 @@ def class_maps_stage(
     """[P2] class-level maps from one attack's images, and how many attacks they undo."""
     settings = ClassMapSettings(**class_cfg)
     seed_everything(seed)
-    dev, model, test = _model_and_data(dataset, data_cfg, weights_path, device)
+    dev = resolve_device(device)
+    info = dataset_info(dataset, data_cfg)  # the images come from the attack file
+    model = freeze(load_classifier(weights_path, info, dev))
     attack, _ = load_tensors(attack_path)
     result = class_level_maps(
         model,
@@ -143,7 +142,7 @@ def class_maps_stage(
         attack["labels"],
         attack["adversarial"],
         attack["adversarial_labels"],
-        test.info.num_classes,
+        info.num_classes,
         settings,
         dev,
     )
@@ -202,12 +201,13 @@ def study(inputs: dict[str, dict[int, dict[str, str]]], settings: dict[str, Any]
 
     n_bands = settings.get("n_bands", 64)
     n_bootstrap = settings.get("n_bootstrap", 1000)
-    rows, bands, per_variant = [], [], {}
+    rows, bands, per_variant, galleries = [], [], {}, {}
     for variant, seeds in inputs.items():
-        lfi_images, radial_d, angular_d, radial_i, angular_i, lfi_dataset = [], [], [], [], [], []
+        lfi_images, radial_d, angular_d, radial_i, angular_i = [], [], [], [], []
         for seed, paths in sorted(seeds.items()):
             attack = read_json(paths["attack"])
             mask_tensors, _ = load_tensors(paths["dataset_mask"])
+            galleries.setdefault(variant, mask_tensors)  # the first seed's mask and gallery for the figures
             mask_record = read_json(Path(paths["dataset_mask"]).with_suffix(".json"))
             image_tensors, _ = load_tensors(paths["image_masks"])
             class_record = read_json(Path(paths["class_maps"]).with_suffix(".json"))
@@ -216,7 +216,6 @@ def study(inputs: dict[str, dict[int, dict[str, str]]], settings: dict[str, Any]
             lfi = low_frequency_share(image_maps, LOW_FREQUENCY_RADIUS).numpy()
             lfi_images.append(lfi)
             dataset_shifted = mask_tensors["shifted"][None]
-            lfi_dataset.append(float(low_frequency_share(dataset_shifted, LOW_FREQUENCY_RADIUS)[0]))
             r, a = band_energies(dataset_shifted, n_bands)
             radial_d.append(r.mean(1)[0])
             angular_d.append(a.mean(1)[0])
@@ -236,7 +235,9 @@ def study(inputs: dict[str, dict[int, dict[str, str]]], settings: dict[str, Any]
                     "complement_accuracy": mask_record["complement_accuracy"],
                     "mask_density": mask_record["density"],
                     "accuracy_rule_met": float(mask_record["accuracy_rule_met"]),
-                    "dataset_mask_low_frequency_index": lfi_dataset[-1],
+                    "dataset_mask_low_frequency_index": float(
+                        low_frequency_share(dataset_shifted, LOW_FREQUENCY_RADIUS)[0]
+                    ),
                     "image_masks_kept": int(kept.sum()),
                     "image_masks_low_frequency_index": float(lfi.mean()) if len(lfi) else math.nan,
                     **linear_probe(image_maps, image_tensors["labels"][kept], seed),
@@ -244,22 +245,14 @@ def study(inputs: dict[str, dict[int, dict[str, str]]], settings: dict[str, Any]
                     "class_maps_clean_accuracy_kept": class_record["clean_accuracy_kept"],
                 }
             )
-        low, high = (
-            hierarchical_interval(lfi_images, n_bootstrap, 0)
-            if any(len(v) for v in lfi_images)
-            else (
-                math.nan,
-                math.nan,
-            )
-        )
+        found = any(len(v) for v in lfi_images)
+        low, high = hierarchical_interval(lfi_images, n_bootstrap, 0) if found else (math.nan, math.nan)
         per_variant[variant] = {
             "radial_dataset": torch.stack(radial_d).mean(0),
             "angular_dataset": torch.stack(angular_d).mean(0),
             "radial_images": torch.stack(radial_i).mean(0) if radial_i else None,
             "angular_images": torch.stack(angular_i).mean(0) if angular_i else None,
-            "lfi_images": np.concatenate(lfi_images),
             "lfi_interval": (low, high),
-            "lfi_dataset": lfi_dataset,
         }
     reference = per_variant["standard"]
     for variant, values in per_variant.items():
@@ -284,7 +277,6 @@ def study(inputs: dict[str, dict[int, dict[str, str]]], settings: dict[str, Any]
     write_csv(out["per_seed"], rows)
     write_csv(out["bands"], bands)
     write_json(out["sidecar"], {"variants": summary, "per_seed": rows, "low_frequency_radius": LOW_FREQUENCY_RADIUS})
-    galleries = {v: load_tensors(s[min(s)]["dataset_mask"])[0] for v, s in inputs.items()}
     figures.frequency_bias_masks(galleries, out["masks_png"])
     figures.band_differences(per_variant, out["bands_png"])
     figures.complement_gallery(galleries, out["gallery_png"])
