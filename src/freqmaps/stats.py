@@ -125,22 +125,32 @@ _SMALL_QUERY = 32  # up to this many queried points per row, ranks are counted b
 
 
 class _Space:
-    """One representation, centred (distances are translation-invariant), with certified float32 distances.
+    """One representation with certified float32 distances and exact float64 ones.
 
-    Squared distances come from a float32 Gram product and every one carries an interval that provably
-    holds the exact value: the float32 dot product errs by at most gamma_D |x_i||x_l|, and rounding the
-    inputs, the distance and the interval ends to float32 adds a few u (|x_i|^2 + |x_l|^2), so a half-width
-    of (D + 48) u (|x_i|^2 + |x_l|^2) covers all of it. Comparisons the intervals cannot decide are redone
-    with float64 differences (``exact``), which define the order. With ``cache`` the whole N x N matrix is
-    computed once, upper block triangle only (it is symmetric): half the multiply-adds of row chunks.
+    The exact squared distance of rows i and l is the sum of squared float64 differences of the rows as
+    given (``exact``); it defines every order. The fast ones come from a float32 Gram product of the
+    centred rows (distances are translation-invariant, centring keeps the norms small), and each holds the
+    exact value within ``half_width(i, l) = (D + 48) u (|x_i|^2 + |x_l|^2)``: the float32 dot product errs by
+    at most gamma_D |x_i||x_l|, rounding the centred inputs and the norms and the two additions add a few
+    u (|x_i|^2 + |x_l|^2), and the float64 differences are 2^29 times finer; bounds are formed in float64.
+    (This assumes a conventional GEMM, as every BLAS and cuBLAS in FP32 mode is; TF32 is switched off.)
+    Each point's distance to itself is stored as -inf, so it is first in its own list. With ``cache`` the
+    whole N x N matrix is computed once, upper block triangle only (it is symmetric): half the multiply-adds
+    of row chunks.
     """
 
     def __init__(self, X: torch.Tensor, cache: bool, block: int = 256) -> None:
-        self.X = X.double() - X.double().mean(0)
-        self.X32 = self.X.float()
-        self.norms32 = (self.X * self.X).sum(1).float()
-        self.slack = float((self.X.shape[1] + 48) * _U32)
-        self.n = len(self.X)
+        self.X = X.double()
+        self.n, dim = self.X.shape
+        mean = self.X.mean(0)
+        self.X32 = torch.empty(self.X.shape, dtype=torch.float32, device=self.X.device)
+        self.norms = torch.empty(self.n, dtype=torch.float64, device=self.X.device)
+        for start in range(0, self.n, 128):  # centred in row blocks that stay in cache
+            centred = self.X[start : start + 128] - mean
+            self.X32[start : start + 128] = centred
+            self.norms[start : start + 128] = (centred * centred).sum(1)
+        self.norms32 = self.norms.float()
+        self.slack = (dim + 48) * _U32
         self.full = self._all_distances(block) if cache else None
 
     def _distances(self, rows: slice, columns: slice) -> torch.Tensor:
@@ -159,27 +169,49 @@ class _Space:
             upper = self._distances(slice(start, stop), slice(start, self.n))
             out[start:stop, start:] = upper
             out[stop:, start:stop] = upper[:, stop - start :].T
-        return out
+        return out.fill_diagonal_(-math.inf)
 
-    def chunk(self, rows: slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Row indices, approximate squared distances (self = -inf, first in its own list), lower, upper bounds."""
-        d2 = self.full[rows].clone() if self.full is not None else self._distances(rows, slice(0, self.n))
-        index = torch.arange(self.n, device=d2.device)[rows]
-        d2[torch.arange(len(index), device=d2.device), index] = -math.inf
-        half_width = (self.norms32[rows, None] + self.norms32[None]).mul_(self.slack)
-        return index, d2, d2 - half_width, d2 + half_width
+    def block(self, rows: slice) -> torch.Tensor:
+        """Float32 squared distances of a range of rows to every point [rows, N], self = -inf."""
+        if self.full is not None:
+            return self.full[rows]
+        d2 = self._distances(rows, slice(0, self.n))
+        own = torch.arange(rows.start, rows.stop, device=d2.device)
+        d2[own - rows.start, own] = -math.inf
+        return d2
 
-    def exact(self, i: torch.Tensor, j: torch.Tensor, batch: int = 512) -> torch.Tensor:
-        """Squared distances of the pairs (i, j) from float64 differences."""
+    def half_width(self, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+        """float64 half-width of the interval around the float32 distance of (i, j) that holds the exact one."""
+        return (self.norms[i] + self.norms[j]) * self.slack
+
+    def widest(self, i: torch.Tensor) -> torch.Tensor:
+        """The largest half-width of row i over every column."""
+        return (self.norms[i] + self.norms.max()) * self.slack
+
+    def exact(self, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+        """Squared distances of the pairs (i, j) from float64 differences.
+
+        In batches of pairs whose rows stay in cache on the CPU (2 MiB: several times faster than large
+        batches, which stream through memory), large ones on the GPU.
+        """
         i, j = i.reshape(-1), j.reshape(-1)
+        batch = max(1, (2**21 if self.X.device.type == "cpu" else 2**28) // (8 * self.X.shape[1]))
         out = torch.empty(len(i), dtype=torch.float64, device=self.X.device)
         for s in range(0, len(i), batch):
-            out[s : s + batch] = ((self.X[i[s : s + batch]] - self.X[j[s : s + batch]]) ** 2).sum(1)
+            difference = self.X.index_select(0, i[s : s + batch]).sub_(self.X.index_select(0, j[s : s + batch]))
+            out[s : s + batch] = (difference * difference).sum(1)
         return out
+
+    def checked_exact(self, i: torch.Tensor, j: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+        """``exact`` of pairs whose interval [low, high] was used to decide others; guards the proof."""
+        values = self.exact(i, j)
+        if not bool(((low <= values) & (values <= high)).all()):
+            raise RuntimeError("distance bound violated; please report this with the data")  # never seen
+        return values
 
 
 def _row_chunks(n: int, memory_bytes: int) -> list[slice]:
-    step = max(1, min(n, memory_bytes // (n * 96)))  # float32 distances and bounds, sorts, comparisons
+    step = max(1, min(n, memory_bytes // (n * 96)))  # float32 distances, sorts, comparisons
     return [slice(s, min(s + step, n)) for s in range(0, n, step)]
 
 
@@ -190,29 +222,33 @@ def _spaces(*matrices: torch.Tensor, memory_bytes: int) -> list[_Space]:
     return [_Space(M, cache) for M in matrices]
 
 
-def _neighbours_of(
-    space: _Space, rows: torch.Tensor, d2: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, k: int
-):
-    """The k nearest other points of each row, ordered by exact distance then index (DADApy's stable order)."""
+def _neighbours_of(space: _Space, rows: torch.Tensor, d2: torch.Tensor, k: int) -> torch.Tensor:
+    """The k nearest other points of each row, ordered by exact distance then index (DADApy's stable order).
+
+    The float32 order is the answer wherever the intervals prove it: the k first candidates are the only
+    ones that may be among the k nearest and their intervals do not overlap. Other rows sort the candidates
+    that may be by exact distance; a row whose non-candidates are not provably farther is sorted whole.
+    """
     n = d2.shape[1]
     m = min(n, k + 1 + 8)
     top, candidates = torch.topk(d2, m, dim=1, largest=False, sorted=True)
-    candidates = candidates[:, 1:]  # drop self (distance -inf)
-    cand_lower, cand_upper = lower.gather(1, candidates), upper.gather(1, candidates)
-    # only candidates that may be among the k nearest need an exact distance; the rest are provably farther
-    needed = cand_lower <= cand_upper[:, :k].amax(1, keepdim=True)
-    exact = torch.full(candidates.shape, math.inf, dtype=torch.float64, device=d2.device)
-    r, c = needed.nonzero(as_tuple=True)
-    exact[r, c] = space.exact(rows[r], candidates[r, c])
-    by_index, perm = candidates.sort(1)
-    exact = exact.gather(1, perm)
-    order = exact.argsort(dim=1, stable=True)
-    neighbours = by_index.gather(1, order)[:, :k]
-    kth = exact.gather(1, order)[:, k - 1]
+    top, candidates = top[:, 1:], candidates[:, 1:]  # drop self (-inf)
+    half = space.half_width(rows[:, None], candidates)
+    low, high = top.double() - half, top.double() + half
+    kth_high = high[:, :k].amax(1, keepdim=True)  # no k-th nearest distance is larger
+    needed = low <= kth_high
+    neighbours = candidates[:, :k].clone()
+    unsure = (needed.sum(1) > k) | (high[:, : k - 1] >= low[:, 1:k]).any(1)
+    if bool(unsure.any()):
+        r, c = (needed & unsure[:, None]).nonzero(as_tuple=True)
+        exact = torch.full(candidates.shape, math.inf, dtype=torch.float64, device=d2.device)
+        exact[r, c] = space.checked_exact(rows[r], candidates[r, c], low[r, c], high[r, c])
+        by_index, perm = candidates[unsure].sort(1)
+        exact = exact[unsure].gather(1, perm)
+        neighbours[unsure] = by_index.gather(1, exact.argsort(dim=1, stable=True))[:, :k]
     if m < n:  # certified when every non-candidate is provably farther than the k-th neighbour
-        widest = (space.norms32[rows] + space.norms32.max()).mul_(space.slack)
-        floor = (top[:, -1] - widest).double()
-        for r in (kth >= floor).nonzero().squeeze(1).tolist():
+        floor = top[:, -1].double() - space.widest(rows)
+        for r in (kth_high.squeeze(1) >= floor).nonzero().squeeze(1).tolist():
             row_exact = space.exact(rows[r].expand(n), torch.arange(n, device=d2.device))
             row_exact[rows[r]] = -math.inf
             neighbours[r] = row_exact.argsort(stable=True)[1 : k + 1]
@@ -227,45 +263,71 @@ def _directed(target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return low, high
 
 
-def _ranks_of(
-    space: _Space, rows: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, queries: torch.Tensor
-) -> tuple[torch.Tensor, int]:
-    """Exact rank (self = 0, ties by index) of each queried point among the row's points, and exact ties met."""
-    target = space.exact(rows[:, None].expand_as(queries), queries).view_as(queries)  # [c, Q]
-    t_low, t_high = _directed(target)
-    own_low, own_high = lower.gather(1, queries), upper.gather(1, queries)
-    if not bool(((own_low <= t_high) & (own_high >= t_low)).all()):
-        raise RuntimeError("distance bound violated; please report this with the data")  # never seen; guards the proof
+def _sorted_rows(d2: torch.Tensor) -> torch.Tensor:
+    """Each row in increasing order (numpy's vectorised sort on the CPU: several times torch's there)."""
+    if d2.device.type == "cpu":
+        return torch.from_numpy(np.sort(d2.numpy(), axis=1))
+    return d2.sort(1).values
+
+
+def _ranks_of(space: _Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Exact rank (self = 0, ties by index) of each queried point among the row's points, and exact ties met.
+
+    Points whose float32 distance lies below the window [target's lower bound - widest half-width, target's
+    upper bound + widest half-width] are provably closer, those above provably farther. Where the window holds
+    more than the queried point, the target is computed exactly and each point in the window is decided by its
+    own interval or, failing that, by its exact distance.
+    """
+    target = d2.gather(1, queries)
+    half = space.half_width(rows[:, None], queries)
+    widest = space.widest(rows)[:, None]
+    below, _ = _directed(target.double() - half - widest)
+    _, above = _directed(target.double() + half + widest)
     if queries.shape[1] <= _SMALL_QUERY:
-        surely_closer = (upper[:, None, :] < t_low[:, :, None]).sum(2)
-        undecided = (lower[:, None, :] <= t_high[:, :, None]) & (upper[:, None, :] >= t_low[:, :, None])
-        undecided &= torch.arange(lower.shape[1], device=lower.device)[None, None, :] != queries[:, :, None]
-        c, q, col = undecided.nonzero(as_tuple=True)
-    else:  # counts by binary search in the sorted bounds; the few undecided pairs are listed afterwards
-        surely_closer = torch.searchsorted(upper.sort(1).values, t_low.contiguous())
-        not_farther = torch.searchsorted(lower.sort(1).values, t_high.contiguous(), right=True)
-        c, q = (not_farther - surely_closer > 1).nonzero(as_tuple=True)  # more than the queried point itself
-        found = []
-        for s in range(0, len(c), 1024):
-            cc, qq = c[s : s + 1024], q[s : s + 1024]
-            window = (lower[cc] <= t_high[cc, qq, None]) & (upper[cc] >= t_low[cc, qq, None])
-            window[torch.arange(len(cc), device=window.device), queries[cc, qq]] = False
-            p, col = window.nonzero(as_tuple=True)
-            found.append((cc[p], qq[p], col))
-        c, q, col = (torch.cat(parts) for parts in zip(*found, strict=True)) if found else (c, q, q)
-    exact = space.exact(rows[c], col)
-    t, j = target[c, q], queries[c, q]
-    before = (exact < t) | ((exact == t) & (col < j))
-    ranks = surely_closer.flatten().index_add(0, c * queries.shape[1] + q, before.long()).view_as(queries)
-    return ranks, int((exact == t).sum())
+        surely_closer = (d2[:, None, :] < below[:, :, None]).sum(2)
+        not_farther = (d2[:, None, :] <= above[:, :, None]).sum(2)
+    else:
+        ordered = _sorted_rows(d2)
+        surely_closer = torch.searchsorted(ordered, below.contiguous())
+        not_farther = torch.searchsorted(ordered, above.contiguous(), right=True)
+    ranks = surely_closer
+    c, q = (not_farther - surely_closer > 1).nonzero(as_tuple=True)  # more than the queried point itself
+    if len(c) == 0:
+        return ranks, 0
+    found = []
+    for s in range(0, len(c), 1024):
+        cc, qq = c[s : s + 1024], q[s : s + 1024]
+        window = (d2[cc] >= below[cc, qq, None]) & (d2[cc] <= above[cc, qq, None])
+        window[torch.arange(len(cc), device=window.device), queries[cc, qq]] = False
+        p, col = window.nonzero(as_tuple=True)
+        found.append((p + s, col))
+    pair, col = (torch.cat(parts) for parts in zip(*found, strict=True))  # pair: index into (c, q)
+    j, t_low, t_high = queries[c, q], (target[c, q].double() - half[c, q]), (target[c, q].double() + half[c, q])
+    i = rows[c[pair]]
+    value, h = d2[c[pair], col].double(), space.half_width(i, col)
+    before = value + h < t_low[pair]
+    open_ = ~before & (value - h <= t_high[pair])
+    # the target exactly, only where some point's interval overlaps the target's
+    t = torch.full((len(c),), math.nan, dtype=torch.float64, device=d2.device)
+    needs = torch.zeros(len(c), dtype=torch.bool, device=d2.device)
+    needs[pair[open_]] = True
+    t[needs] = space.checked_exact(rows[c[needs]], j[needs], t_low[needs], t_high[needs])
+    t = t[pair]
+    before |= open_ & (value + h < t)
+    open_ &= (value + h >= t) & (value - h <= t)
+    exact = space.exact(i[open_], col[open_])
+    tied = exact == t[open_]
+    before[open_] = (exact < t[open_]) | (tied & (col[open_] < j[pair][open_]))
+    ranks = ranks.flatten().index_add(0, (c * queries.shape[1] + q)[pair], before.long()).view_as(queries)
+    return ranks, int(tied.sum())
 
 
 def nearest_neighbours(space: _Space, k: int, memory_bytes: int) -> torch.Tensor:
     """Each point's k nearest other points [N, k], exact order (distance, then index)."""
     out = []
     for rows in _row_chunks(space.n, memory_bytes):
-        index, d2, lower, upper = space.chunk(rows)
-        out.append(_neighbours_of(space, index, d2, lower, upper, k))
+        index = torch.arange(rows.start, rows.stop, device=space.X.device)
+        out.append(_neighbours_of(space, index, space.block(rows), k))
     return torch.cat(out)
 
 
@@ -273,8 +335,8 @@ def query_ranks(space: _Space, queries: torch.Tensor, memory_bytes: int) -> tupl
     """ranks[i, q] = exact rank of point queries[i, q] among i's neighbours in ``space`` (self 0), and ties."""
     out, ties = [], 0
     for rows in _row_chunks(space.n, memory_bytes):
-        index, _, lower, upper = space.chunk(rows)
-        ranks, t = _ranks_of(space, index, lower, upper, queries[rows])
+        index = torch.arange(rows.start, rows.stop, device=space.X.device)
+        ranks, t = _ranks_of(space, index, space.block(rows), queries[rows])
         out.append(ranks)
         ties += t
     return torch.cat(out), ties
