@@ -165,7 +165,7 @@ def map_figures(
 
 
 def information_imbalance_plane(table_paths: list[str | Path], attacks: list[str], path: str | Path) -> None:
-    """Δ(E→A) against Δ(A→E) per attack and k, with the null means as open markers."""
+    """Δ(E→A) against Δ(A→E) per attack and k with 95% intervals, and the null means as open markers."""
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot([0, 1.1], [0, 1.1], color="lightgrey", lw=1)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -178,6 +178,11 @@ def information_imbalance_plane(table_paths: list[str | Path], attacks: list[str
             marker = "o" if k == ks[0] else "s"
             colour = colours[index % len(colours)]
             ax.scatter(float(ea["value"]), float(ae["value"]), color=colour, marker=marker, label=f"{attack}, k={k}")
+            if ea.get("ci_low") and ae.get("ci_low"):  # 95% half-sample intervals of both directions
+                x, y = float(ea["value"]), float(ae["value"])
+                x_err = [[max(0.0, x - float(ea["ci_low"]))], [max(0.0, float(ea["ci_high"]) - x)]]
+                y_err = [[max(0.0, y - float(ae["ci_low"]))], [max(0.0, float(ae["ci_high"]) - y)]]
+                ax.errorbar(x, y, xerr=x_err, yerr=y_err, color=colour, lw=0.8, capsize=2)
             for kind, style in (("random", "none"), ("within_class", "none")):
                 if f"{kind}_null_mean" in ea:
                     ax.scatter(
@@ -192,7 +197,7 @@ def information_imbalance_plane(table_paths: list[str | Path], attacks: list[str
     ax.set_ylim(0, 1.1)
     ax.set_xlabel("Δ(E→A): essential maps predicting adversarial neighbourhoods")
     ax.set_ylabel("Δ(A→E)")
-    ax.set_title("open: random null; triangles: within-class null", fontsize=7)
+    ax.set_title("bars: 95% intervals; open: random null; triangles: within-class null", fontsize=7)
     ax.legend(fontsize=7, loc="lower right")
     _save(fig, path)
 

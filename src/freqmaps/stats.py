@@ -35,6 +35,7 @@ class StatsSettings:
     nulls: list[str] = field(default_factory=lambda: list(NULLS))
     n_null: int = 100
     n_bootstrap: int = 200
+    n_half_samples: int = 100  # intervals of the neighbour statistics (IdCor, information imbalance)
     k: list[int] = field(default_factory=lambda: [1])
     pool: int = 1  # max_pool2d kernel over the shifted maps (7 for 224 px images, METHOD.md §2)
     svcca_variance: float = 0.99
@@ -51,6 +52,8 @@ class StatsSettings:
         for name in self.nulls:
             if name not in NULLS:
                 raise ValueError(f"stats.nulls: unknown null {name!r}; known: {NULLS}")
+        if self.n_half_samples < 2:
+            raise ValueError(f"stats.n_half_samples must be at least 2, got {self.n_half_samples}")
         if self.n_null < 1 or self.pool < 1 or any(k < 1 for k in self.k):
             raise ValueError("stats.n_null, stats.pool and every stats.k must be at least 1")
 
@@ -152,6 +155,14 @@ class _Space:
         self.norms32 = self.norms.float()
         self.slack = (dim + 48) * _U32
         self.full = self._all_distances(block) if cache else None
+
+    def subset(self, rows: torch.Tensor) -> _Space:
+        """The same space restricted to some rows (increasing), reusing the cached float32 distances."""
+        part = _Space.__new__(_Space)
+        part.X, part.X32, part.norms, part.norms32 = self.X[rows], self.X32[rows], self.norms[rows], self.norms32[rows]
+        part.n, part.slack = len(rows), self.slack
+        part.full = self.full[rows][:, rows] if self.full is not None else None
+        return part
 
     def _distances(self, rows: slice, columns: slice) -> torch.Tensor:
         previous = torch.get_float32_matmul_precision()
@@ -351,8 +362,13 @@ def imbalance_ranks(
     matrices (observed first, then one per permutation) and ``ties``, all exact, each space's distances
     computed once.
     """
-    n = X.shape[0]
-    sx, sy = _spaces(X, Y, memory_bytes=memory_bytes)
+    return _imbalance_ranks(*_spaces(X, Y, memory_bytes=memory_bytes), k, permutations, memory_bytes)
+
+
+def _imbalance_ranks(
+    sx: _Space, sy: _Space, k: int, permutations: list[torch.Tensor] = (), memory_bytes: int = 2**32
+) -> dict[str, Any]:
+    n = sx.n
     nn_x, nn_y = nearest_neighbours(sx, k, memory_bytes), nearest_neighbours(sy, k, memory_bytes)
     queries_y, queries_x = [nn_x], [nn_y]
     for p in permutations:
@@ -515,6 +531,29 @@ def bootstrap_matrix_interval(
     return float(np.quantile(draws, (1 - level) / 2)), float(np.quantile(draws, (1 + level) / 2))
 
 
+def half_sample_interval(
+    statistic: Callable[[torch.Tensor], np.ndarray],
+    observed: np.ndarray,
+    size: int,
+    n: int,
+    generator: torch.Generator,
+    level: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interval for statistics that resampling with replacement breaks, from random halves of the rows.
+
+    Neighbour statistics (IdCor, information imbalance) have no rank order among duplicated rows, so the
+    rows are subsampled without replacement instead: ``n`` random halves (m = size // 2, kept in their
+    original order, so ties still break by index). For a mean-like statistic the spread of half-sample
+    values about their own mean equals the standard error at full size (1/m - 1/N = 1/N), so the interval
+    is the percentile interval of the half-sample values moved by (observed - their mean), which also
+    removes the statistic's finite-size drift. ``statistic(rows)`` returns a vector; so does the interval.
+    """
+    m = size // 2
+    draws = np.array([statistic(torch.randperm(size, generator=generator)[:m].sort().values) for _ in range(n)])
+    shift = np.asarray(observed, dtype=np.float64) - draws.mean(0)
+    return np.quantile(draws, (1 - level) / 2, axis=0) + shift, np.quantile(draws, (1 + level) / 2, axis=0) + shift
+
+
 def _matrix_statistics(settings: StatsSettings) -> dict[str, Callable[[torch.Tensor, torch.Tensor], float]]:
     table: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] = {}
     if "cka" in settings.statistics:
@@ -569,23 +608,59 @@ def compare(
     if "idcor" in settings.statistics and n >= 4:
         result = idcor(E, A)
         nulls = {kind: idcor(E, A, [p.to(device) for p in perms])["null"] for kind, perms in null_perms.items()}
-        add("idcor", result["value"], nulls, True, id_E=result["id_E"], id_A=result["id_A"], id_EA=result["id_EA"])
+        low, high = math.nan, math.nan  # halves of fewer than 4 rows have no TwoNN
+        if n >= 8:
+            (low,), (high,) = half_sample_interval(
+                lambda rows: np.array([idcor(E[rows.to(device)], A[rows.to(device)])["value"]]),
+                np.array([result["value"]]),
+                n,
+                settings.n_half_samples,
+                generator,
+            )
+        add(
+            "idcor",
+            result["value"],
+            nulls,
+            True,
+            id_E=result["id_E"],
+            id_A=result["id_A"],
+            id_EA=result["id_EA"],
+            ci_low=low,
+            ci_high=high,
+        )
     ks = [k for k in settings.k if k < n] if "information_imbalance" in settings.statistics else []
     if ks:
         kmax = max(ks)
         draws = [(kind, p) for kind, perms in null_perms.items() for p in perms]
-        ranks = imbalance_ranks(E, A, kmax, [p for _, p in draws])
+        spaces = _spaces(E, A, memory_bytes=2**32)
+        ranks = _imbalance_ranks(*spaces, kmax, [p for _, p in draws])
+        directions = (("E_to_A", "x_to_y"), ("A_to_E", "y_to_x"))
 
         def delta(rank_list: list[torch.Tensor], k: int) -> list[float]:
-            return [r[:, :k].double().mean().item() / (n / 2.0) for r in rank_list]
+            return [r[:, :k].double().mean().item() / (len(r) / 2.0) for r in rank_list]
 
-        for k in ks:
-            for name, direction in (("E_to_A", "x_to_y"), ("A_to_E", "y_to_x")):
-                observed, *null_values = delta(ranks[direction], k)
-                nulls = {
-                    kind: np.array([v for (kd, _), v in zip(draws, null_values, strict=True) if kd == kind])
-                    for kind in null_perms
-                }
-                add(f"information_imbalance_{name}_k{k}", observed, nulls, False, ties=ranks["ties"])
+        def deltas(rows: torch.Tensor) -> np.ndarray:  # every (k, direction) on a half of the pairs; nan: k too large
+            usable = [k for k in ks if k < len(rows)]
+            halves = [space.subset(rows.to(device)) for space in spaces]
+            sub = _imbalance_ranks(*halves, max(usable)) if usable else {}
+            return np.array([delta(sub[d], k)[0] if k in usable else math.nan for k in ks for _, d in directions])
+
+        observed = np.array([delta(ranks[d][:1], k)[0] for k in ks for _, d in directions])
+        lows, highs = half_sample_interval(deltas, observed, n, settings.n_half_samples, generator)
+        for position, (k, (name, direction)) in enumerate((k, d) for k in ks for d in directions):
+            _, *null_values = delta(ranks[direction], k)
+            nulls = {
+                kind: np.array([v for (kd, _), v in zip(draws, null_values, strict=True) if kd == kind])
+                for kind in null_perms
+            }
+            add(
+                f"information_imbalance_{name}_k{k}",
+                float(observed[position]),
+                nulls,
+                False,
+                ties=ranks["ties"],
+                ci_low=float(lows[position]),
+                ci_high=float(highs[position]),
+            )
     per_image_rows = [{name: float(values[i]) for name, values in per_image.items()} for i in range(n)]
     return rows, per_image_rows

@@ -243,7 +243,41 @@ def test_compare_detects_per_image_structure_and_reports_nulls():
     for name in ("linear_cka", "svcca"):  # bootstrap intervals of the matrix statistics, above their nulls
         row = by_name[name]
         assert row["random_null_mean"] < row["ci_low"] < row["ci_high"] <= 1.0
-    assert "ci_low" not in by_name["information_imbalance_E_to_A_k1"]  # no bootstrap for neighbour statistics
+    for name in ("information_imbalance_E_to_A_k1", "information_imbalance_A_to_E_k1"):  # half-sample intervals
+        row = by_name[name]
+        assert row["ci_low"] <= row["value"] <= row["ci_high"] < row["random_null_mean"] - 3 * row["random_null_std"]
+    assert by_name["idcor"]["ci_low"] <= by_name["idcor"]["value"] <= by_name["idcor"]["ci_high"]
+    assert by_name["idcor"]["ci_low"] > by_name["idcor"]["random_null_mean"]
+
+
+def test_half_sample_interval_of_a_mean_is_its_normal_interval():
+    """Known answer: for a mean, random halves give the full-sample standard error (1/m - 1/N = 1/N)."""
+    values = torch.from_numpy(np.random.default_rng(1).normal(2.0, 3.0, size=800))
+    low, high = stats.half_sample_interval(
+        lambda rows: np.array([values[rows].mean().item()]),
+        np.array([values.mean().item()]),
+        len(values),
+        2000,
+        torch.Generator().manual_seed(0),
+    )
+    half_width = 1.96 * values.std().item() / math.sqrt(len(values))
+    assert low[0] == pytest.approx(values.mean().item() - half_width, abs=0.1 * half_width)
+    assert high[0] == pytest.approx(values.mean().item() + half_width, abs=0.1 * half_width)
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_half_of_a_space_ranks_as_the_half_computed_afresh(map_like, cache):
+    """Half-sample intervals reuse the full distance matrices; the ranks must be those of the rows alone."""
+    A, B = map_like
+    X, Y = t(A[:200]), t(B[:200])
+    rows = torch.randperm(200, generator=torch.Generator().manual_seed(2))[:100].sort().values
+    memory = 2**32 if cache else 200 * 200 * 4 * 2  # the full matrices only fit in the first case
+    sx, sy = stats._spaces(X, Y, memory_bytes=memory)
+    assert (sx.full is not None) == cache
+    reused = stats._imbalance_ranks(sx.subset(rows), sy.subset(rows), 3, memory_bytes=memory)
+    fresh = stats.imbalance_ranks(X[rows], Y[rows], 3)
+    for direction in ("x_to_y", "y_to_x"):
+        assert torch.equal(reused[direction][0], fresh[direction][0])
 
 
 def test_settings_reject_unknown_names():
