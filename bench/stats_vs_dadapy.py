@@ -3,7 +3,11 @@
 Data: GOLDEN.md's map-like construction (N maps of D = 3072 entries in [0, 1] driven by a shared latent),
 tie-free. Prints one JSON object with times, ratios and whether the values are identical.
 
-    python bench/stats_vs_dadapy.py [--sizes 2000 5000] [--device cpu|cuda] [--no-dadapy]
+    python bench/stats_vs_dadapy.py [--sizes 2000 5000] [--device cpu|cuda] [--no-dadapy] [--nulls P]
+
+With ``--nulls P`` it also times the re-pairing null as ``compare()`` computes it (P random re-pairings of
+the rows, k = 1, both directions, one pass per space) against DADApy called once per re-pairing (on the
+first three, extrapolated per draw), and checks those draws are identical.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--no-dadapy", action="store_true", help="skip the reference (e.g. where it is not installed)")
+    parser.add_argument("--nulls", type=int, default=0, help="also time P re-pairing null draws")
     args = parser.parse_args()
     device = torch.device(args.device)
     runs = []
@@ -80,6 +85,34 @@ def main() -> None:
                     "twonn_relative_difference": abs(id_ours - id_theirs) / id_theirs,
                 }
             )
+        if args.nulls:
+            generator = torch.Generator().manual_seed(0)
+            perms = [torch.randperm(n, generator=generator) for _ in range(args.nulls)]
+            ranks, null_s = timed(lambda tA=tA, tB=tB, perms=perms: stats.imbalance_ranks(tA, tB, 1, perms))
+            ours_null = [[r.double().mean().item() / (n / 2.0) for r in ranks[d][1:]] for d in ("x_to_y", "y_to_x")]
+            run.update({"null_draws": args.nulls, "ours_null_seconds_per_draw": null_s / args.nulls})
+            if not args.no_dadapy:
+                from dadapy import MetricComparisons
+
+                checked = perms[:3]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    theirs_null, theirs_null_s = timed(
+                        lambda A=A, B=B, n=n, checked=checked: [
+                            MetricComparisons(A).return_information_imbalace(B[p.numpy()], k=1, subset_size=n)
+                            for p in checked
+                        ]
+                    )
+                run.update(
+                    {
+                        "dadapy_null_seconds_per_draw": theirs_null_s / len(checked),
+                        "null_speedup": (theirs_null_s / len(checked)) / (null_s / args.nulls),
+                        "null_identical": all(
+                            [ours_null[0][i], ours_null[1][i]] == [float(v[0][0]), float(v[1][0])]
+                            for i, v in enumerate(theirs_null)
+                        ),
+                    }
+                )
         runs.append(run)
         print(json.dumps(run), flush=True)
     print(

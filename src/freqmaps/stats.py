@@ -15,7 +15,8 @@ structure and removes only per-image structure.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,7 +143,7 @@ class _Space:
     of row chunks.
     """
 
-    def __init__(self, X: torch.Tensor, cache: bool, block: int = 256) -> None:
+    def __init__(self, X: torch.Tensor, cache: bool, may_cache: bool = False, block: int = 256) -> None:
         self.X = X.double()
         self.n, dim = self.X.shape
         mean = self.X.mean(0)
@@ -154,13 +155,26 @@ class _Space:
             self.norms[start : start + 128] = (centred * centred).sum(1)
         self.norms32 = self.norms.float()
         self.slack = (dim + 48) * _U32
+        self.may_cache = cache or may_cache
         self.full = self._all_distances(block) if cache else None
+
+    @contextmanager
+    def cached(self) -> Iterator[None]:
+        """Hold the whole distance matrix for a few passes if it is allowed and not held already."""
+        if self.full is not None or not self.may_cache:
+            yield
+            return
+        self.full = self._all_distances()
+        try:
+            yield
+        finally:
+            self.full = None
 
     def subset(self, rows: torch.Tensor) -> _Space:
         """The same space restricted to some rows (increasing), reusing the cached float32 distances."""
         part = _Space.__new__(_Space)
         part.X, part.X32, part.norms, part.norms32 = self.X[rows], self.X32[rows], self.norms[rows], self.norms32[rows]
-        part.n, part.slack = len(rows), self.slack
+        part.n, part.slack, part.may_cache = len(rows), self.slack, self.may_cache
         part.full = self.full[rows][:, rows] if self.full is not None else None
         return part
 
@@ -173,7 +187,7 @@ class _Space:
             torch.set_float32_matmul_precision(previous)
         return d2.mul_(-2).add_(self.norms32[rows, None]).add_(self.norms32[None, columns])
 
-    def _all_distances(self, block: int) -> torch.Tensor:
+    def _all_distances(self, block: int = 256) -> torch.Tensor:
         out = torch.empty(self.n, self.n, dtype=torch.float32, device=self.X.device)
         for start in range(0, self.n, block):
             stop = min(start + block, self.n)
@@ -227,10 +241,12 @@ def _row_chunks(n: int, memory_bytes: int) -> list[slice]:
 
 
 def _spaces(*matrices: torch.Tensor, memory_bytes: int) -> list[_Space]:
-    """Cache whole distance matrices when they fit in half of ``memory_bytes``; else compute rows per chunk."""
+    """Keep every whole distance matrix when all fit in half of ``memory_bytes``; else one at a time when one
+    fits (``_Space.cached``); else compute rows per chunk."""
     n = matrices[0].shape[0]
     cache = len(matrices) * n * n * 4 <= memory_bytes // 2
-    return [_Space(M, cache) for M in matrices]
+    may_cache = n * n * 4 <= memory_bytes // 2
+    return [_Space(M, cache, may_cache) for M in matrices]
 
 
 def _neighbours_of(space: _Space, rows: torch.Tensor, d2: torch.Tensor, k: int) -> torch.Tensor:
@@ -369,16 +385,21 @@ def _imbalance_ranks(
     sx: _Space, sy: _Space, k: int, permutations: list[torch.Tensor] = (), memory_bytes: int = 2**32
 ) -> dict[str, Any]:
     n = sx.n
-    nn_x, nn_y = nearest_neighbours(sx, k, memory_bytes), nearest_neighbours(sy, k, memory_bytes)
-    queries_y, queries_x = [nn_x], [nn_y]
-    for p in permutations:
-        p = p.to(nn_x.device)
-        inverse = torch.empty_like(p)
-        inverse[p] = torch.arange(n, device=p.device)
-        queries_y.append(p[nn_x[inverse]])  # Y row p[i] = pair i; its X-neighbour pairs j sit in Y rows p[j]
-        queries_x.append(inverse[nn_y[p]])  # pair i's Y-neighbour pairs, as X rows
-    ranks_y, ties_y = query_ranks(sy, torch.cat(queries_y, 1), memory_bytes)
-    ranks_x, ties_x = query_ranks(sx, torch.cat(queries_x, 1), memory_bytes)
+    with sx.cached():  # in this order each space's matrix is needed at most twice when only one fits at a time
+        nn_x = nearest_neighbours(sx, k, memory_bytes)
+    with sy.cached():
+        nn_y = nearest_neighbours(sy, k, memory_bytes)
+        queries_y = [nn_x]
+        queries_x = [nn_y]
+        for p in permutations:
+            p = p.to(nn_x.device)
+            inverse = torch.empty_like(p)
+            inverse[p] = torch.arange(n, device=p.device)
+            queries_y.append(p[nn_x[inverse]])  # Y row p[i] = pair i; its X-neighbour pairs j sit in Y rows p[j]
+            queries_x.append(inverse[nn_y[p]])  # pair i's Y-neighbour pairs, as X rows
+        ranks_y, ties_y = query_ranks(sy, torch.cat(queries_y, 1), memory_bytes)
+    with sx.cached():
+        ranks_x, ties_x = query_ranks(sx, torch.cat(queries_x, 1), memory_bytes)
     return {
         "x_to_y": list(ranks_y.cpu().split(k, 1)),
         "y_to_x": list(ranks_x.cpu().split(k, 1)),

@@ -265,15 +265,18 @@ def test_half_sample_interval_of_a_mean_is_its_normal_interval():
     assert high[0] == pytest.approx(values.mean().item() + half_width, abs=0.1 * half_width)
 
 
-@pytest.mark.parametrize("cache", [True, False])
-def test_half_of_a_space_ranks_as_the_half_computed_afresh(map_like, cache):
-    """Half-sample intervals reuse the full distance matrices; the ranks must be those of the rows alone."""
+@pytest.mark.parametrize("held", ["both", "one_at_a_time", "none"])
+def test_half_of_a_space_ranks_as_the_half_computed_afresh(map_like, held):
+    """Half-sample intervals reuse the full distance matrices; the ranks must be those of the rows alone,
+    whether both matrices are held, one at a time, or none (rows per chunk)."""
     A, B = map_like
     X, Y = t(A[:200]), t(B[:200])
     rows = torch.randperm(200, generator=torch.Generator().manual_seed(2))[:100].sort().values
-    memory = 2**32 if cache else 200 * 200 * 4 * 2  # the full matrices only fit in the first case
+    memory = {"both": 2**32, "one_at_a_time": 200 * 200 * 4 * 2, "none": 200 * 200 * 4}[held]
     sx, sy = stats._spaces(X, Y, memory_bytes=memory)
-    assert (sx.full is not None) == cache
+    assert (sx.full is not None, sx.may_cache) == {"both": (True, True), "one_at_a_time": (False, True)}.get(
+        held, (False, False)
+    )
     reused = stats._imbalance_ranks(sx.subset(rows), sy.subset(rows), 3, memory_bytes=memory)
     fresh = stats.imbalance_ranks(X[rows], Y[rows], 3)
     for direction in ("x_to_y", "y_to_x"):
