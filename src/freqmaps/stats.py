@@ -1,15 +1,18 @@
 """Statistics between essential maps E and adversarial maps A, one row per image (METHOD.md §4).
 
-Everything runs in torch (GPU when present). Neighbour statistics use float64 distances with the point
-itself first in its own neighbour list and ties broken by index (a stable order), which is how DADApy
-ranks; on tie-free data the full-rank information imbalance is bit-identical to DADApy's.
+Everything runs in torch (GPU when present). Neighbour statistics order points by the float64 distance of
+their rows (sum of squared differences), the point itself first in its own neighbour list and ties broken by
+index (a stable order), which is how DADApy ranks; on tie-free data the full-rank information imbalance is
+bit-identical to DADApy's. The order is found with float32 distances whose error intervals are proven, and
+float64 only where the intervals cannot decide (:class:`_Space`).
 
 Ties and duplicate rows: a neighbour rank is undefined under ties, so :func:`information_imbalance`
 counts tied distances and reports them (``ties``); TwoNN follows each reference: the authors' variant
 drops points with r1 = 0 or r1 = r2, DADApy's keeps them (its mu is then inf or 1).
 
 Nulls re-pair the rows of A against E: at random, or within the same class, which keeps the class
-structure and removes only per-image structure.
+structure and removes only per-image structure. Intervals: bootstrap over images for cosine, Pearson, CKA
+and SVCCA; random halves without replacement for the neighbour statistics (:func:`half_sample_interval`).
 """
 
 from __future__ import annotations
