@@ -288,8 +288,8 @@ def _neighbours_of(space: _Space, rows: torch.Tensor, d2: torch.Tensor, k: int) 
 def _directed(target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """float32 values just below and just above each float64 value."""
     t32 = target.float()
-    low = torch.where(t32.double() > target, torch.nextafter(t32, torch.tensor(-math.inf)), t32)
-    high = torch.where(t32.double() < target, torch.nextafter(t32, torch.tensor(math.inf)), t32)
+    low = torch.where(t32.double() > target, torch.nextafter(t32, torch.full_like(t32, -math.inf)), t32)
+    high = torch.where(t32.double() < target, torch.nextafter(t32, torch.full_like(t32, math.inf)), t32)
     return low, high
 
 

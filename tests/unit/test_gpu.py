@@ -1,0 +1,82 @@
+"""GPU against CPU: the same statistics and the same map decisions (run with `pytest -m gpu` on a GPU machine).
+
+Skipped without a CUDA device, so CI (CPU only) reports them as skipped.
+"""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from freqmaps import stats
+from freqmaps.data import FASHION_MNIST
+from freqmaps.maps import MapSettings, learn_maps
+from freqmaps.models import build_model, freeze
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+]
+CPU, GPU = torch.device("cpu"), torch.device("cuda")
+
+
+@pytest.fixture(scope="module")
+def paired_rows():
+    """GOLDEN.md's map-like construction at N = 1500, D = 3072 (tie-free)."""
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(1500, 20))
+    A = np.clip(Z @ rng.normal(size=(20, 3072)) * 0.3 + 0.5, 0, 1)
+    B = np.clip(np.tanh(Z[:, :10]) @ rng.normal(size=(10, 3072)) * 0.3 + 0.5, 0, 1)
+    return torch.from_numpy(A), torch.from_numpy(B)
+
+
+@pytest.mark.parametrize("memory_bytes", [2**32, 1500 * 1500 * 4 * 2, 1500 * 1500 * 4])  # both, one, none held
+def test_ranks_on_the_gpu_equal_the_cpu_ranks(paired_rows, memory_bytes):
+    """The order is defined by float64 differences, so the GPU's float32 Gram products (another summation
+    order, TF32 switched off) must give the very same ranks, nulls included, on every memory path."""
+    X, Y = paired_rows
+    perms = [torch.randperm(len(X), generator=torch.Generator().manual_seed(s)) for s in range(5)]
+    on_cpu = stats.imbalance_ranks(X, Y, 5, perms, memory_bytes=memory_bytes)
+    torch.backends.cuda.matmul.allow_tf32 = True  # the engine must switch it off for its own products
+    try:
+        on_gpu = stats.imbalance_ranks(X.to(GPU), Y.to(GPU), 5, perms, memory_bytes=memory_bytes)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = False
+    for direction in ("x_to_y", "y_to_x"):
+        for a, b in zip(on_cpu[direction], on_gpu[direction], strict=True):
+            assert torch.equal(a, b)
+    assert on_cpu["ties"] == on_gpu["ties"] == 0
+
+
+def test_statistics_on_the_gpu_equal_the_cpu_ones(paired_rows):
+    X, Y = (M[:400] for M in paired_rows)
+    labels = torch.arange(400) % 4
+    settings = stats.StatsSettings(n_null=10, n_bootstrap=10, n_half_samples=10, k=[1, 5])
+    cpu_rows, _ = stats.compare(X, Y, labels, settings, 0, CPU)
+    gpu_rows, _ = stats.compare(X, Y, labels, settings, 0, GPU)
+    for a, b in zip(cpu_rows, gpu_rows, strict=True):
+        assert a["statistic"] == b["statistic"]
+        if a["statistic"].startswith("information_imbalance"):  # exact ranks: equal values and nulls
+            assert a["value"] == b["value"] and a["null_draws"] == b["null_draws"]
+        else:  # float64 reductions in another order
+            assert b["value"] == pytest.approx(a["value"], rel=1e-9, abs=1e-12)
+    assert stats.twonn_dadapy(X.to(GPU)) == pytest.approx(stats.twonn_dadapy(X), rel=1e-9)
+
+
+def test_map_engine_on_the_gpu_keeps_the_cpu_decisions():
+    """fp64 on both devices (cuDNN deterministic): the same step counts and kept decisions, masks within 1e-6."""
+    torch.manual_seed(0)
+    model = freeze(build_model("small_cnn", FASHION_MNIST)).double()
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(32, 1, 28, 28, generator=g, dtype=torch.float64)
+    with torch.no_grad():
+        y = model(x).argmax(1)
+    y[::2] = (y[::2] + 1) % 10  # half of the targets are not the prediction: maps that must be dropped
+    settings = MapSettings(lam=0.001, min_steps=10, max_steps=60, batch_size=16)
+    on_cpu = learn_maps(model, x, y, settings, CPU, 10, progress=False)
+    with torch.backends.cudnn.flags(deterministic=True, benchmark=False):
+        on_gpu = learn_maps(copy.deepcopy(model).to(GPU), x, y, settings, GPU, 10, progress=False)
+    assert torch.equal(on_gpu.steps, on_cpu.steps) and torch.equal(on_gpu.kept, on_cpu.kept)
+    assert on_cpu.kept.any() and (~on_cpu.kept).any()
+    assert (on_gpu.masks - on_cpu.masks).abs().max() <= 1e-6
