@@ -18,6 +18,8 @@ import logging
 import math
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 # Why an image has no map; stored as small integers next to the maps.
 OUTCOMES = ("kept", "target_lost", "nan_loss", "misclassified_clean", "attack_failed")
 KEPT, TARGET_LOST, NAN_LOSS, MISCLASSIFIED_CLEAN, ATTACK_FAILED = range(len(OUTCOMES))
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+PRECISIONS = {"fp32": None, "tf32": None, "bf16": torch.bfloat16, "fp16": torch.float16}  # autocast dtypes
 OBJECTIVES = ("essential", "invariance")
 
 
@@ -191,6 +193,18 @@ def _forward(model: nn.Module, images: torch.Tensor, settings: MapSettings) -> t
         return model(images).float()
 
 
+@contextmanager
+def tensor_float_32(enabled: bool) -> Iterator[None]:
+    """TF32 for CUDA matrix products and cuDNN convolutions on or off (cuDNN's default is on), then restored.
+    Without effect on the CPU."""
+    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+
+
 def learn_maps(
     model: nn.Module,
     images: torch.Tensor,
@@ -200,7 +214,24 @@ def learn_maps(
     num_classes: int,
     progress: bool = True,
 ) -> MapResult:
-    """Learn one map per image (images float [N, C, H, W] in [0, 1], targets [N]); see the module doc."""
+    """Learn one map per image (images float [N, C, H, W] in [0, 1], targets [N]); see the module doc.
+
+    ``precision``: ``fp32`` is strict fp32 on the GPU too (TF32 off, also for cuDNN's convolutions, which
+    default to it), ``tf32`` allows TF32, ``bf16`` / ``fp16`` autocast the classifier's forward pass.
+    """
+    with tensor_float_32(settings.precision == "tf32"):
+        return _learn_maps(model, images, targets, settings, device, num_classes, progress)
+
+
+def _learn_maps(
+    model: nn.Module,
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    settings: MapSettings,
+    device: torch.device,
+    num_classes: int,
+    progress: bool = True,
+) -> MapResult:
     from tqdm import tqdm
 
     check_inputs(images, targets, num_classes)

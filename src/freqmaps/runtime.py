@@ -148,3 +148,26 @@ def setup_logging(log_file: str | os.PathLike | None = None, level: int = loggin
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.captureWarnings(True)
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (for timings); nothing to wait for on the CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_rate(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
+    """The device's measured fp32 matrix-multiply rate in FLOP/s (TF32 off): the yardstick for benchmarks."""
+    previous = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    try:
+        a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+        a @ b
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        synchronize(device)
+        return 2 * n**3 * repeats / (time.perf_counter() - start)
+    finally:
+        torch.set_float32_matmul_precision(previous)

@@ -130,7 +130,8 @@ def train_classifier(
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-            total, seen = total + loss.item() * len(index), seen + len(index)
+            total, seen = total + loss.detach().double() * len(index), seen + len(index)  # no host sync per step
+        total = float(total)
         schedule.step()
         model.eval()
         test_acc = accuracy(model, test, device)

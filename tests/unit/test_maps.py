@@ -176,3 +176,28 @@ def test_speed_options_leave_the_maps_unchanged(mixed_batch, option):
     fast = learn_maps(model, x, y, MapSettings(**{**base.__dict__, option: True}), CPU, 10, progress=False)
     assert torch.equal(fast.steps, plain.steps) and torch.equal(fast.kept, plain.kept)
     assert (fast.masks - plain.masks).abs().max() <= 1e-6
+
+
+def test_fp32_is_strict_and_tf32_is_an_explicit_choice(mixed_batch):
+    """maps.precision fp32 switches TF32 off for the run (cuDNN would use it for convolutions by default), tf32
+    on, and both restore the caller's flags; on the CPU, where TF32 does not exist, the maps are identical."""
+    model, x, y = mixed_batch
+    seen = {}
+
+    class Spy(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, images):
+            seen["flags"] = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+            return self.inner(images)
+
+    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    results = {}
+    for precision, expected in (("fp32", (False, False)), ("tf32", (True, True))):
+        settings = MapSettings(lam=0.001, min_steps=5, max_steps=10, batch_size=16, precision=precision)
+        results[precision] = learn_maps(Spy(model), x, y, settings, CPU, 10, progress=False)
+        assert seen["flags"] == expected
+        assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == before
+    assert torch.equal(results["fp32"].masks, results["tf32"].masks)
