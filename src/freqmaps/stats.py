@@ -97,33 +97,79 @@ def pearson_per_image(E: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------ representation similarity
+# Each statistic splits into per-side work done once (a ``side``) and a cheap combination. Re-pairing the
+# rows of one side by p permutes its side exactly (``permuted``), so null draws redo only the combination.
+@dataclass
+class _CkaSide:
+    """Centred Gram matrix (N x N, when N < D) or the centred rows, and the Frobenius norm of its kernel."""
+
+    matrix: torch.Tensor
+    gram: bool
+    norm: float
+
+    def permuted(self, p: torch.Tensor) -> _CkaSide:
+        return _CkaSide(self.matrix[p][:, p] if self.gram else self.matrix[p], self.gram, self.norm)
+
+
+def _cka_side(X: torch.Tensor) -> _CkaSide:
+    X = X.double()
+    X = X - X.mean(0)
+    if X.shape[0] < X.shape[1]:  # N x N kernels are smaller
+        K = X @ X.T
+        return _CkaSide(K, True, K.norm().item())
+    return _CkaSide(X, False, (X.T @ X).norm().item())
+
+
+def _cka(x: _CkaSide, y: _CkaSide) -> float:
+    if x.gram:
+        return (x.matrix * y.matrix).sum().item() / (x.norm * y.norm)
+    return (y.matrix.T @ x.matrix).norm().item() ** 2 / (x.norm * y.norm)
+
+
 def linear_cka(X: torch.Tensor, Y: torch.Tensor) -> float:
     """Linear CKA (Kornblith et al. 2019) between the column spaces of two row-paired matrices."""
-    X, Y = X.double(), Y.double()
-    X, Y = X - X.mean(0), Y - Y.mean(0)
-    if X.shape[0] < X.shape[1]:  # N x N kernels are smaller
-        Kx, Ky = X @ X.T, Y @ Y.T
-        return ((Kx * Ky).sum() / (Kx.norm() * Ky.norm())).item()
-    return ((Y.T @ X).norm() ** 2 / ((X.T @ X).norm() * (Y.T @ Y).norm())).item()
+    return _cka(_cka_side(X), _cka_side(Y))
 
 
 def _top_directions(X: torch.Tensor, variance: float) -> torch.Tensor:
-    """Projection of centred X on the singular directions explaining ``variance`` of its variance."""
+    """Projection of centred X on the singular directions explaining ``variance`` of its variance (U S).
+
+    From the eigendecomposition of the smaller Gram matrix (X X^T = U S^2 U^T, or X^T X = V S^2 V^T and
+    U S = X V): several times faster than an SVD of X, and exact for the kept, large directions.
+    """
     X = X - X.mean(0)
-    U, S, _ = torch.linalg.svd(X, full_matrices=False)
-    explained = torch.cumsum(S**2, 0) / (S**2).sum()
+    wide = X.shape[0] <= X.shape[1]
+    power, vectors = torch.linalg.eigh(X @ X.T if wide else X.T @ X)
+    power, vectors = power.flip(0).clamp(min=0), vectors.flip(1)  # decreasing
+    explained = torch.cumsum(power, 0) / power.sum()
     keep = int(torch.searchsorted(explained, torch.tensor(variance, dtype=explained.dtype, device=X.device)).item()) + 1
-    return U[:, :keep] * S[:keep]
+    keep = min(keep, len(power))
+    return vectors[:, :keep] * power[:keep].sqrt() if wide else X @ vectors[:, :keep]
+
+
+@dataclass
+class _SvccaSide:
+    """Orthonormal basis of the centred top directions of one side."""
+
+    basis: torch.Tensor
+
+    def permuted(self, p: torch.Tensor) -> _SvccaSide:
+        return _SvccaSide(self.basis[p])
+
+
+def _svcca_side(X: torch.Tensor, variance: float) -> _SvccaSide:
+    reduced = _top_directions(X.double(), variance)
+    basis, _ = torch.linalg.qr(reduced - reduced.mean(0))
+    return _SvccaSide(basis)
+
+
+def _svcca(x: _SvccaSide, y: _SvccaSide) -> float:
+    return torch.linalg.svdvals(x.basis.T @ y.basis).clamp(max=1.0).mean().item()
 
 
 def svcca(X: torch.Tensor, Y: torch.Tensor, variance: float = 0.99) -> float:
     """SVCCA (Raghu et al. 2017): SVD to ``variance``, then the mean canonical correlation."""
-    Xr = _top_directions(X.double(), variance)
-    Yr = _top_directions(Y.double(), variance)
-    Qx, _ = torch.linalg.qr(Xr - Xr.mean(0))
-    Qy, _ = torch.linalg.qr(Yr - Yr.mean(0))
-    rho = torch.linalg.svdvals(Qx.T @ Qy).clamp(max=1.0)
-    return rho.mean().item()
+    return _svcca(_svcca_side(X, variance), _svcca_side(Y, variance))
 
 
 # ------------------------------------------------------------------ distances, neighbours and ranks
@@ -578,12 +624,13 @@ def half_sample_interval(
     return np.quantile(draws, (1 - level) / 2, axis=0) + shift, np.quantile(draws, (1 + level) / 2, axis=0) + shift
 
 
-def _matrix_statistics(settings: StatsSettings) -> dict[str, Callable[[torch.Tensor, torch.Tensor], float]]:
-    table: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] = {}
+def _matrix_statistics(settings: StatsSettings) -> dict[str, tuple[Callable, Callable]]:
+    """name -> (side, combination) of the representation-similarity statistics asked for."""
+    table: dict[str, tuple[Callable, Callable]] = {}
     if "cka" in settings.statistics:
-        table["linear_cka"] = linear_cka
+        table["linear_cka"] = (_cka_side, _cka)
     if "svcca" in settings.statistics:
-        table["svcca"] = lambda X, Y: svcca(X, Y, settings.svcca_variance)
+        table["svcca"] = (lambda X: _svcca_side(X, settings.svcca_variance), _svcca)
     return table
 
 
@@ -625,10 +672,20 @@ def compare(
             ci_low=low,
             ci_high=high,
         )
-    for name, fn in _matrix_statistics(settings).items():
-        nulls = {kind: np.array([fn(E, A[p.to(device)]) for p in perms]) for kind, perms in null_perms.items()}
-        low, high = bootstrap_matrix_interval(fn, E, A, settings.n_bootstrap, generator)
-        add(name, fn(E, A), nulls, True, ci_low=low, ci_high=high)
+    for name, (side, combine) in _matrix_statistics(settings).items():
+        of_e, of_a = side(E), side(A)
+        nulls = {
+            kind: np.array([combine(of_e, of_a.permuted(p.to(device))) for p in perms])
+            for kind, perms in null_perms.items()
+        }
+        low, high = bootstrap_matrix_interval(
+            lambda X, Y, side=side, combine=combine: combine(side(X), side(Y)),
+            E,
+            A,
+            settings.n_bootstrap,
+            generator,
+        )
+        add(name, combine(of_e, of_a), nulls, True, ci_low=low, ci_high=high)
     if "idcor" in settings.statistics and n >= 4:
         result = idcor(E, A)
         nulls = {kind: idcor(E, A, [p.to(device) for p in perms])["null"] for kind, perms in null_perms.items()}

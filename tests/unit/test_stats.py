@@ -221,6 +221,24 @@ def test_imbalance_null_equals_recomputing_on_repaired_rows(map_like):
     assert by_name["information_imbalance_A_to_E_k2"]["null_draws"]["random"] == [d["y_to_x"] for d in direct]
 
 
+@pytest.mark.parametrize("shape", [(60, 150), (150, 20)])  # N < D: kernel path; N >= D: feature path
+def test_matrix_statistic_nulls_equal_recomputing_on_repaired_rows(shape):
+    """compare() reduces each side once and permutes the reduction for every null draw; each draw must equal
+    the statistic recomputed on the re-paired rows."""
+    rng = np.random.default_rng(7)
+    base = rng.random(shape)
+    E, M = t(base + 0.3 * rng.random(shape)), t(base + 0.3 * rng.random(shape))
+    labels = torch.arange(shape[0]) % 3
+    settings = stats.StatsSettings(statistics=["cka", "svcca"], nulls=["within_class"], n_null=4, n_bootstrap=2)
+    rows, _ = stats.compare(E, M, labels, settings, seed=3, device=torch.device("cpu"))
+    perms = stats.repairings(labels, "within_class", 4, torch.Generator().manual_seed(3))
+    by_name = {r["statistic"]: r for r in rows}
+    for name, direct in (("linear_cka", stats.linear_cka), ("svcca", stats.svcca)):
+        expected = [direct(E, M[p]) for p in perms]
+        assert by_name[name]["null_draws"]["within_class"] == pytest.approx(expected, abs=1e-12)
+        assert by_name[name]["value"] == pytest.approx(direct(E, M), abs=1e-12)
+
+
 def test_compare_detects_per_image_structure_and_reports_nulls():
     rng = np.random.default_rng(6)
     labels = torch.arange(120) % 3
