@@ -3,35 +3,14 @@
 # masks and class-level maps per variant and seed, then tables and figures across the variants.
 # Target: `snakemake frequency_bias` (or `make frequency_bias`).
 
-BIAS = "results/{dataset}/{model}/seed{seed}/frequency_bias"
-
-
-def study_inputs(kind):
-    """The file of one kind for every variant and seed of the study."""
-    if not STUDY:
-        return []
-    path = {  # keys: freqmaps.frequency_bias.STUDY_INPUTS
-        "model": "results/{dataset}/{model}/seed{seed}/model.json",
-        "attack": "results/{dataset}/{model}/seed{seed}/attacks/" + STUDY["attack"] + ".json",
-        "dataset_mask": BIAS + "/dataset_mask.safetensors",
-        "image_masks": BIAS + "/image_masks.safetensors",
-        "class_maps": BIAS + "/class_maps/" + STUDY["attack"] + ".safetensors",
-    }[kind]
-    return expand(path, dataset=STUDY["dataset"], model=[MODEL_PREFIX + v for v in STUDY["variants"]], seed=config["seeds"])
-
-
-def study_settings(key):
-    return canonical((STUDY or {}).get(key, {}))
-
-
 rule dataset_mask:
     """One invariance-loss mask shared by every image, with masked and complement accuracy."""
     input:
         library("shared_masks", "frequency_bias", "fourier", "data"),
         weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
     output:
-        mask=BIAS + "/dataset_mask.safetensors",
-        sidecar=BIAS + "/dataset_mask.json",
+        mask=f"{BIAS}/dataset_mask.safetensors",
+        sidecar=f"{BIAS}/dataset_mask.json",
     params:
         dataset=dataset_settings,
         mask=study_settings("dataset_mask"),
@@ -57,8 +36,8 @@ rule image_masks:
         library("maps", "frequency_bias", "fourier", "data"),
         weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
     output:
-        masks=BIAS + "/image_masks.safetensors",
-        sidecar=BIAS + "/image_masks.json",
+        masks=f"{BIAS}/image_masks.safetensors",
+        sidecar=f"{BIAS}/image_masks.json",
     params:
         dataset=dataset_settings,
         maps=study_settings("image_masks"),
@@ -85,8 +64,8 @@ rule class_maps:
         weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
         attack="results/{dataset}/{model}/seed{seed}/attacks/{attack}.safetensors",
     output:
-        maps=BIAS + "/class_maps/{attack}.safetensors",
-        sidecar=BIAS + "/class_maps/{attack}.json",
+        maps=f"{BIAS}/class_maps/{{attack}}.safetensors",
+        sidecar=f"{BIAS}/class_maps/{{attack}}.json",
     params:
         dataset=dataset_settings,
         class_maps=study_settings("class_maps"),

@@ -3,10 +3,6 @@
 # Target: `snakemake known_answer`.
 
 
-def synthetic_datasets():
-    return [name for name in config["datasets"] if is_synthetic(name)]
-
-
 rule known_answer_model:
     """Planted bands against learned essential and adversarial maps of one model."""
     input:
