@@ -624,7 +624,7 @@ def half_sample_interval(
     return np.quantile(draws, (1 - level) / 2, axis=0) + shift, np.quantile(draws, (1 + level) / 2, axis=0) + shift
 
 
-def _matrix_statistics(settings: StatsSettings) -> dict[str, tuple[Callable, Callable]]:
+def matrix_statistics(settings: StatsSettings) -> dict[str, tuple[Callable, Callable]]:
     """name -> (side, combination) of the representation-similarity statistics asked for."""
     table: dict[str, tuple[Callable, Callable]] = {}
     if "cka" in settings.statistics:
@@ -672,7 +672,7 @@ def compare(
             ci_low=low,
             ci_high=high,
         )
-    for name, (side, combine) in _matrix_statistics(settings).items():
+    for name, (side, combine) in matrix_statistics(settings).items():
         of_e, of_a = side(E), side(A)
         nulls = {
             kind: np.array([combine(of_e, of_a.permuted(p.to(device))) for p in perms])
