@@ -173,37 +173,58 @@ def svcca(X: torch.Tensor, Y: torch.Tensor, variance: float = 0.99) -> float:
 
 
 # ------------------------------------------------------------------ distances, neighbours and ranks
-_U32 = 2.0**-24  # float32 unit roundoff
 _SMALL_QUERY = 32  # up to this many queried points per row, ranks are counted by broadcasting; beyond, by sorting
 
 
+def _slack(dim: int, precision: torch.dtype) -> float:
+    """Half-width factor of the Gram distances' intervals (see :class:`_Space`)."""
+    if precision == torch.float32:
+        return (dim + 48) * 2.0**-24
+    return (3 * dim + 64) * 2.0**-53  # float64: the exact values' own rounding (< 2(D + 3)u) counts too
+
+
+def _gram_precision(queries_per_row: int) -> torch.dtype:
+    """float32 Gram distances for a few queried points per row; float64 for many (the re-pairing nulls),
+    where float32 intervals overlap most mid-distribution targets and every overlap costs an exact re-check."""
+    return torch.float32 if queries_per_row <= _SMALL_QUERY else torch.float64
+
+
 class _Space:
-    """One representation with certified float32 distances and exact float64 ones.
+    """One representation with certified Gram distances and exact float64 ones.
 
     The exact squared distance of rows i and l is the sum of squared float64 differences of the rows as
-    given (``exact``); it defines every order. The fast ones come from a float32 Gram product of the
-    centred rows (distances are translation-invariant, centring keeps the norms small), and each holds the
-    exact value within ``half_width(i, l) = (D + 48) u (|x_i|^2 + |x_l|^2)``: the float32 dot product errs by
-    at most gamma_D |x_i||x_l|, rounding the centred inputs and the norms and the two additions add a few
-    u (|x_i|^2 + |x_l|^2), and the float64 differences are 2^29 times finer; bounds are formed in float64.
-    (This assumes a conventional GEMM, as every BLAS and cuBLAS in FP32 mode is; TF32 is switched off.)
+    given (``exact``); it defines every order. The fast ones come from a Gram product of the centred rows
+    (distances are translation-invariant, centring keeps the norms small) in ``precision``, and each holds
+    the exact value within ``half_width(i, l) = slack (|x_i|^2 + |x_l|^2)``. float32: slack = (D + 48) u;
+    the dot product errs by at most gamma_D |x_i||x_l|, rounding the centred inputs and the norms and the
+    two additions add a few u (|x_i|^2 + |x_l|^2), and the float64 differences are 2^29 times finer.
+    float64: slack = (3D + 64) u, since the exact values' own rounding (< 2(D + 3) u (|x_i|^2 + |x_l|^2))
+    is now of the same order. Bounds are formed in float64. (This assumes a conventional GEMM, as every BLAS
+    and cuBLAS is in FP32/FP64 mode; TF32 is switched off.)
     Each point's distance to itself is stored as -inf, so it is first in its own list. With ``cache`` the
     whole N x N matrix is computed once, upper block triangle only (it is symmetric): half the multiply-adds
     of row chunks.
     """
 
-    def __init__(self, X: torch.Tensor, cache: bool, may_cache: bool = False, block: int = 256) -> None:
+    def __init__(
+        self,
+        X: torch.Tensor,
+        cache: bool,
+        may_cache: bool = False,
+        precision: torch.dtype = torch.float32,
+        block: int = 256,
+    ) -> None:
         self.X = X.double()
         self.n, dim = self.X.shape
         mean = self.X.mean(0)
-        self.X32 = torch.empty(self.X.shape, dtype=torch.float32, device=self.X.device)
+        self.centred = torch.empty(self.X.shape, dtype=precision, device=self.X.device)  # Gram precision
         self.norms = torch.empty(self.n, dtype=torch.float64, device=self.X.device)
         for start in range(0, self.n, 128):  # centred in row blocks that stay in cache
             centred = self.X[start : start + 128] - mean
-            self.X32[start : start + 128] = centred
+            self.centred[start : start + 128] = centred
             self.norms[start : start + 128] = (centred * centred).sum(1)
-        self.norms32 = self.norms.float()
-        self.slack = (dim + 48) * _U32
+        self.centred_norms = self.norms.to(precision)
+        self.slack = _slack(dim, precision)
         self.may_cache = cache or may_cache
         self.full = self._all_distances(block) if cache else None
 
@@ -220,9 +241,10 @@ class _Space:
             self.full = None
 
     def subset(self, rows: torch.Tensor) -> _Space:
-        """The same space restricted to some rows (increasing), reusing the cached float32 distances."""
+        """The same space restricted to some rows (increasing), reusing the cached Gram distances."""
         part = _Space.__new__(_Space)
-        part.X, part.X32, part.norms, part.norms32 = self.X[rows], self.X32[rows], self.norms[rows], self.norms32[rows]
+        part.X, part.centred, part.norms = self.X[rows], self.centred[rows], self.norms[rows]
+        part.centred_norms = self.centred_norms[rows]
         part.n, part.slack, part.may_cache = len(rows), self.slack, self.may_cache
         part.full = self.full[rows][:, rows] if self.full is not None else None
         return part
@@ -231,13 +253,13 @@ class _Space:
         previous = torch.get_float32_matmul_precision()
         torch.set_float32_matmul_precision("highest")  # TF32 would void the bound
         try:
-            d2 = self.X32[rows] @ self.X32[columns].T
+            d2 = self.centred[rows] @ self.centred[columns].T
         finally:
             torch.set_float32_matmul_precision(previous)
-        return d2.mul_(-2).add_(self.norms32[rows, None]).add_(self.norms32[None, columns])
+        return d2.mul_(-2).add_(self.centred_norms[rows, None]).add_(self.centred_norms[None, columns])
 
     def _all_distances(self, block: int = 256) -> torch.Tensor:
-        out = torch.empty(self.n, self.n, dtype=torch.float32, device=self.X.device)
+        out = torch.empty(self.n, self.n, dtype=self.centred.dtype, device=self.X.device)
         for start in range(0, self.n, block):
             stop = min(start + block, self.n)
             upper = self._distances(slice(start, stop), slice(start, self.n))
@@ -246,7 +268,7 @@ class _Space:
         return out.fill_diagonal_(-math.inf)
 
     def block(self, rows: slice) -> torch.Tensor:
-        """Float32 squared distances of a range of rows to every point [rows, N], self = -inf."""
+        """Gram squared distances of a range of rows to every point [rows, N], self = -inf."""
         if self.full is not None:
             return self.full[rows]
         d2 = self._distances(rows, slice(0, self.n))
@@ -255,7 +277,7 @@ class _Space:
         return d2
 
     def half_width(self, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
-        """float64 half-width of the interval around the float32 distance of (i, j) that holds the exact one."""
+        """float64 half-width of the interval around the Gram distance of (i, j) that holds the exact one."""
         return (self.norms[i] + self.norms[j]) * self.slack
 
     def widest(self, i: torch.Tensor) -> torch.Tensor:
@@ -289,13 +311,14 @@ def _row_chunks(n: int, memory_bytes: int) -> list[slice]:
     return [slice(s, min(s + step, n)) for s in range(0, n, step)]
 
 
-def _spaces(*matrices: torch.Tensor, memory_bytes: int) -> list[_Space]:
+def _spaces(*matrices: torch.Tensor, memory_bytes: int, precision: torch.dtype = torch.float32) -> list[_Space]:
     """Keep every whole distance matrix when all fit in half of ``memory_bytes``; else one at a time when one
     fits (``_Space.cached``); else compute rows per chunk."""
     n = matrices[0].shape[0]
-    cache = len(matrices) * n * n * 4 <= memory_bytes // 2
-    may_cache = n * n * 4 <= memory_bytes // 2
-    return [_Space(M, cache, may_cache) for M in matrices]
+    matrix_bytes = n * n * torch.empty(0, dtype=precision).element_size()
+    cache = len(matrices) * matrix_bytes <= memory_bytes // 2
+    may_cache = matrix_bytes <= memory_bytes // 2
+    return [_Space(M, cache, may_cache, precision) for M in matrices]
 
 
 def _neighbours_of(space: _Space, rows: torch.Tensor, d2: torch.Tensor, k: int) -> torch.Tensor:
@@ -331,8 +354,10 @@ def _neighbours_of(space: _Space, rows: torch.Tensor, d2: torch.Tensor, k: int) 
     return neighbours
 
 
-def _directed(target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """float32 values just below and just above each float64 value."""
+def _directed(target: torch.Tensor, precision: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Values of ``precision`` just below and just above each float64 value."""
+    if precision == torch.float64:
+        return target, target
     t32 = target.float()
     low = torch.where(t32.double() > target, torch.nextafter(t32, torch.full_like(t32, -math.inf)), t32)
     high = torch.where(t32.double() < target, torch.nextafter(t32, torch.full_like(t32, math.inf)), t32)
@@ -357,8 +382,8 @@ def _ranks_of(space: _Space, rows: torch.Tensor, d2: torch.Tensor, queries: torc
     target = d2.gather(1, queries)
     half = space.half_width(rows[:, None], queries)
     widest = space.widest(rows)[:, None]
-    below, _ = _directed(target.double() - half - widest)
-    _, above = _directed(target.double() + half + widest)
+    below, _ = _directed(target.double() - half - widest, d2.dtype)
+    _, above = _directed(target.double() + half + widest, d2.dtype)
     if queries.shape[1] <= _SMALL_QUERY:
         surely_closer = (d2[:, None, :] < below[:, :, None]).sum(2)
         not_farther = (d2[:, None, :] <= above[:, :, None]).sum(2)
@@ -427,7 +452,9 @@ def imbalance_ranks(
     matrices (observed first, then one per permutation) and ``ties``, all exact, each space's distances
     computed once.
     """
-    return _imbalance_ranks(*_spaces(X, Y, memory_bytes=memory_bytes), k, permutations, memory_bytes)
+    precision = _gram_precision(k * (1 + len(permutations)))
+    spaces = _spaces(X, Y, memory_bytes=memory_bytes, precision=precision)
+    return _imbalance_ranks(*spaces, k, permutations, memory_bytes)
 
 
 def _imbalance_ranks(
@@ -713,7 +740,7 @@ def compare(
     if ks:
         kmax = max(ks)
         draws = [(kind, p) for kind, perms in null_perms.items() for p in perms]
-        spaces = _spaces(E, A, memory_bytes=2**32)
+        spaces = _spaces(E, A, memory_bytes=2**32, precision=_gram_precision(kmax * (1 + len(draws))))
         ranks = _imbalance_ranks(*spaces, kmax, [p for _, p in draws])
         directions = (("E_to_A", "x_to_y"), ("A_to_E", "y_to_x"))
 

@@ -93,14 +93,16 @@ def test_twonn_equals_installed_dadapy(map_like):
         assert theirs == pytest.approx(golden, rel=1e-9)  # curve_fit differs across scipy builds at ~1e-11
 
 
+@pytest.mark.parametrize("precision", [torch.float32, torch.float64])
 @pytest.mark.parametrize("cache", [True, False])
-def test_neighbours_and_ranks_are_exact_under_near_ties_and_duplicates(cache):
+def test_neighbours_and_ranks_are_exact_under_near_ties_and_duplicates(cache, precision):
     """Offsets far below float32 resolution and exact duplicates: the certified search must still give the
-    order of a full float64 sort (distance, then index), through both ranking paths and several row chunks."""
+    order of a full float64 sort (distance, then index), through both ranking paths, several row chunks and
+    both Gram precisions."""
     n = 64
     g = torch.Generator().manual_seed(3)
     X = torch.randint(0, 4, (n, 6), generator=g).double() + torch.randint(0, 3, (n, 6), generator=g).double() * 2**-28
-    space = stats._Space(X, cache=cache)
+    space = stats._Space(X, cache=cache, precision=precision)
     reference = torch.empty(n, n, dtype=torch.long)
     for i in range(n):
         d = space.exact(torch.full((n,), i), torch.arange(n))
