@@ -18,8 +18,6 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +25,7 @@ import torch
 from torch import nn
 
 from freqmaps.fourier import PARAMETERISATIONS, apply_mask, full_spectrum, l1_norm, l1_weights, mask_shape
+from freqmaps.runtime import fp32_precision
 
 log = logging.getLogger(__name__)
 
@@ -193,18 +192,6 @@ def _forward(model: nn.Module, images: torch.Tensor, settings: MapSettings) -> t
         return model(images).float()
 
 
-@contextmanager
-def tensor_float_32(enabled: bool) -> Iterator[None]:
-    """TF32 for CUDA matrix products and cuDNN convolutions on or off (cuDNN's default is on), then restored.
-    Without effect on the CPU."""
-    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = enabled
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
-
-
 def learn_maps(
     model: nn.Module,
     images: torch.Tensor,
@@ -219,7 +206,8 @@ def learn_maps(
     ``precision``: ``fp32`` is strict fp32 on the GPU too (TF32 off, also for cuDNN's convolutions, which
     default to it), ``tf32`` allows TF32, ``bf16`` / ``fp16`` autocast the classifier's forward pass.
     """
-    with tensor_float_32(settings.precision == "tf32"):
+    arithmetic = "tf32" if settings.precision == "tf32" else "ieee"
+    with fp32_precision(arithmetic, conv=arithmetic):
         return _learn_maps(model, images, targets, settings, device, num_classes, progress)
 
 

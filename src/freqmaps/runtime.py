@@ -11,6 +11,8 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -156,11 +158,31 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+@contextmanager
+def fp32_precision(matmul: str, conv: str | None = None) -> Iterator[None]:
+    """The arithmetic of float32 matrix products (CUDA and oneDNN) and, with ``conv``, of cuDNN
+    convolutions inside the block: "ieee" (true float32) or "tf32"; restored afterwards.
+
+    Only PyTorch's per-backend settings are used: reading a legacy flag (``allow_tf32``,
+    ``get_float32_matmul_precision``) after the per-backend ones were set makes PyTorch raise.
+    """
+    backends = [torch.backends.cuda.matmul, torch.backends.mkldnn.matmul]
+    if conv is not None:
+        backends.append(torch.backends.cudnn.conv)
+    before = [backend.fp32_precision for backend in backends]
+    wanted = [matmul, "ieee" if matmul == "ieee" else "none", conv][: len(backends)]
+    for backend, value in zip(backends, wanted, strict=True):
+        backend.fp32_precision = value
+    try:
+        yield
+    finally:
+        for backend, value in zip(backends, before, strict=True):
+            backend.fp32_precision = value
+
+
 def matmul_rate(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
     """The device's measured fp32 matrix-multiply rate in FLOP/s (TF32 off): the yardstick for benchmarks."""
-    previous = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("highest")
-    try:
+    with fp32_precision("ieee"):
         a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
         a @ b
         synchronize(device)
@@ -169,5 +191,3 @@ def matmul_rate(device: torch.device, n: int = 2048, repeats: int = 10) -> float
             a @ b
         synchronize(device)
         return 2 * n**3 * repeats / (time.perf_counter() - start)
-    finally:
-        torch.set_float32_matmul_precision(previous)

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from freqmaps.runtime import fp32_precision
+
 STATISTICS = ("cosine", "pearson", "cka", "svcca", "idcor", "information_imbalance")
 NULLS = ("random", "within_class")
 VIEWS = ("maps", "radial_bands", "angular_bands")
@@ -250,12 +252,8 @@ class _Space:
         return part
 
     def _distances(self, rows: slice, columns: slice) -> torch.Tensor:
-        previous = torch.get_float32_matmul_precision()
-        torch.set_float32_matmul_precision("highest")  # TF32 would void the bound
-        try:
+        with fp32_precision("ieee"):  # TF32 would void the bound
             d2 = self.centred[rows] @ self.centred[columns].T
-        finally:
-            torch.set_float32_matmul_precision(previous)
         return d2.mul_(-2).add_(self.centred_norms[rows, None]).add_(self.centred_norms[None, columns])
 
     def _all_distances(self, block: int = 256) -> torch.Tensor:

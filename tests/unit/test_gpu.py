@@ -13,6 +13,7 @@ from freqmaps import stats
 from freqmaps.data import FASHION_MNIST
 from freqmaps.maps import MapSettings, learn_maps
 from freqmaps.models import build_model, freeze
+from freqmaps.runtime import fp32_precision
 
 pytestmark = [
     pytest.mark.gpu,
@@ -33,20 +34,23 @@ def paired_rows():
 
 @pytest.mark.parametrize("memory_bytes", [2**32, 1500 * 1500 * 4 * 2, 1500 * 1500 * 4])  # both, one, none held
 def test_ranks_on_the_gpu_equal_the_cpu_ranks(paired_rows, memory_bytes):
-    """The order is defined by float64 differences, so the GPU's float32 Gram products (another summation
-    order, TF32 switched off) must give the very same ranks, nulls included, on every memory path."""
+    """The order is defined by float64 differences, so the GPU's Gram products (another summation order,
+    TF32 switched off; float32 here, 30 queries per row) must give the very same ranks, nulls included, on
+    every memory path; and so must the float64 Gram path of many queries."""
     X, Y = paired_rows
     perms = [torch.randperm(len(X), generator=torch.Generator().manual_seed(s)) for s in range(5)]
     on_cpu = stats.imbalance_ranks(X, Y, 5, perms, memory_bytes=memory_bytes)
-    torch.backends.cuda.matmul.allow_tf32 = True  # the engine must switch it off for its own products
-    try:
+    with fp32_precision("tf32"):  # the engine must switch TF32 off for its own products
         on_gpu = stats.imbalance_ranks(X.to(GPU), Y.to(GPU), 5, perms, memory_bytes=memory_bytes)
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = False
     for direction in ("x_to_y", "y_to_x"):
         for a, b in zip(on_cpu[direction], on_gpu[direction], strict=True):
             assert torch.equal(a, b)
     assert on_cpu["ties"] == on_gpu["ties"] == 0
+    many = perms * 4  # 105 queries per row: float64 Gram distances
+    on_cpu = stats.imbalance_ranks(X, Y, 5, many, memory_bytes=memory_bytes)
+    on_gpu = stats.imbalance_ranks(X.to(GPU), Y.to(GPU), 5, many, memory_bytes=memory_bytes)
+    for direction in ("x_to_y", "y_to_x"):
+        assert all(torch.equal(a, b) for a, b in zip(on_cpu[direction], on_gpu[direction], strict=True))
 
 
 def test_statistics_on_the_gpu_equal_the_cpu_ones(paired_rows):

@@ -190,14 +190,14 @@ def test_fp32_is_strict_and_tf32_is_an_explicit_choice(mixed_batch):
             self.inner = inner
 
         def forward(self, images):
-            seen["flags"] = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+            seen["flags"] = (torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision)
             return self.inner(images)
 
-    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    before = (torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision)
     results = {}
-    for precision, expected in (("fp32", (False, False)), ("tf32", (True, True))):
+    for precision, expected in (("fp32", ("ieee", "ieee")), ("tf32", ("tf32", "tf32"))):
         settings = MapSettings(lam=0.001, min_steps=5, max_steps=10, batch_size=16, precision=precision)
         results[precision] = learn_maps(Spy(model), x, y, settings, CPU, 10, progress=False)
         assert seen["flags"] == expected
-        assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == before
+        assert (torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision) == before
     assert torch.equal(results["fp32"].masks, results["tf32"].masks)

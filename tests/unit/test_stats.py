@@ -308,3 +308,20 @@ def test_settings_reject_unknown_names():
         stats.StatsSettings(statistics=["mutual_information"])
     with pytest.raises(ValueError, match="stats.nulls"):
         stats.StatsSettings(nulls=["shuffled"])
+
+
+def test_distances_are_true_float32_whatever_the_caller_set(map_like):
+    """A caller's reduced-precision matmul setting (here oneDNN's bf16 on the CPU; TF32 on a GPU) would void
+    the distance bounds: the engine switches it off for its own products and restores it afterwards. Only
+    PyTorch's per-backend API is touched (mixing it with the legacy flags makes PyTorch raise)."""
+    A, _ = map_like
+    X = t(A[:300])
+    plain = stats._Space(X, cache=True).full
+    before = torch.backends.mkldnn.matmul.fp32_precision
+    torch.backends.mkldnn.matmul.fp32_precision = "bf16"
+    try:
+        under_bf16 = stats._Space(X, cache=True).full
+        assert torch.backends.mkldnn.matmul.fp32_precision == "bf16"
+    finally:
+        torch.backends.mkldnn.matmul.fp32_precision = before
+    assert torch.equal(under_bf16, plain)
