@@ -3,8 +3,9 @@
 Everything runs in torch (GPU when present). Neighbour statistics order points by the float64 distance of
 their rows (sum of squared differences), the point itself first in its own neighbour list and ties broken by
 index (a stable order), which is how DADApy ranks; on tie-free data the full-rank information imbalance is
-bit-identical to DADApy's. The order is found with float32 distances whose error intervals are proven, and
-float64 only where the intervals cannot decide (:class:`_Space`).
+bit-identical to DADApy's. The order is found with Gram distances (float32; float64 for the many queries of
+the nulls) whose error intervals are proven, and float64 differences only where the intervals cannot decide
+(:class:`_Space`).
 
 Ties and duplicate rows: a neighbour rank is undefined under ties, so :func:`information_imbalance`
 counts tied distances and reports them (``ties``); TwoNN follows each reference: the authors' variant
@@ -305,7 +306,7 @@ class _Space:
 
 
 def _row_chunks(n: int, memory_bytes: int) -> list[slice]:
-    step = max(1, min(n, memory_bytes // (n * 96)))  # float32 distances, sorts, comparisons
+    step = max(1, min(n, memory_bytes // (n * 96)))  # Gram distances, sorts with indices, comparisons
     return [slice(s, min(s + step, n)) for s in range(0, n, step)]
 
 
@@ -322,7 +323,7 @@ def _spaces(*matrices: torch.Tensor, memory_bytes: int, precision: torch.dtype =
 def _neighbours_of(space: _Space, rows: torch.Tensor, d2: torch.Tensor, k: int) -> torch.Tensor:
     """The k nearest other points of each row, ordered by exact distance then index (DADApy's stable order).
 
-    The float32 order is the answer wherever the intervals prove it: the k first candidates are the only
+    The Gram order is the answer wherever the intervals prove it: the k first candidates are the only
     ones that may be among the k nearest and their intervals do not overlap. Other rows sort the candidates
     that may be by exact distance; a row whose non-candidates are not provably farther is sorted whole.
     """
@@ -372,7 +373,7 @@ def _sorted_rows(d2: torch.Tensor) -> torch.Tensor:
 def _ranks_of(space: _Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Exact rank (self = 0, ties by index) of each queried point among the row's points, and exact ties met.
 
-    Points whose float32 distance lies below the window [target's lower bound - widest half-width, target's
+    Points whose Gram distance lies below the window [target's lower bound - widest half-width, target's
     upper bound + widest half-width] are provably closer, those above provably farther. Where the window holds
     more than the queried point, the target is computed exactly and each point in the window is decided by its
     own interval or, failing that, by its exact distance.
@@ -487,7 +488,7 @@ def information_imbalance(
     """Information imbalance Δ(X→Y) and Δ(Y→X) (Glielmo et al. 2022), DADApy's definition.
 
     Δ(X→Y) = 2/(N k) Σ_i Σ_{j in the k nearest neighbours of i in X} rank_Y(i, j), with rank 0 for i itself.
-    Ranks are exact: float32 distances decide every comparison their error bound allows and float64
+    Ranks are exact: Gram distances decide every comparison their error bound allows and float64
     differences decide the rest, so on tie-free data the values equal DADApy's full-rank values bit for
     bit. Memory stays within about ``memory_bytes``. With ``maxk`` (< N - 1) it is DADApy's truncated
     variant: ranks beyond ``maxk`` are drawn uniformly from [maxk + 1, N) by ``default_rng(seed)``, in
