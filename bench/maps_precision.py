@@ -11,7 +11,6 @@ decisions and step counts differ, and the time of each run.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import torch
@@ -19,7 +18,7 @@ import torch
 from freqmaps.data import head, load_split
 from freqmaps.maps import MapSettings, learn_maps
 from freqmaps.models import freeze
-from freqmaps.runtime import library_versions, seed_everything
+from freqmaps.runtime import bench_report, seed_everything
 from freqmaps.training import TrainSettings, train_classifier
 
 
@@ -63,19 +62,7 @@ def main() -> None:
                 }
             )
         runs.append(run)
-    print(
-        json.dumps(
-            {
-                "benchmark": "maps_precision",
-                "device": str(device),
-                "images": args.images,
-                "test_accuracy": metrics["test_accuracy"],
-                "versions": library_versions(),
-                "runs": runs,
-            },
-            indent=2,
-        )
-    )
+    print(bench_report("maps_precision", device, runs, images=args.images, test_accuracy=metrics["test_accuracy"]))
 
 
 if __name__ == "__main__":

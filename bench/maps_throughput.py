@@ -26,7 +26,7 @@ from freqmaps.data import CIFAR10, FASHION_MNIST
 from freqmaps.fourier import apply_mask
 from freqmaps.maps import MapSettings, learn_maps, reference_map
 from freqmaps.models import build_model, freeze
-from freqmaps.runtime import library_versions, matmul_rate, synchronize
+from freqmaps.runtime import bench_report, matmul_rate, synchronize
 
 
 def flops_per_mask_step(model, images: torch.Tensor, targets: torch.Tensor) -> float:
@@ -125,20 +125,7 @@ def main() -> None:
                     run["batched_fraction_of_matmul_peak"] = run["batched_gflops"] * 1e9 / peak
                     runs.append(run)
                     print(json.dumps(run), flush=True)
-    print(
-        json.dumps(
-            {
-                "benchmark": "maps_throughput",
-                "device": str(device),
-                "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-                "threads": torch.get_num_threads(),
-                "matmul_fp32_gflops": peak / 1e9,
-                "versions": library_versions(),
-                "runs": runs,
-            },
-            indent=2,
-        )
-    )
+    print(bench_report("maps_throughput", device, runs, matmul_fp32_gflops=peak / 1e9))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from freqmaps import stats
-from freqmaps.runtime import library_versions, synchronize
+from freqmaps.runtime import bench_report, synchronize
 
 
 def main() -> None:
@@ -60,18 +60,7 @@ def main() -> None:
         }
         runs.append(run)
         print(json.dumps(run), flush=True)
-    print(
-        json.dumps(
-            {
-                "benchmark": "stats_nulls",
-                "device": str(device),
-                "threads": torch.get_num_threads(),
-                "versions": library_versions(),
-                "runs": runs,
-            },
-            indent=2,
-        )
-    )
+    print(bench_report("stats_nulls", device, runs))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from freqmaps import stats
-from freqmaps.runtime import library_versions
+from freqmaps.runtime import bench_report
 
 
 def map_like(n: int, d: int = 3072, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -115,18 +115,7 @@ def main() -> None:
                 )
         runs.append(run)
         print(json.dumps(run), flush=True)
-    print(
-        json.dumps(
-            {
-                "benchmark": "stats_vs_dadapy",
-                "device": str(device),
-                "threads": torch.get_num_threads(),
-                "versions": library_versions(),
-                "runs": runs,
-            },
-            indent=2,
-        )
-    )
+    print(bench_report("stats_vs_dadapy", device, runs))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from freqmaps.data import CIFAR10, ImageSet
 from freqmaps.models import build_model, freeze
-from freqmaps.runtime import library_versions, matmul_rate, synchronize
+from freqmaps.runtime import bench_report, matmul_rate, synchronize
 from freqmaps.training import TrainSettings, train_classifier
 
 
@@ -84,20 +84,7 @@ def main() -> None:
         }
         runs.append(run)
         print(json.dumps(run), flush=True)
-    print(
-        json.dumps(
-            {
-                "benchmark": "train_throughput",
-                "device": str(device),
-                "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-                "threads": torch.get_num_threads(),
-                "matmul_fp32_gflops": peak / 1e9,
-                "versions": library_versions(),
-                "runs": runs,
-            },
-            indent=2,
-        )
-    )
+    print(bench_report("train_throughput", device, runs, matmul_fp32_gflops=peak / 1e9))
 
 
 if __name__ == "__main__":

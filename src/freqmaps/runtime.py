@@ -126,6 +126,11 @@ def provenance(device: torch.device | str, seed: int | None, settings: Any = Non
     return record
 
 
+def bench_report(benchmark: str, device: torch.device | str, runs: list[dict[str, Any]], **measured: Any) -> str:
+    """The JSON object a bench script prints last: its runs, what else it measured, and the provenance."""
+    return json.dumps({"benchmark": benchmark, **measured, **provenance(device, None), "runs": runs}, indent=2)
+
+
 def peak_memory_mb(device: torch.device) -> float:
     """Peak memory of this process: CUDA allocator peak on a GPU, max RSS on the CPU."""
     if device.type == "cuda":
@@ -166,17 +171,19 @@ def fp32_precision(matmul: str, conv: str | None = None) -> Iterator[None]:
     Only PyTorch's per-backend settings are used: reading a legacy flag (``allow_tf32``,
     ``get_float32_matmul_precision``) after the per-backend ones were set makes PyTorch raise.
     """
-    backends = [torch.backends.cuda.matmul, torch.backends.mkldnn.matmul]
+    wanted = {  # oneDNN has no TF32 on the CPU: "none" leaves it at its default
+        torch.backends.cuda.matmul: matmul,
+        torch.backends.mkldnn.matmul: "ieee" if matmul == "ieee" else "none",
+    }
     if conv is not None:
-        backends.append(torch.backends.cudnn.conv)
-    before = [backend.fp32_precision for backend in backends]
-    wanted = [matmul, "ieee" if matmul == "ieee" else "none", conv][: len(backends)]
-    for backend, value in zip(backends, wanted, strict=True):
+        wanted[torch.backends.cudnn.conv] = conv
+    before = {backend: backend.fp32_precision for backend in wanted}
+    for backend, value in wanted.items():
         backend.fp32_precision = value
     try:
         yield
     finally:
-        for backend, value in zip(backends, before, strict=True):
+        for backend, value in before.items():
             backend.fp32_precision = value
 
 
