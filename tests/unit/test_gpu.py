@@ -5,7 +5,6 @@ Skipped without a CUDA device, so CI (CPU only) reports them as skipped.
 
 import copy
 
-import numpy as np
 import pytest
 import torch
 
@@ -14,6 +13,7 @@ from freqmaps.data import FASHION_MNIST
 from freqmaps.maps import MapSettings, learn_maps
 from freqmaps.models import build_model, freeze
 from freqmaps.runtime import fp32_precision
+from tests.conftest import golden_map_like
 
 pytestmark = [
     pytest.mark.gpu,
@@ -25,11 +25,7 @@ CPU, GPU = torch.device("cpu"), torch.device("cuda")
 @pytest.fixture(scope="module")
 def paired_rows():
     """GOLDEN.md's map-like construction at N = 1500, D = 3072 (tie-free)."""
-    rng = np.random.default_rng(0)
-    Z = rng.normal(size=(1500, 20))
-    A = np.clip(Z @ rng.normal(size=(20, 3072)) * 0.3 + 0.5, 0, 1)
-    B = np.clip(np.tanh(Z[:, :10]) @ rng.normal(size=(10, 3072)) * 0.3 + 0.5, 0, 1)
-    return torch.from_numpy(A), torch.from_numpy(B)
+    return tuple(torch.from_numpy(M) for M in golden_map_like(1500))
 
 
 @pytest.mark.parametrize("memory_bytes", [2**32, 1500 * 1500 * 4 * 2, 1500 * 1500 * 4])  # both, one, none held

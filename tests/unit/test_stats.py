@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from freqmaps import stats
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, golden_map_like
 
 GOLDEN = FIXTURES / "dadapy"
 t = torch.from_numpy
@@ -16,12 +16,8 @@ t = torch.from_numpy
 
 @pytest.fixture(scope="module")
 def map_like():
-    """GOLDEN.md's map-like synthetic case (draws in exactly that order)."""
-    rng = np.random.default_rng(0)
-    Z = rng.normal(size=(600, 20))
-    A = np.clip(Z @ rng.normal(size=(20, 3072)) * 0.3 + 0.5, 0, 1)
-    B = np.clip(np.tanh(Z[:, :10]) @ rng.normal(size=(10, 3072)) * 0.3 + 0.5, 0, 1)
-    return A, B
+    """GOLDEN.md's map-like synthetic case."""
+    return golden_map_like(600)
 
 
 def test_information_imbalance_golden_values_bit_for_bit(map_like):
