@@ -1,0 +1,248 @@
+"""The answer of a run: tidy summary tables, the verdict table and their HTML renderings for the report.
+
+Inputs are the flat rows of :func:`freqmaps.stats.compare` (one per statistic x direction x k, with
+``{null}_null_mean``, ``{null}_null_sd`` and ``{null}_p_value`` per null), written per model and attack by
+:func:`freqmaps.stages.correlate` beside a ``view`` column. This module adds the run's keys in front
+(:data:`RUN_KEYS`), and from them the verdict: each statistic against each null as an effect size
+z = (value - null mean) / null sd, signed so that positive means *more related than the null* (larger
+values for similarities, smaller for the information imbalance), the permutation p-value, the
+Benjamini-Hochberg adjusted p-value over every p-value of the run (one family: all rows and nulls), and a
+plain-words reading at false-discovery rate :data:`FDR_LEVEL`.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RUN_KEYS = ("dataset", "model", "seed", "attack", "view")
+ROW_KEYS = ("statistic", "direction", "k")  # with RUN_KEYS: one row of a comparison
+FDR_LEVEL = 0.05
+SUMMARY_DOC = (
+    "One row per dataset, model, seed, attack, view, statistic, direction and k. Columns in this order: "
+    "dataset, model, seed, attack, view (what the statistic is computed on: the flattened maps, or their "
+    "radial / angular band energies); statistic; direction (information imbalance: E_to_A is how well the "
+    "essential maps predict the adversarial maps' neighbourhoods; empty for symmetric statistics); k (neighbour "
+    "order of the information imbalance); n (image pairs with both maps kept); value (on the true pairing); "
+    "ci_low, ci_high (95% interval) and ci_method; related_when (larger or smaller values mean more related); "
+    "then per null: its mean, standard deviation and one-sided permutation p-value "
+    "((#draws at least as extreme + 1) / (draws + 1)); last a note when the value could not be computed."
+)
+
+
+def null_names(columns: Iterable[str]) -> list[str]:
+    """The nulls of a table, in column order, from its ``{null}_null_mean`` columns."""
+    return [c.removesuffix("_null_mean") for c in columns if c.endswith("_null_mean")]
+
+
+def _number(text: Any) -> Any:
+    """A CSV cell back to int or float where it is one (empty stays empty)."""
+    if not isinstance(text, str) or text == "":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def read_table(path: str | Path) -> list[dict[str, Any]]:
+    """A CSV written by the workflow, numbers as numbers."""
+    with open(path, newline="") as handle:
+        return [{key: _number(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
+def _key(row: dict[str, Any], keys: Sequence[str]) -> tuple:
+    return tuple("" if row.get(k) is None else str(row.get(k)) for k in keys)
+
+
+def null_draw_counts(draws: Iterable[dict[str, Any]]) -> dict[tuple, int]:
+    """(run keys, statistic, direction, k, null) -> number of draws, from the long null-draws table."""
+    counts: dict[tuple, int] = defaultdict(int)
+    for draw in draws:
+        counts[(*_key(draw, RUN_KEYS + ROW_KEYS), str(draw["null"]))] += 1
+    return dict(counts)
+
+
+def effect_size(value: float, null_mean: float, null_sd: float, related_when: str) -> float:
+    """z of the observed value against the null, positive when it is more related than the null."""
+    if related_when not in ("larger", "smaller"):
+        raise ValueError(f"related_when must be 'larger' or 'smaller', not {related_when!r}")
+    if not all(math.isfinite(v) for v in (value, null_mean, null_sd)) or null_sd <= 0:
+        return math.nan
+    z = (value - null_mean) / null_sd
+    return z if related_when == "larger" else -z
+
+
+def adjusted_p_values(p_values: Sequence[float]) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (scipy's ``false_discovery_control``); NaN stays NaN."""
+    from scipy.stats import false_discovery_control
+
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, math.nan)
+    finite = np.isfinite(p)
+    if finite.any():
+        out[finite] = false_discovery_control(p[finite], method="bh")
+    return out
+
+
+def null_phrase(null: str) -> str:
+    """'within_class' -> 'the within-class re-pairing'."""
+    return f"the {null.replace('_', '-')} re-pairing"
+
+
+def reading(row: dict[str, Any], nulls: Sequence[str], level: float = FDR_LEVEL) -> str:
+    """Plain words: beyond which nulls the pairing is related, at false-discovery rate ``level``."""
+    if row.get("note") or not math.isfinite(float(row["value"])):
+        return f"not computed ({row.get('note') or 'no value'})"
+    beyond = [n for n in nulls if math.isfinite(row[f"{n}_p_adjusted"]) and row[f"{n}_p_adjusted"] <= level]
+    within = [n for n in nulls if n not in beyond]
+    parts = []
+    if beyond:
+        parts.append("related beyond " + " and ".join(null_phrase(n) for n in beyond))
+    if within:
+        parts.append(("not beyond " if beyond else "not related beyond ") + " or ".join(null_phrase(n) for n in within))
+    return "; ".join(parts)
+
+
+def verdict_rows(summary: Sequence[dict[str, Any]], draw_counts: dict[tuple, int]) -> list[dict[str, Any]]:
+    """The verdict table from summary rows: value, interval, per null mean, sd, z, p and BH-adjusted p,
+    across-seed mean and spread, and the reading. One row per summary row (so per seed); rows of the same
+    dataset x model x attack x view x statistic x direction x k share the across-seed columns."""
+    if not summary:
+        return []
+    nulls = null_names(summary[0])
+    family = [(i, n) for i, row in enumerate(summary) for n in nulls]
+    adjusted = adjusted_p_values([summary[i][f"{n}_p_value"] for i, n in family])
+    adjusted_of = {pair: float(p) for pair, p in zip(family, adjusted, strict=True)}
+    group_keys = ("dataset", "model", "attack", "view", *ROW_KEYS)
+    groups: dict[tuple, list[float]] = defaultdict(list)
+    for row in summary:
+        groups[_key(row, group_keys)].append(float(row["value"]))
+    out = []
+    for i, row in enumerate(summary):
+        verdict: dict[str, Any] = {key: row[key] for key in (*group_keys[:4], *ROW_KEYS, "seed", "n", "value")}
+        verdict.update({key: row[key] for key in ("ci_low", "ci_high", "ci_method", "related_when")})
+        for n in nulls:
+            draws = draw_counts.get((*_key(row, RUN_KEYS + ROW_KEYS), n), 0)
+            verdict[f"{n}_null_mean"] = row[f"{n}_null_mean"]
+            verdict[f"{n}_null_sd"] = row[f"{n}_null_sd"]
+            verdict[f"{n}_z"] = effect_size(
+                float(row["value"]), float(row[f"{n}_null_mean"]), float(row[f"{n}_null_sd"]), row["related_when"]
+            )
+            verdict[f"{n}_p_value"] = row[f"{n}_p_value"]
+            verdict[f"{n}_p_adjusted"] = adjusted_of[(i, n)]
+            verdict[f"{n}_draws"] = draws
+        values = np.array(groups[_key(row, group_keys)])
+        finite = values[np.isfinite(values)]
+        verdict["seeds"] = len(values)
+        verdict["seed_mean"] = float(finite.mean()) if len(finite) else math.nan
+        verdict["seed_sd"] = float(finite.std(ddof=1)) if len(finite) > 1 else math.nan
+        verdict["reading"] = reading(verdict | {"note": row.get("note", "")}, nulls)
+        verdict["note"] = row.get("note", "")
+        out.append(verdict)
+    return out
+
+
+VERDICT_DOC = (
+    "The verdict: for each dataset, model, attack, view and statistic (and direction and k for the information "
+    "imbalance) and seed, the value on the true pairing of essential and adversarial maps with its 95% interval; "
+    "for each null (random: maps of different images re-paired at random; within-class: re-paired only among "
+    "images of the same true class, which keeps what the maps share through the class), the null's mean and "
+    "standard deviation, the effect size z = (value - null mean) / null sd signed so that positive means more "
+    "related than the null, the one-sided permutation p-value and the Benjamini-Hochberg adjusted p-value over "
+    f"every p-value of the run (false-discovery rate {FDR_LEVEL}), and how many null draws there were. "
+    "``seeds``, ``seed_mean`` and ``seed_sd`` are the number of seeds and the across-seed mean and standard "
+    "deviation of the value. ``reading`` says in words beyond which nulls the maps are related."
+)
+
+
+# ------------------------------------------------------------------ rendering
+def format_p(p: float, draws: int) -> str:
+    """A p-value for reading: at the permutation floor 1/(draws + 1) it is an upper bound ('< 0.01')."""
+    if not math.isfinite(p):
+        return ""
+    floor = 1.0 / (draws + 1) if draws else 0.0
+    if draws and p <= floor * (1 + 1e-9):
+        bound = 10 ** math.ceil(math.log10(floor))  # 1/101 -> 0.01, 1/21 -> 0.1
+        return f"< {bound:g}" if floor < bound else f"≤ {floor:.2g}"
+    return f"{p:.2g}" if p < 0.01 else f"{p:.3f}"
+
+
+def format_number(value: Any, digits: int = 3) -> str:
+    """Numbers to a fixed precision, NaN and None blank, everything else as text."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        return (
+            f"{value:.{digits}g}"
+            if abs(value) >= 1000 or (value != 0 and abs(value) < 10**-digits)
+            else (f"{value:.{digits}f}")
+        )
+    return str(value)
+
+
+def rendered_verdict(rows: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    """Verdict rows as a reader sees them: value [interval], null mean ± sd, z, p ('< 0.01' at the floor)."""
+    if not rows:
+        return []
+    nulls = null_names(rows[0])
+    out = []
+    for row in rows:
+        shown = {key: format_number(row[key]) for key in ("dataset", "model", "attack", "view", *ROW_KEYS, "seed")}
+        shown["n"] = format_number(row["n"])
+        shown["value [95% interval]"] = (
+            f"{format_number(row['value'])} [{format_number(row['ci_low'])}, {format_number(row['ci_high'])}]"
+        )
+        for n in nulls:
+            label = n.replace("_", "-")
+            shown[f"{label} null mean ± sd"] = (
+                f"{format_number(row[f'{n}_null_mean'])} ± {format_number(row[f'{n}_null_sd'])}"
+            )
+            shown[f"{label} z"] = format_number(row[f"{n}_z"], 1)
+            shown[f"{label} p"] = format_p(float(row[f"{n}_p_value"]), int(row[f"{n}_draws"]))
+            shown[f"{label} p (BH)"] = format_p(float(row[f"{n}_p_adjusted"]), int(row[f"{n}_draws"]))
+        if any(int(r["seeds"]) > 1 for r in rows):
+            shown["across seeds mean ± sd"] = f"{format_number(row['seed_mean'])} ± {format_number(row['seed_sd'])}"
+        shown["reading"] = row["reading"]
+        out.append(shown)
+    return out
+
+
+def html_page(title: str, intro: str, tables: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> str:
+    """A self-contained HTML page of titled tables (shown inside Snakemake's report)."""
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse;margin-bottom:1.5em}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}"
+        "td:last-child{text-align:left}</style></head><body>",
+        f"<h2>{html.escape(title)}</h2><p>{html.escape(intro)}</p>",
+    ]
+    for caption, rows in tables:
+        parts.append(f"<h3>{html.escape(caption)}</h3>")
+        if not rows:
+            parts.append("<p>(no rows)</p>")
+            continue
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        parts.append("<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr>")
+        for row in rows:
+            cells = "".join(f"<td>{html.escape(format_number(row.get(c, '')))}</td>" for c in columns)
+            parts.append(f"<tr>{cells}</tr>")
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
