@@ -32,58 +32,112 @@ def _show_image(ax: plt.Axes, image: torch.Tensor) -> None:
     ax.set_axis_off()
 
 
-def _show_map(ax: plt.Axes, mask: torch.Tensor) -> plt.Artist:
-    ax.set_axis_off()
-    return ax.imshow(mask.float().mean(0).numpy(), cmap="viridis", vmin=0, vmax=1)
+def _show_map(
+    ax: plt.Axes, mask: torch.Tensor, norm: matplotlib.colors.Normalize | None = None, frequency_axes: bool = False
+) -> plt.Artist:
+    """A shifted map averaged over channels; with ``frequency_axes``, ticks in cycles per image."""
+    image = mask.float().mean(0).numpy()
+    height, width = image.shape
+    extent = (-(width // 2) - 0.5, width - width // 2 - 0.5, height - height // 2 - 0.5, -(height // 2) - 0.5)
+    shown = ax.imshow(image, cmap="viridis", norm=norm or matplotlib.colors.Normalize(0, 1), extent=extent)
+    if frequency_axes:
+        ax.tick_params(labelsize=6, length=2)
+    else:
+        ax.set_axis_off()
+    return shown
+
+
+MAP_FLOOR = 1e-3  # lowest value of the log colour scale of mean maps (kept maps are sparse: most entries ~0)
+
+
+def _log_norm() -> matplotlib.colors.LogNorm:
+    return matplotlib.colors.LogNorm(vmin=MAP_FLOOR, vmax=1, clip=True)
+
+
+def _label_frequency_axes(axes: np.ndarray) -> None:
+    """Cycles-per-image labels on the left column and bottom row of a grid of map panels."""
+    for ax in axes[-1]:
+        ax.set_xlabel("horizontal freq.\n(cycles/image)", fontsize=6)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("vertical freq. (cycles/image)", fontsize=6)
 
 
 def class_mean_maps(essential: dict, adversarial: dict, class_names: tuple[str, ...], path: str | Path) -> None:
-    """Mean kept essential (top) and adversarial (bottom) map per true class."""
+    """Mean kept essential (top) and adversarial (bottom) map per true class, on a log colour scale."""
     n = len(class_names)
-    fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 3.6), squeeze=False)
+    fig, axes = plt.subplots(2, n, figsize=(1.9 * n + 1.2, 4.6), squeeze=False, sharex=True, sharey=True)
     image = None
     for row, (name, data) in enumerate((("essential", essential), ("adversarial", adversarial))):
         kept = data["outcome"] == KEPT
         for c in range(n):
             ax = axes[row, c]
             members = kept & (data["labels"] == c)
+            count = int(members.sum())
+            title = f"{class_names[c]} (n={count})" if row == 0 else f"n={count}"
             if members.any():
-                image = _show_map(ax, data["maps"][members].mean(0))
-                ax.set_title(
-                    f"{class_names[c]}\n(n={int(members.sum())})" if row == 0 else f"n={int(members.sum())}", fontsize=7
-                )
+                image = _show_map(ax, data["maps"][members].mean(0), _log_norm(), frequency_axes=True)
+                ax.set_title(title, fontsize=7)
             else:
                 ax.set_axis_off()
-                ax.set_title("no maps", fontsize=7)
-        axes[row, 0].text(-0.15, 0.5, name, transform=axes[row, 0].transAxes, rotation=90, va="center", ha="right")
+                ax.set_title(f"{title}: no maps", fontsize=7)
+        axes[row, 0].annotate(
+            f"{name} maps", (-0.55, 0.5), xycoords="axes fraction", rotation=90, va="center", ha="right", fontsize=8
+        )
+    _label_frequency_axes(axes)
     if image is not None:
-        fig.colorbar(image, ax=axes, shrink=0.6, label="mask value")
+        fig.colorbar(image, ax=axes, shrink=0.7, label=f"mean mask value (log scale, floor {MAP_FLOOR:g})")
     _save(fig, path)
 
 
+def extreme_images(cosine: dict[int, float], candidates: list[int], count: int) -> list[int]:
+    """The ``count`` candidate ids with the highest cosine (highest first), then the ``count`` with the lowest
+    (highest of them first), none twice."""
+    ranked = sorted((i for i in candidates if i in cosine), key=lambda i: (-cosine[i], i))
+    top = ranked[:count]
+    return top + [i for i in ranked[-count:] if i not in top]
+
+
 def examples(
-    attack: dict, essential: dict, adversarial: dict, class_names: tuple[str, ...], path: str | Path, count: int = 6
+    attack: dict,
+    essential: dict,
+    adversarial: dict,
+    class_names: tuple[str, ...],
+    path: str | Path,
+    cosine: dict[int, float] | None = None,
+    count: int = 3,
 ) -> None:
-    """Images that have both maps kept: clean image, essential map, adversarial image, adversarial map."""
+    """The ``count`` images with the highest and the lowest per-image cosine of their two maps (or the first
+    images with both maps kept when no cosine is given): clean image, essential map, attacked image, adversarial
+    map, all maps on one linear 0-1 colour scale."""
     e_rows = {int(i): r for r, i in enumerate(essential["ids"]) if essential["outcome"][r] == KEPT}
     a_rows = {int(i): r for r, i in enumerate(adversarial["ids"]) if adversarial["outcome"][r] == KEPT}
-    ids = sorted(set(e_rows) & set(a_rows))[:count]
-    fig, axes = plt.subplots(max(len(ids), 1), 4, figsize=(7, 1.8 * max(len(ids), 1)), squeeze=False)
+    both = sorted(set(e_rows) & set(a_rows))
+    ids = extreme_images(cosine, both, count) if cosine else both[: 2 * count]
+    rows = max(len(ids), 1)
+    fig, axes = plt.subplots(rows, 4, figsize=(9.5, 2.2 * rows), squeeze=False)
+    fig.subplots_adjust(wspace=0.5, hspace=0.6)
     if not ids:
         for ax in axes.flat:
             ax.set_axis_off()
         axes[0, 0].text(0, 0.5, "no image has both maps kept", transform=axes[0, 0].transAxes)
+    image = None
     for row, image_id in enumerate(ids):
         label = class_names[int(attack["labels"][image_id])]
         adv_label = class_names[int(attack["adversarial_labels"][image_id])]
+        rank = "" if not cosine else ("highest cosine, " if row < min(count, len(ids)) else "lowest cosine, ")
+        similarity = f"{rank}cos={cosine[image_id]:.2f}" if cosine else ""
         _show_image(axes[row, 0], attack["clean"][image_id])
-        axes[row, 0].set_title(f"#{image_id}: {label}", fontsize=7)
-        _show_map(axes[row, 1], essential["maps"][e_rows[image_id]])
+        axes[row, 0].set_title(f"#{image_id}: {label}\n{similarity}", fontsize=7)
+        image = _show_map(axes[row, 1], essential["maps"][e_rows[image_id]], frequency_axes=True)
         axes[row, 1].set_title("essential map", fontsize=7)
         _show_image(axes[row, 2], attack["adversarial"][image_id])
         axes[row, 2].set_title(f"attacked: {adv_label}", fontsize=7)
-        _show_map(axes[row, 3], adversarial["maps"][a_rows[image_id]])
+        _show_map(axes[row, 3], adversarial["maps"][a_rows[image_id]], frequency_axes=True)
         axes[row, 3].set_title("adversarial map", fontsize=7)
+    if image is not None:
+        axes[-1, 1].set_xlabel("cycles/image", fontsize=6)
+        axes[-1, 3].set_xlabel("cycles/image", fontsize=6)
+        fig.colorbar(image, ax=axes[:, [1, 3]].ravel().tolist(), shrink=0.6, label="mask value")
     _save(fig, path)
 
 
@@ -107,35 +161,46 @@ def cosine_against_nulls(
         for kind, colour in (("random", "grey"), ("within_class", "tab:orange")):
             perm = stats.repairings(labels, kind, 1, generator)[0]
             null = stats.cosine_per_image(E, A[perm]).numpy()
-            ax.hist(null, bins=bins, alpha=0.5, color=colour, label=f"{kind.replace('_', ' ')} null")
+            ax.hist(null, bins=bins, alpha=0.5, color=colour, label=f"{kind.replace('_', '-')} re-pairing (one draw)")
         ax.hist(true, bins=bins, alpha=0.7, color="tab:blue", label=f"true pairs (mean {true.mean():.3f})")
         ax.legend(fontsize=7)
     else:
         ax.text(0.5, 0.5, "cosine not computed", ha="center")
-    ax.set_xlabel("cosine similarity of essential and adversarial map")
+    ax.set_xlabel("cosine similarity of an image's essential and adversarial map")
     ax.set_ylabel("images")
     _save(fig, path)
 
 
+def band_centres(n_bands: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centres of the radial bands (cycles per image) and of the angular bands (degrees) of
+    :func:`freqmaps.fourier.band_index`."""
+    radial_edges = np.linspace(0, np.sqrt(2) * height / 2, n_bands + 1)
+    angular_edges = np.linspace(-180, 180, n_bands + 1)
+    return (radial_edges[:-1] + radial_edges[1:]) / 2, (angular_edges[:-1] + angular_edges[1:]) / 2
+
+
 def band_profiles(essential: dict, adversarial: dict, path: str | Path, n_bands: int = 64) -> None:
-    """Mean radial and angular band energy of kept essential and adversarial maps (with +-1 std)."""
+    """Mean radial and angular band energy of kept essential and adversarial maps, shaded from
+    max(0, mean - sd) to mean + sd (energies are never negative)."""
     from freqmaps.fourier import band_energies
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    centres = band_centres(n_bands, int(essential["maps"].shape[-2]))
     for name, data, colour in (("essential", essential, "tab:blue"), ("adversarial", adversarial, "tab:red")):
         kept = data["outcome"] == KEPT
         if not kept.any():
             continue
         radial, angular = band_energies(data["maps"][kept], n_bands)
-        for ax, energy in zip(axes, (radial.mean(1), angular.mean(1)), strict=True):
-            mean, std = energy.mean(0).numpy(), energy.std(0).numpy()
-            x = np.arange(n_bands)
+        for ax, energy, x in zip(axes, (radial.mean(1), angular.mean(1)), centres, strict=True):
+            mean, std = energy.mean(0).numpy(), energy.std(0, correction=0).numpy()
             ax.plot(x, mean, color=colour, label=f"{name} (n={int(kept.sum())})")
-            ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.2)
-    axes[0].set_xlabel(f"radial band (0 = zero frequency, {n_bands - 1} = corner)")
-    axes[1].set_xlabel("angular band (-pi to pi)")
+            ax.fill_between(x, np.maximum(mean - std, 0), mean + std, color=colour, alpha=0.2)
+    axes[0].set_xlabel("radial frequency (cycles per image; 0 = zero frequency)")
+    axes[1].set_xlabel("angle of the frequency (degrees; 0 = horizontal)")
+    axes[1].set_xticks(np.arange(-180, 181, 90))
     for ax in axes:
-        ax.set_ylabel("band energy (L2, normalised map)")
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("band energy (L2 of the normalised map)")
         ax.legend(fontsize=7)
     _save(fig, path)
 
@@ -158,80 +223,161 @@ def map_figures(
     essential, _ = load_tensors(essential_path)
     adversarial, _ = load_tensors(adversarial_path)
     attack, _ = load_tensors(attack_path)
+    with open(per_image_csv) as handle:
+        cosine = {int(r["id"]): float(r["cosine"]) for r in csv.DictReader(handle) if r.get("cosine")}
     class_mean_maps(essential, adversarial, names, class_means_png)
-    examples(attack, essential, adversarial, names, examples_png)
+    examples(attack, essential, adversarial, names, examples_png, cosine)
     cosine_against_nulls(per_image_csv, essential, adversarial, seed, cosine_png)
     band_profiles(essential, adversarial, bands_png, n_bands)
 
 
-def information_imbalance_plane(table_paths: list[str | Path], attacks: list[str], path: str | Path) -> None:
-    """Δ(E→A) against Δ(A→E) per attack and k with 95% intervals, and the null means as open markers."""
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.plot([0, 1.1], [0, 1.1], color="lightgrey", lw=1)
+def _imbalance_pairs(rows: list[dict]) -> dict[int, tuple[dict, dict]]:
+    """k -> (E_to_A row, A_to_E row) of the information imbalance on the maps view (computed ones only)."""
+    found: dict[int, dict[str, dict]] = {}
+    for row in rows:
+        if row["statistic"] == "information_imbalance" and row.get("view", "maps") == "maps" and not row.get("note"):
+            found.setdefault(int(row["k"]), {})[row["direction"]] = row
+    return {k: (d["E_to_A"], d["A_to_E"]) for k, d in sorted(found.items()) if {"E_to_A", "A_to_E"} <= set(d)}
+
+
+def information_imbalance_plane(
+    table_paths: list[str | Path], attacks: list[str], path: str | Path
+) -> list[tuple[str, int, float, float]]:
+    """Δ(E→A) against Δ(A→E) per attack and k with 95% intervals and the null means, zoomed to the points;
+    returns the plotted points (attack, k, x = Δ(E→A), y = Δ(A→E)).
+
+    Below the diagonal Δ(A→E) < Δ(E→A): the adversarial maps predict the essential maps' neighbourhoods."""
+    from freqmaps.verdict import null_names, read_table
+
+    fig, ax = plt.subplots(figsize=(4.8, 4.8))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    xs, ys, points = [], [], []
     for index, (table, attack) in enumerate(zip(table_paths, attacks, strict=True)):
-        with open(table) as handle:
-            rows = {r["statistic"]: r for r in csv.DictReader(handle) if r.get("view", "maps") == "maps"}
-        ks = sorted({int(s.rsplit("_k", 1)[1]) for s in rows if s.startswith("information_imbalance_E_to_A")})
-        for k in ks:
-            ea, ae = rows[f"information_imbalance_E_to_A_k{k}"], rows[f"information_imbalance_A_to_E_k{k}"]
-            marker = "o" if k == ks[0] else "s"
-            colour = colours[index % len(colours)]
-            ax.scatter(float(ea["value"]), float(ae["value"]), color=colour, marker=marker, label=f"{attack}, k={k}")
-            if ea.get("ci_low") and ae.get("ci_low"):  # 95% half-sample intervals of both directions
-                x, y = float(ea["value"]), float(ae["value"])
-                x_err = [[max(0.0, x - float(ea["ci_low"]))], [max(0.0, float(ea["ci_high"]) - x)]]
-                y_err = [[max(0.0, y - float(ae["ci_low"]))], [max(0.0, float(ae["ci_high"]) - y)]]
-                ax.errorbar(x, y, xerr=x_err, yerr=y_err, color=colour, lw=0.8, capsize=2)
-            for kind, style in (("random", "none"), ("within_class", "none")):
-                if f"{kind}_null_mean" in ea:
-                    ax.scatter(
-                        float(ea[f"{kind}_null_mean"]),
-                        float(ae[f"{kind}_null_mean"]),
-                        facecolors=style,
-                        edgecolors=colour,
-                        marker=marker if kind == "random" else "^",
-                        s=40,
-                    )
-    ax.set_xlim(0, 1.1)
-    ax.set_ylim(0, 1.1)
-    ax.set_xlabel("Δ(E→A): essential maps predicting adversarial neighbourhoods")
-    ax.set_ylabel("Δ(A→E)")
-    ax.set_title("bars: 95% intervals; open: random null; triangles: within-class null", fontsize=7)
-    ax.legend(fontsize=7, loc="lower right")
-    _save(fig, path)
-
-
-HEADLINE = ("cosine_mean", "idcor", "information_imbalance_E_to_A_k1", "information_imbalance_A_to_E_k1")
-
-
-def null_histograms(stats_json: str | Path, path: str | Path) -> None:
-    """Each headline statistic (maps view) against the histogram of its null draws."""
-    import json
-
-    rows = {
-        r["statistic"]: r
-        for r in json.loads(Path(stats_json).read_text())["statistics"]
-        if r.get("view", "maps") == "maps" and r["statistic"] in HEADLINE
-    }
-    names = [name for name in HEADLINE if name in rows]
-    fig, axes = plt.subplots(1, max(len(names), 1), figsize=(3.2 * max(len(names), 1), 2.8), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=False):
-        row = rows[name]
-        for kind, colour in (("random", "grey"), ("within_class", "tab:orange")):
-            draws = row["null_draws"].get(kind)
-            if draws:
-                ax.hist(
-                    draws,
-                    bins=20,
+        rows = read_table(table)
+        colour = colours[index % len(colours)]
+        pairs = _imbalance_pairs(rows)
+        for number, (k, (ea, ae)) in enumerate(pairs.items()):
+            marker = "os^Dv"[number % 5]
+            x, y = float(ea["value"]), float(ae["value"])
+            ax.scatter(x, y, color=colour, marker=marker, label=f"{attack}, k={k}", zorder=3)
+            xs.append(x)
+            ys.append(y)
+            points.append((attack, k, x, y))
+            if all(np.isfinite(float(r[c])) for r in (ea, ae) for c in ("ci_low", "ci_high")):
+                ax.errorbar(
+                    x,
+                    y,
+                    xerr=[[max(0.0, x - float(ea["ci_low"]))], [max(0.0, float(ea["ci_high"]) - x)]],
+                    yerr=[[max(0.0, y - float(ae["ci_low"]))], [max(0.0, float(ae["ci_high"]) - y)]],
                     color=colour,
-                    alpha=0.6,
-                    label=f"{kind.replace('_', ' ')} (p={row[f'{kind}_p_value']:.3f})",
+                    lw=0.8,
+                    capsize=2,
                 )
-        ax.axvline(row["value"], color="tab:blue", lw=2, label="observed")
-        ax.set_title(name.replace("information_imbalance_", "Δ ").replace("_", " "), fontsize=8)
-        ax.legend(fontsize=6)
+                xs += [float(ea["ci_low"]), float(ea["ci_high"])]
+                ys += [float(ae["ci_low"]), float(ae["ci_high"])]
+            for null, null_marker in zip(null_names(ea), ("o", "^", "s", "D"), strict=False):
+                nx, ny = float(ea[f"{null}_null_mean"]), float(ae[f"{null}_null_mean"])
+                ax.scatter(nx, ny, facecolors="none", edgecolors=colour, marker=null_marker, s=40)
+                xs.append(nx)
+                ys.append(ny)
+    if xs:
+        low, high = min(xs + ys), max(xs + ys)
+        pad = max(0.05 * (high - low), 0.01)
+        low, high = low - pad, high + pad
+    else:
+        low, high = 0.0, 1.1
+        ax.text(0.5, 0.5, "no information imbalance computed", ha="center", transform=ax.transAxes)
+    ax.plot([low, high], [low, high], color="lightgrey", lw=1, zorder=1)
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    ax.set_aspect("equal")
+    ax.text(0.97, 0.03, "below: A predicts E better", transform=ax.transAxes, ha="right", fontsize=7, color="grey")
+    ax.text(0.03, 0.97, "above: E predicts A better", transform=ax.transAxes, va="top", fontsize=7, color="grey")
+    ax.set_xlabel("Δ(E→A): how poorly essential maps predict\nadversarial neighbourhoods (0 = perfectly)", fontsize=8)
+    ax.set_ylabel("Δ(A→E): how poorly adversarial maps predict\nessential neighbourhoods (0 = perfectly)", fontsize=8)
+    ax.set_title("bars: 95% intervals; open circles: random null;\ntriangles: within-class null", fontsize=7)
+    if xs:
+        ax.legend(fontsize=7, loc="center right")
     _save(fig, path)
+    return points
+
+
+HEADLINE = (("cosine", ""), ("idcor", ""), ("information_imbalance", "E_to_A"), ("information_imbalance", "A_to_E"))
+TITLES = {
+    ("cosine", ""): "mean cosine of E and A",
+    ("idcor", ""): "IdCor",
+    ("information_imbalance", "E_to_A"): "Δ(E→A)",
+    ("information_imbalance", "A_to_E"): "Δ(A→E)",
+}
+
+
+def null_histograms(
+    table_path: str | Path, null_draws_path: str | Path, path: str | Path
+) -> list[tuple[str, str, str]]:
+    """Each headline statistic of every view (rows) against the histograms of its null draws (smallest k of the
+    information imbalance); returns the panels drawn as (view, statistic, direction)."""
+    from freqmaps.verdict import format_p, null_names, read_table
+
+    rows = read_table(table_path)
+    draws = read_table(null_draws_path)
+    views = list(dict.fromkeys(r["view"] for r in rows))
+    smallest_k = {v: min((int(r["k"]) for r in rows if r["view"] == v and r["k"] != ""), default=None) for v in views}
+
+    def headline(row: dict) -> tuple[str, str] | None:
+        key = (row["statistic"], row["direction"] or "")
+        if key not in HEADLINE or (row["k"] != "" and int(row["k"]) != smallest_k[row["view"]]):
+            return None
+        return key
+
+    panels = {(r["view"], headline(r)): r for r in rows if headline(r)}
+    columns = [key for key in HEADLINE if any((v, key) in panels for v in views)]
+    nulls = null_names(rows[0]) if rows else []
+    fig, axes = plt.subplots(
+        max(len(views), 1),
+        max(len(columns), 1),
+        figsize=(3.3 * max(len(columns), 1), 2.6 * max(len(views), 1)),
+        squeeze=False,
+    )
+    colours = dict(zip(nulls, ("grey", "tab:orange", "tab:green", "tab:purple"), strict=False))
+    for i, view in enumerate(views):
+        for j, key in enumerate(columns):
+            ax = axes[i, j]
+            row = panels.get((view, key))
+            if row is None:
+                ax.set_axis_off()
+                continue
+            for null in nulls:
+                values = [
+                    float(d["value"])
+                    for d in draws
+                    if d["view"] == view
+                    and d["statistic"] == row["statistic"]
+                    and d["null"] == null
+                    and str(d["direction"]) == str(row["direction"])
+                    and str(d["k"]) == str(row["k"])
+                ]
+                if values:
+                    p = format_p(float(row[f"{null}_p_value"]), len(values))
+                    ax.hist(
+                        values,
+                        bins=20,
+                        color=colours[null],
+                        alpha=0.6,
+                        label=f"{null.replace('_', '-')} (p {p if p.startswith(('<', '≤')) else '= ' + p})",
+                    )
+            ax.axvline(float(row["value"]), color="tab:blue", lw=2, label="observed")
+            k = f", k={row['k']}" if row["k"] != "" else ""
+            ax.set_title(f"{TITLES[key]}{k}\nview: {view.replace('_', ' ')}", fontsize=8)
+            ax.set_xlabel(
+                f"{TITLES[key]} ({'smaller' if row['related_when'] == 'smaller' else 'larger'} = related)", fontsize=7
+            )
+            ax.set_ylabel("null draws", fontsize=7)
+            ax.legend(fontsize=6)
+    if not panels:
+        axes[0, 0].text(0.5, 0.5, "no headline statistic computed", ha="center")
+    fig.tight_layout()
+    _save(fig, path)
+    return sorted((view, *key) for view, key in panels)
 
 
 # ------------------------------------------------------------------ frequency-bias study ([P1])
