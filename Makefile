@@ -36,21 +36,21 @@ $(FASHION_MNIST):
 
 run: $(STAMP) data
 	$(SNAKEMAKE) --cores $(CORES) --profile profiles/local
-	$(SNAKEMAKE) --cores $(CORES) --report results/report.html
-	@echo "freqmaps: report at results/report.html, summary table at results/summary.csv"
+	$(SNAKEMAKE) --cores $(CORES) --report results/default/report.html
+	@echo "freqmaps: report at results/default/report.html, verdict at results/default/verdict.csv"
 
 report: $(STAMP)
-	$(SNAKEMAKE) --cores $(CORES) --report results/report.html
+	$(SNAKEMAKE) --cores $(CORES) --report results/default/report.html
 
-# The frequency-bias study of [P1] on the default config's dataset (results/<dataset>/frequency_bias/).
+# The frequency-bias study of [P1] on the default config's dataset (results/default/<dataset>/frequency_bias/).
 frequency_bias: $(STAMP) data
 	$(SNAKEMAKE) --cores $(CORES) --profile profiles/local frequency_bias
-	$(SNAKEMAKE) --cores $(CORES) frequency_bias --report results/frequency_bias_report.html
+	$(SNAKEMAKE) --cores $(CORES) frequency_bias --report results/default/frequency_bias_report.html
 
 # Known-answer validation on the synthetic datasets (no download), with its own study of training variants.
 known_answer: $(STAMP)
 	$(SNAKEMAKE) --cores $(CORES) --profile profiles/local known_answer frequency_bias --configfile configs/synthetic_known_answer.yaml
-	$(SNAKEMAKE) --cores $(CORES) known_answer frequency_bias --report results/known_answer_report.html --configfile configs/synthetic_known_answer.yaml
+	$(SNAKEMAKE) --cores $(CORES) known_answer frequency_bias --report results/synthetic_known_answer/known_answer_report.html --configfile configs/synthetic_known_answer.yaml
 
 test: $(STAMP) data
 	$(BIN)/python -m pytest -q

@@ -37,30 +37,31 @@ include: "workflow/rules/known_answer.smk"
 
 rule all:
     input:
-        "results/summary.csv",
+        f"{RESULTS}/verdict.csv",
+        f"{RESULTS}/run.csv",
         figure_targets(),
-        expand_models("results/{dataset}/{model}/seed{seed}/known_answer/known_answer.json", dataset=synthetic_datasets()),
+        expand_models(f"{RUN}/known_answer/known_answer.json", dataset=synthetic_datasets()),
 
 
 rule train_all:
     input:
-        expand_models("results/{dataset}/{model}/seed{seed}/model.safetensors"),
+        expand_models(f"{RUN}/model.safetensors"),
 
 
 rule attacks_all:
     input:
-        expand_attacks("results/{dataset}/{model}/seed{seed}/attacks/{attack}.safetensors"),
+        expand_attacks(f"{RUN}/attacks/{{attack}}.safetensors"),
 
 
 rule maps_all:
     input:
-        expand_models("results/{dataset}/{model}/seed{seed}/maps/essential.safetensors"),
-        expand_attacks("results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}.safetensors"),
+        expand_models(f"{RUN}/maps/essential.safetensors"),
+        expand_attacks(f"{RUN}/maps/adversarial/{{attack}}.safetensors"),
 
 
 rule stats_all:
     input:
-        "results/summary.csv",
+        f"{RESULTS}/verdict.csv",
 
 
 rule figures:
@@ -71,10 +72,10 @@ rule figures:
 rule frequency_bias:
     """The frequency-bias study ([P1]): needs a frequency_bias section in the config."""
     input:
-        expand("results/{dataset}/frequency_bias/variants.csv", dataset=[STUDY["dataset"]] if STUDY else []),
+        expand(f"{RESULTS}/{{dataset}}/frequency_bias/variants.csv", dataset=[STUDY["dataset"]] if STUDY else []),
 
 
 rule known_answer:
     """Known-answer validation of every model on every synthetic dataset."""
     input:
-        expand_models("results/{dataset}/{model}/seed{seed}/known_answer/known_answer.json", dataset=synthetic_datasets()),
+        expand_models(f"{RUN}/known_answer/known_answer.json", dataset=synthetic_datasets()),

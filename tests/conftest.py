@@ -76,7 +76,8 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 
 TINY_CONFIG = REPO / "tests" / "e2e" / "tiny_config.yaml"
-TINY_RESULTS = "results/fashion_mnist/cnn/seed0"
+DEFAULT_RESULTS = "results/default"  # a run of config.yaml (no --configfile) is the experiment `default`
+TINY_RESULTS = f"{DEFAULT_RESULTS}/fashion_mnist/cnn/seed0"
 
 
 def snakemake_command(workdir: Path, *args: str) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import TINY_CONFIG, require_fashion_mnist, snakemake
 
 pytestmark = pytest.mark.e2e
-STUDY = "results/fashion_mnist/frequency_bias"
+STUDY = "results/default/fashion_mnist/frequency_bias"
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +47,8 @@ def test_study_writes_tables_and_figures(study_run):
     assert standard and all(float(b["difference_to_standard"]) == 0.0 for b in standard)
     assert {b["view"] for b in bands} == {"radial", "angular"} and len({b["band"] for b in bands}) == 16
     # the study's models are its own: the main experiment's model was never trained
-    assert (study_run / "results/fashion_mnist/bias_adversarial/seed0/frequency_bias/dataset_mask.json").is_file()
-    assert not (study_run / "results/fashion_mnist/cnn").exists()
+    assert (study_run / "results/default/fashion_mnist/bias_adversarial/seed0/frequency_bias/dataset_mask.json").is_file()
+    assert not (study_run / "results/default/fashion_mnist/cnn").exists()
 
 
 def test_study_report_has_its_section(study_run):

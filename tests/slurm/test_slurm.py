@@ -68,7 +68,7 @@ def _slurm_env(cluster_env: dict) -> dict:
 
 # One branch of the tiny workflow (train, attack, 4 map shards and the statistics run on the cluster; the
 # gathers run locally) keeps the test to a few minutes on a 2-core node.
-TARGET = "results/fashion_mnist/cnn/seed0/stats/pgd.csv"
+TARGET = "results/default/fashion_mnist/cnn/seed0/stats/pgd.csv"
 
 
 def _run_on_slurm(workdir: Path, env: dict, target: str = TARGET, timeout: int = 1200) -> subprocess.CompletedProcess:
@@ -135,7 +135,7 @@ def test_slurm_results_equal_local_results(slurm_run, tiny_run):
     assert any("maps/adversarial/pgd.safetensors" in key for key in remote)
     for key in remote:
         assert torch.equal(remote[key], local[key]), key
-    stats = "results/fashion_mnist/cnn/seed0/stats/pgd.csv"
+    stats = "results/default/fashion_mnist/cnn/seed0/stats/pgd.csv"
     assert (workdir / stats).read_text() == (tiny_run / stats).read_text()
 
 

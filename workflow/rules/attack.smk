@@ -6,17 +6,17 @@ rule attack:
     """Attack one shard of the first n_test_images test images."""
     input:
         library("attacks", "stages"),
-        weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
+        weights=f"{RUN}/model.safetensors",
     output:
-        "results/{dataset}/{model}/seed{seed}/attacks/{attack}/shards/{scatteritem}.safetensors",
+        f"{RUN}/attacks/{{attack}}/shards/{{scatteritem}}.safetensors",
     params:
         dataset=dataset_settings,
         attack=attack_settings,
         device=config.get("device", "auto"),
     log:
-        "logs/{dataset}/{model}/seed{seed}/attack_{attack}_{scatteritem}.log",
+        f"{LOGS}/attack_{{attack}}_{{scatteritem}}.log",
     benchmark:
-        "benchmarks/{dataset}/{model}/seed{seed}/attack_{attack}_{scatteritem}.tsv"
+        f"{BENCHMARKS}/attack_{{attack}}_{{scatteritem}}.tsv"
     threads: 2
     resources:
         gpu=1,
@@ -33,14 +33,14 @@ rule gather_attack:
     input:
         library("attacks", "stages"),
         shards=gather.attacks(
-            "results/{dataset}/{model}/seed{seed}/attacks/{attack}/shards/{scatteritem}.safetensors",
+            f"{RUN}/attacks/{{attack}}/shards/{{scatteritem}}.safetensors",
             allow_missing=True,
         ),
     output:
-        adversarial="results/{dataset}/{model}/seed{seed}/attacks/{attack}.safetensors",
-        metrics="results/{dataset}/{model}/seed{seed}/attacks/{attack}.json",
+        adversarial=f"{RUN}/attacks/{{attack}}.safetensors",
+        metrics=f"{RUN}/attacks/{{attack}}.json",
     log:
-        "logs/{dataset}/{model}/seed{seed}/attack_{attack}_gather.log",
+        f"{LOGS}/attack_{{attack}}_gather.log",
     localrule: True
     conda:
         "../../envs/freqmaps.yaml"

@@ -1,4 +1,7 @@
 # Config validation, wildcard constraints and target helpers shared by all rules.
+import re
+from pathlib import Path
+
 from snakemake.utils import validate
 
 
@@ -6,6 +9,21 @@ from freqmaps.data import check_source, dataset_info, is_synthetic
 from freqmaps.frequency_bias import MODEL_PREFIX, STUDY_INPUTS, variant_models
 
 validate(config, schema="../schemas/config.schema.yaml")
+
+# Each experiment (config file) has its own results, logs and benchmarks: the `experiment` key, else the stem
+# of the last --configfile, else `default` (config.yaml). The results root is defined here only.
+_configfiles = getattr(workflow.config_settings, "configfiles", None) or []
+EXPERIMENT = config.get("experiment") or (Path(_configfiles[-1]).stem if _configfiles else "default")
+if EXPERIMENT == "config":
+    EXPERIMENT = "default"
+if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", EXPERIMENT):
+    raise ValueError(f"experiment: {EXPERIMENT!r} must be letters, digits, '_', '.' or '-' (it names results/<experiment>)")
+RESULTS = f"results/{EXPERIMENT}"
+RUN = f"{RESULTS}/{{dataset}}/{{model}}/seed{{seed}}"  # one model and seed of the experiment
+LOGS_ROOT = f"logs/{EXPERIMENT}"
+LOGS = f"{LOGS_ROOT}/{{dataset}}/{{model}}/seed{{seed}}"
+config["experiment"] = EXPERIMENT  # the report's landing page names it
+BENCHMARKS = f"benchmarks/{EXPERIMENT}/{{dataset}}/{{model}}/seed{{seed}}"
 for _name, _dataset in config["datasets"].items():
     check_source(_name, _dataset.get("root"), _dataset.get("download", False))
     dataset_info(_name, _dataset)  # a bad class list or size fails here, before any job
@@ -18,12 +36,12 @@ if STUDY and STUDY["dataset"] not in config["datasets"]:
     raise ValueError(f"frequency_bias.dataset: {STUDY['dataset']!r} is not under datasets: {list(config['datasets'])}")
 if STUDY and STUDY["attack"] not in config["attacks"]:
     raise ValueError(f"frequency_bias.attack: {STUDY['attack']!r} is not under attacks: {list(config['attacks'])}")
-config["models"].update(variant_models(config))
-BIAS = "results/{dataset}/{model}/seed{seed}/frequency_bias"  # the study's files per variant model and seed
+MODELS = {**config["models"], **variant_models(config)}  # config["models"] stays what the config names
+BIAS = f"{RUN}/frequency_bias"  # the study's files per variant model and seed
 
 wildcard_constraints:
     dataset="|".join(config["datasets"]),
-    model="|".join(config["models"]),
+    model="|".join(MODELS),
     attack="|".join(config["attacks"]),
     seed=r"\d+",
     scatteritem=r"\d+-of-\d+",

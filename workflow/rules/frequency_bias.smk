@@ -7,7 +7,7 @@ rule dataset_mask:
     """One invariance-loss mask shared by every image, with masked and complement accuracy."""
     input:
         library("shared_masks", "frequency_bias", "fourier", "data"),
-        weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
+        weights=f"{RUN}/model.safetensors",
     output:
         mask=f"{BIAS}/dataset_mask.safetensors",
         sidecar=f"{BIAS}/dataset_mask.json",
@@ -16,9 +16,9 @@ rule dataset_mask:
         mask=study_settings("dataset_mask"),
         device=config.get("device", "auto"),
     log:
-        "logs/{dataset}/{model}/seed{seed}/dataset_mask.log",
+        f"{LOGS}/dataset_mask.log",
     benchmark:
-        "benchmarks/{dataset}/{model}/seed{seed}/dataset_mask.tsv"
+        f"{BENCHMARKS}/dataset_mask.tsv"
     threads: 2
     resources:
         gpu=1,
@@ -34,7 +34,7 @@ rule image_masks:
     """[P1] single-image masks of the first test images (invariance loss, the model's prediction as target)."""
     input:
         library("maps", "frequency_bias", "fourier", "data"),
-        weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
+        weights=f"{RUN}/model.safetensors",
     output:
         masks=f"{BIAS}/image_masks.safetensors",
         sidecar=f"{BIAS}/image_masks.json",
@@ -43,9 +43,9 @@ rule image_masks:
         maps=study_settings("image_masks"),
         device=config.get("device", "auto"),
     log:
-        "logs/{dataset}/{model}/seed{seed}/image_masks.log",
+        f"{LOGS}/image_masks.log",
     benchmark:
-        "benchmarks/{dataset}/{model}/seed{seed}/image_masks.tsv"
+        f"{BENCHMARKS}/image_masks.tsv"
     threads: 2
     resources:
         gpu=1,
@@ -61,8 +61,8 @@ rule class_maps:
     """[P2] one map per class from an attack's images; how many attacks the predicted class's map undoes."""
     input:
         library("shared_masks", "frequency_bias", "fourier", "data"),
-        weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
-        attack="results/{dataset}/{model}/seed{seed}/attacks/{attack}.safetensors",
+        weights=f"{RUN}/model.safetensors",
+        attack=f"{RUN}/attacks/{{attack}}.safetensors",
     output:
         maps=f"{BIAS}/class_maps/{{attack}}.safetensors",
         sidecar=f"{BIAS}/class_maps/{{attack}}.json",
@@ -71,9 +71,9 @@ rule class_maps:
         class_maps=study_settings("class_maps"),
         device=config.get("device", "auto"),
     log:
-        "logs/{dataset}/{model}/seed{seed}/class_maps_{attack}.log",
+        f"{LOGS}/class_maps_{{attack}}.log",
     benchmark:
-        "benchmarks/{dataset}/{model}/seed{seed}/class_maps_{attack}.tsv"
+        f"{BENCHMARKS}/class_maps_{{attack}}.tsv"
     threads: 2
     resources:
         gpu=1,
@@ -92,34 +92,34 @@ rule frequency_bias_study:
         **{kind: study_inputs(kind) for kind in STUDY_INPUTS},
     output:
         variants=report(
-            "results/{dataset}/frequency_bias/variants.csv",
+            f"{RESULTS}/{{dataset}}/frequency_bias/variants.csv",
             caption="../report/frequency_bias_variants.rst",
             category="Frequency bias",
             labels={"table": "variants"},
         ),
-        per_seed="results/{dataset}/frequency_bias/per_seed.csv",
-        bands="results/{dataset}/frequency_bias/bands.csv",
-        sidecar="results/{dataset}/frequency_bias/study.json",
+        per_seed=f"{RESULTS}/{{dataset}}/frequency_bias/per_seed.csv",
+        bands=f"{RESULTS}/{{dataset}}/frequency_bias/bands.csv",
+        sidecar=f"{RESULTS}/{{dataset}}/frequency_bias/study.json",
         masks_png=report(
-            "results/{dataset}/frequency_bias/masks.png",
+            f"{RESULTS}/{{dataset}}/frequency_bias/masks.png",
             caption="../report/frequency_bias_masks.rst",
             category="Frequency bias",
             labels={"figure": "dataset masks"},
         ),
         bands_png=report(
-            "results/{dataset}/frequency_bias/band_differences.png",
+            f"{RESULTS}/{{dataset}}/frequency_bias/band_differences.png",
             caption="../report/frequency_bias_bands.rst",
             category="Frequency bias",
             labels={"figure": "band differences"},
         ),
         gallery_png=report(
-            "results/{dataset}/frequency_bias/complement_gallery.png",
+            f"{RESULTS}/{{dataset}}/frequency_bias/complement_gallery.png",
             caption="../report/frequency_bias_gallery.rst",
             category="Frequency bias",
             labels={"figure": "complement gallery"},
         ),
         lfi_png=report(
-            "results/{dataset}/frequency_bias/low_frequency_index.png",
+            f"{RESULTS}/{{dataset}}/frequency_bias/low_frequency_index.png",
             caption="../report/frequency_bias_lfi.rst",
             category="Frequency bias",
             labels={"figure": "low-frequency index"},
@@ -129,7 +129,7 @@ rule frequency_bias_study:
         seeds=config["seeds"],
         settings={"n_bands": (STUDY or {}).get("n_bands", 64), "n_bootstrap": (STUDY or {}).get("n_bootstrap", 1000)},
     log:
-        "logs/{dataset}/frequency_bias_study.log",
+        f"{LOGS_ROOT}/{{dataset}}/frequency_bias_study.log",
     localrule: True
     conda:
         "../../envs/freqmaps.yaml"

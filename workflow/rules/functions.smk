@@ -17,12 +17,12 @@ def expand_attacks(pattern):
 
 
 def figure_targets():
-    return expand_attacks("results/{dataset}/{model}/seed{seed}/figures/{attack}/class_mean_maps.png") + expand_attacks(
-        "results/{dataset}/{model}/seed{seed}/figures/{attack}/examples.png"
-    ) + expand_attacks("results/{dataset}/{model}/seed{seed}/figures/{attack}/cosine_null.png") + expand_attacks(
-        "results/{dataset}/{model}/seed{seed}/figures/{attack}/band_profiles.png"
-    ) + expand_attacks("results/{dataset}/{model}/seed{seed}/figures/{attack}/null_histograms.png") + expand_models(
-        "results/{dataset}/{model}/seed{seed}/figures/information_imbalance_plane.png"
+    return expand_attacks(f"{RUN}/figures/{{attack}}/class_mean_maps.png") + expand_attacks(
+        f"{RUN}/figures/{{attack}}/examples.png"
+    ) + expand_attacks(f"{RUN}/figures/{{attack}}/cosine_null.png") + expand_attacks(
+        f"{RUN}/figures/{{attack}}/band_profiles.png"
+    ) + expand_attacks(f"{RUN}/figures/{{attack}}/null_histograms.png") + expand_models(
+        f"{RUN}/figures/information_imbalance_plane.png"
     )
 
 
@@ -45,7 +45,7 @@ def dataset_settings(wildcards):
 
 
 def model_settings(wildcards):
-    return canonical(config["models"][wildcards.model])
+    return canonical(MODELS[wildcards.model])
 
 
 def attack_settings(wildcards):
@@ -62,8 +62,8 @@ def study_inputs(kind):
     if not STUDY:
         return []
     path = {  # keys: freqmaps.frequency_bias.STUDY_INPUTS
-        "model": "results/{dataset}/{model}/seed{seed}/model.json",
-        "attack": f"results/{{dataset}}/{{model}}/seed{{seed}}/attacks/{STUDY['attack']}.json",
+        "model": f"{RUN}/model.json",
+        "attack": f"{RUN}/attacks/{STUDY['attack']}.json",
         "dataset_mask": f"{BIAS}/dataset_mask.safetensors",
         "image_masks": f"{BIAS}/image_masks.safetensors",
         "class_maps": f"{BIAS}/class_maps/{STUDY['attack']}.safetensors",
@@ -77,3 +77,19 @@ def study_settings(key):
 
 def synthetic_datasets():
     return [name for name in config["datasets"] if is_synthetic(name)]
+
+
+def experiment_runs():
+    """Every dataset, model, seed and attack of the main experiment, in one fixed order (the summary's)."""
+    return [
+        {"dataset": dataset, "model": model, "seed": seed, "attack": attack}
+        for dataset in config["datasets"]
+        for model in MAIN_MODELS
+        for seed in config["seeds"]
+        for attack in config["attacks"]
+    ]
+
+
+def per_run(pattern):
+    """``pattern`` filled in for each of :func:`experiment_runs`, in the same order."""
+    return [pattern.format(**run) for run in experiment_runs()]

@@ -7,18 +7,18 @@ rule known_answer_model:
     """Planted bands against learned essential and adversarial maps of one model."""
     input:
         library("known_answer", "synthetic", "figures", "maps"),
-        weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
-        essential="results/{dataset}/{model}/seed{seed}/maps/essential.safetensors",
+        weights=f"{RUN}/model.safetensors",
+        essential=f"{RUN}/maps/essential.safetensors",
         adversarial=expand(
-            "results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}.safetensors",
+            f"{RUN}/maps/adversarial/{{attack}}.safetensors",
             attack=config["attacks"],
             allow_missing=True,
         ),
     output:
-        sidecar="results/{dataset}/{model}/seed{seed}/known_answer/known_answer.json",
-        classes="results/{dataset}/{model}/seed{seed}/known_answer/classes.csv",
+        sidecar=f"{RUN}/known_answer/known_answer.json",
+        classes=f"{RUN}/known_answer/classes.csv",
         figure=report(
-            "results/{dataset}/{model}/seed{seed}/known_answer/planted_and_learned.png",
+            f"{RUN}/known_answer/planted_and_learned.png",
             caption="../report/known_answer.rst",
             category="Known answer",
             subcategory="{dataset} / {model} / seed {seed}",
@@ -31,7 +31,7 @@ rule known_answer_model:
     wildcard_constraints:
         dataset="synthetic(_[A-Za-z0-9]+)?",
     log:
-        "logs/{dataset}/{model}/seed{seed}/known_answer.log",
+        f"{LOGS}/known_answer.log",
     threads: 1
     conda:
         "../../envs/freqmaps.yaml"

@@ -6,17 +6,17 @@ rule essential_maps_shard:
     """Essential frequency maps of correctly classified clean images (target: the true label)."""
     input:
         library("maps", "fourier", "stages"),
-        weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
+        weights=f"{RUN}/model.safetensors",
     output:
-        "results/{dataset}/{model}/seed{seed}/maps/essential/shards/{scatteritem}.safetensors",
+        f"{RUN}/maps/essential/shards/{{scatteritem}}.safetensors",
     params:
         dataset=dataset_settings,
         maps=map_settings(),
         device=config.get("device", "auto"),
     log:
-        "logs/{dataset}/{model}/seed{seed}/maps_essential_{scatteritem}.log",
+        f"{LOGS}/maps_essential_{{scatteritem}}.log",
     benchmark:
-        "benchmarks/{dataset}/{model}/seed{seed}/maps_essential_{scatteritem}.tsv"
+        f"{BENCHMARKS}/maps_essential_{{scatteritem}}.tsv"
     threads: 2
     resources:
         gpu=1,
@@ -32,18 +32,18 @@ rule adversarial_maps_shard:
     """Adversarial frequency maps of successfully attacked images (target: the adversarial label)."""
     input:
         library("maps", "fourier", "stages"),
-        weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
-        attack="results/{dataset}/{model}/seed{seed}/attacks/{attack}.safetensors",
+        weights=f"{RUN}/model.safetensors",
+        attack=f"{RUN}/attacks/{{attack}}.safetensors",
     output:
-        "results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}/shards/{scatteritem}.safetensors",
+        f"{RUN}/maps/adversarial/{{attack}}/shards/{{scatteritem}}.safetensors",
     params:
         dataset=dataset_settings,
         maps=map_settings(),
         device=config.get("device", "auto"),
     log:
-        "logs/{dataset}/{model}/seed{seed}/maps_adversarial_{attack}_{scatteritem}.log",
+        f"{LOGS}/maps_adversarial_{{attack}}_{{scatteritem}}.log",
     benchmark:
-        "benchmarks/{dataset}/{model}/seed{seed}/maps_adversarial_{attack}_{scatteritem}.tsv"
+        f"{BENCHMARKS}/maps_adversarial_{{attack}}_{{scatteritem}}.tsv"
     threads: 2
     resources:
         gpu=1,
@@ -58,12 +58,12 @@ rule adversarial_maps_shard:
 rule gather_essential_maps:
     input:
         library("stages"),
-        shards=gather.maps("results/{dataset}/{model}/seed{seed}/maps/essential/shards/{scatteritem}.safetensors", allow_missing=True),
+        shards=gather.maps(f"{RUN}/maps/essential/shards/{{scatteritem}}.safetensors", allow_missing=True),
     output:
-        maps="results/{dataset}/{model}/seed{seed}/maps/essential.safetensors",
-        summary="results/{dataset}/{model}/seed{seed}/maps/essential.json",
+        maps=f"{RUN}/maps/essential.safetensors",
+        summary=f"{RUN}/maps/essential.json",
     log:
-        "logs/{dataset}/{model}/seed{seed}/maps_essential_gather.log",
+        f"{LOGS}/maps_essential_gather.log",
     localrule: True
     conda:
         "../../envs/freqmaps.yaml"
@@ -74,12 +74,12 @@ rule gather_essential_maps:
 rule gather_adversarial_maps:
     input:
         library("stages"),
-        shards=gather.maps("results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}/shards/{scatteritem}.safetensors", allow_missing=True),
+        shards=gather.maps(f"{RUN}/maps/adversarial/{{attack}}/shards/{{scatteritem}}.safetensors", allow_missing=True),
     output:
-        maps="results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}.safetensors",
-        summary="results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}.json",
+        maps=f"{RUN}/maps/adversarial/{{attack}}.safetensors",
+        summary=f"{RUN}/maps/adversarial/{{attack}}.json",
     log:
-        "logs/{dataset}/{model}/seed{seed}/maps_adversarial_{attack}_gather.log",
+        f"{LOGS}/maps_adversarial_{{attack}}_gather.log",
     localrule: True
     conda:
         "../../envs/freqmaps.yaml"

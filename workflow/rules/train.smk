@@ -3,16 +3,16 @@ rule train:
     input:
         library("data", "models", "training", "stages"),
     output:
-        weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
-        metrics="results/{dataset}/{model}/seed{seed}/model.json",
+        weights=f"{RUN}/model.safetensors",
+        metrics=f"{RUN}/model.json",
     params:
         dataset=dataset_settings,
         model=model_settings,
         device=config.get("device", "auto"),
     log:
-        "logs/{dataset}/{model}/seed{seed}/train.log",
+        f"{LOGS}/train.log",
     benchmark:
-        "benchmarks/{dataset}/{model}/seed{seed}/train.tsv"
+        f"{BENCHMARKS}/train.tsv"
     threads: 2
     resources:
         gpu=1,
