@@ -1,8 +1,16 @@
-"""Snakemake wrapper: one summary table across the config (freqmaps.stages.summarise)."""
+"""Snakemake wrapper: the experiment's summary, null-draw and verdict tables (freqmaps.stages.summarise)."""
 
 from freqmaps import stages
 from freqmaps.runtime import setup_logging
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
-stages.summarise(list(sm.input.tables), list(sm.input.attacks), sm.output.table)
+stages.summarise(
+    sm.params.runs,
+    list(sm.input.tables),
+    list(sm.input.null_draws),
+    sm.output.table,
+    sm.output.null_draws,
+    sm.output.verdict,
+    sm.output.verdict_html,
+)

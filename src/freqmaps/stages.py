@@ -16,7 +16,7 @@ import torch
 from freqmaps import attacks, maps, stats
 from freqmaps.data import ImageSet, dataset_info, head, load_dataset
 from freqmaps.fourier import shifted
-from freqmaps.io import ResultFileError, load_tensors, save_tensors, write_csv, write_json
+from freqmaps.io import ResultFileError, atomic_path, load_tensors, save_tensors, write_csv, write_json
 from freqmaps.models import freeze
 from freqmaps.runtime import peak_memory_mb, provenance, resolve_device, seed_everything
 from freqmaps.training import TrainSettings, load_classifier, predict, save_classifier, train_classifier
@@ -252,21 +252,28 @@ def correlate(
     device: str,
     table_path: str | Path,
     per_image_path: str | Path,
+    null_draws_path: str | Path,
 ) -> None:
-    """Every configured statistic between E and A, each against its nulls, as a tidy table and a JSON sidecar."""
+    """Every configured statistic between E and A, each against its nulls: a flat table (``view`` then the
+    columns of :func:`freqmaps.stats.compare`), the null draws in long format, per-image values and a sidecar."""
     started = time.time()
     dev = resolve_device(device)
     pairs = kept_pairs(essential_path, adversarial_path)
     settings = stats.StatsSettings(**stats_cfg)
-    rows, per_image = [], []
-    for view in settings.views:
+    rows, draws, details, per_image = [], [], {}, []
+    for number, view in enumerate(settings.views, 1):
+        log.info("statistics, view %d of %d (%s): %d image pairs", number, len(settings.views), view, len(pairs["ids"]))
         E = stats.features(pairs["essential"], settings.pool, view, settings.n_bands)
         A = stats.features(pairs["adversarial"], settings.pool, view, settings.n_bands)
-        view_rows, view_per_image = stats.compare(E, A, pairs["labels"], settings, seed, dev)
-        rows += [{"view": view, **row} for row in view_rows]
+        result = stats.compare(E, A, pairs["labels"], settings, seed, dev)
+        rows += [{"view": view, **row} for row in result.rows]
+        draws += [{"view": view, **draw} for draw in result.null_draws]
+        details[view] = result.details
         if view == "maps":
-            per_image = view_per_image
-    write_csv(table_path, [{k: v for k, v in row.items() if k != "null_draws"} for row in rows])
+            per_image = result.per_image
+        log.info("view %s done after %.1f s", view, time.time() - started)
+    write_csv(table_path, rows)
+    write_csv(null_draws_path, draws)
     write_csv(
         per_image_path,
         [
@@ -280,36 +287,123 @@ def correlate(
             "essential": str(essential_path),
             "adversarial": str(adversarial_path),
             "n_pairs": len(pairs["ids"]),
-            "statistics": rows,
+            "details": details,
             "seconds": time.time() - started,
             **provenance(dev, seed, stats_cfg),
         },
     )
 
 
-def summarise(table_sidecars: list[str | Path], attack_sidecars: list[str | Path], out_path: str | Path) -> None:
-    """One row per (dataset, model, seed, attack, statistic), with the attack's success rate beside it."""
+def summarise(
+    runs: list[dict[str, Any]],
+    table_paths: list[str | Path],
+    null_draws_paths: list[str | Path],
+    summary_path: str | Path,
+    all_draws_path: str | Path,
+    verdict_path: str | Path,
+    verdict_html: str | Path,
+) -> None:
+    """The run's tables: every statistic (summary), every null draw (long), and the verdict (CSV and HTML).
+
+    ``runs[i]`` names the dataset, model, seed and attack of ``table_paths[i]`` and ``null_draws_paths[i]``.
+    """
+    from freqmaps import verdict
+
+    if not len(runs) == len(table_paths) == len(null_draws_paths):
+        raise ValueError(f"{len(runs)} runs but {len(table_paths)} tables and {len(null_draws_paths)} null-draw tables")
+    summary, draws = [], []
+    for run, table, draw_table in zip(runs, table_paths, null_draws_paths, strict=True):
+        keys = {key: run[key] for key in verdict.RUN_KEYS if key != "view"}
+        summary += [{**keys, **row} for row in verdict.read_table(table)]
+        draws += [{**keys, **row} for row in verdict.read_table(draw_table)]
+    rows = verdict.verdict_rows(summary, verdict.null_draw_counts(draws))
+    write_csv(summary_path, summary)
+    write_csv(all_draws_path, draws)
+    write_csv(verdict_path, rows)
+    with atomic_path(verdict_html) as tmp:
+        tmp.write_text(
+            verdict.html_page(
+                "Verdict: are essential and adversarial maps related beyond chance?",
+                verdict.VERDICT_DOC,
+                [("Verdict", verdict.rendered_verdict(rows)), ("Every statistic (summary.csv)", summary)],
+            )
+        )
+    write_json(
+        Path(summary_path).with_suffix(".json"),
+        {
+            "columns": verdict.SUMMARY_DOC,
+            "verdict": verdict.VERDICT_DOC,
+            "tables": [str(t) for t in table_paths],
+            "rows": len(summary),
+            **provenance("cpu", None),
+        },
+    )
+
+
+def run_facts(
+    runs: list[dict[str, Any]],
+    model_sidecars: list[str | Path],
+    attack_sidecars: list[str | Path],
+    essential_paths: list[str | Path],
+    adversarial_paths: list[str | Path],
+    table_path: str | Path,
+    html_path: str | Path,
+) -> None:
+    """What ran: per model and attack, clean accuracy, attack success and robust accuracy, how many maps were
+    kept or dropped and why, and the versions and git commits the results came from."""
+    from freqmaps import verdict
     from freqmaps.io import read_json
 
-    rows = []
-    for table, attack_json in zip(table_sidecars, attack_sidecars, strict=True):
-        parts = Path(table).parts  # results/<dataset>/<model>/seed<seed>/stats/<attack>.json
-        dataset, model, seed, attack_name = parts[-5], parts[-4], parts[-3].removeprefix("seed"), Path(table).stem
-        attack_meta = read_json(attack_json)
-        for row in read_json(table)["statistics"]:
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "model": model,
-                    "seed": seed,
-                    "attack": attack_name,
-                    "attack_success_rate": attack_meta["success_rate"],
-                    "clean_accuracy": attack_meta["clean_accuracy"],
-                    **row,
-                }
+    rows, provenances = [], {}
+    for run, model_json, attack_json, e_path, a_path in zip(
+        runs, model_sidecars, attack_sidecars, essential_paths, adversarial_paths, strict=True
+    ):
+        model_meta, attack_meta = read_json(model_json), read_json(attack_json)
+        row = {key: run[key] for key in ("dataset", "model", "seed", "attack")}
+        row.update(
+            {
+                "arch": model_meta["arch"],
+                "test_accuracy": model_meta["test_accuracy"],
+                "n_images": attack_meta["n_images"],
+                "clean_accuracy": attack_meta["clean_accuracy"],
+                "attack_success_rate": attack_meta["success_rate"],
+                "robust_accuracy": attack_meta["robust_accuracy"],
+            }
+        )
+        for kind, path in (("essential", e_path), ("adversarial", a_path)):
+            row.update(maps_outcomes(kind, path))
+        rows.append(row)
+        for meta in (model_meta, attack_meta):
+            provenances[(meta.get("git_commit"), str(sorted(meta.get("versions", {}).items())))] = meta
+    versions = [
+        {"git_commit": commit or "unknown", **meta.get("versions", {})} for (commit, _), meta in provenances.items()
+    ]
+    write_csv(table_path, rows)
+    with atomic_path(html_path) as tmp:
+        tmp.write_text(
+            verdict.html_page(
+                "What ran",
+                RUN_FACTS_DOC,
+                [("Models, attacks and maps", rows), ("Versions and git commit of the results", versions)],
             )
-    write_csv(out_path, rows)
-    write_json(
-        Path(out_path).with_suffix(".json"),
-        {"tables": [str(t) for t in table_sidecars], "rows": len(rows), **provenance("cpu", None)},
-    )
+        )
+
+
+RUN_FACTS_DOC = (
+    "One row per dataset, model (its architecture), seed and attack. test_accuracy: the model on the whole test "
+    "set; n_images: the first test images attacked and mapped; clean_accuracy: on those images; "
+    "attack_success_rate: share of correctly classified images the attack flipped; robust_accuracy: accuracy on "
+    "the attacked images. Maps per kind (essential, adversarial): kept, and dropped because the clean image was "
+    "misclassified, the attack failed, the masked image lost its target class, or the loss was NaN; "
+    "stopped_at_max_steps counts kept maps whose optimisation hit max_steps before converging."
+)
+
+
+def maps_outcomes(kind: str, path: str | Path) -> dict[str, int]:
+    """How many of the configured images a maps file kept, dropped per reason, and stopped at max_steps."""
+    tensors, meta = load_tensors(path)
+    counts = {f"{kind}_{name}": int((tensors["selection"] == code).sum()) for code, name in enumerate(maps.OUTCOMES)}
+    kept = tensors["outcome"] == maps.KEPT
+    max_steps = meta["settings"]["max_steps"]
+    counts[f"{kind}_stopped_at_max_steps"] = int((kept & (tensors["steps"] > max_steps)).sum())
+    return counts
