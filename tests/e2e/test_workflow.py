@@ -1,8 +1,10 @@
 """The real workflow on a tiny config in a temporary directory: dry run, run, nothing left to do, and an
-edit to one attack reruns only that attack's branch. Bad configs stop before any job runs."""
+edit to one attack reruns only that attack's branch; the verdict and summary tables and the report; a second
+experiment beside the first. Bad configs stop before any job runs."""
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 import subprocess
@@ -12,7 +14,7 @@ import pytest
 import torch
 import yaml
 
-from tests.conftest import TINY_CONFIG, TINY_RESULTS, snakemake
+from tests.conftest import DEFAULT_RESULTS, TINY_CONFIG, TINY_RESULTS, snakemake
 
 pytestmark = pytest.mark.e2e
 TINY = TINY_CONFIG
@@ -59,6 +61,8 @@ def test_dry_run_plans_every_stage(finished_run):
         "map_figures",
         "information_imbalance_plane",
         "summary",
+        "run_facts",
+        "null_histograms",
     } <= rules
     assert sum(rule == "adversarial_maps_shard" for rule, _ in dry) == 4  # 2 attacks x 2 shards
 
@@ -78,10 +82,84 @@ def test_run_writes_every_result(finished_run):
         "figures/information_imbalance_plane.png",
     ]:
         assert (workdir / R / path).stat().st_size > 0, path
-    summary = (workdir / "results/summary.csv").read_text()
-    assert "cosine_mean" in summary and ",pgd," in summary and ",fgsm," in summary
+    summary = (workdir / DEFAULT_RESULTS / "summary.csv").read_text()
+    assert ",cosine," in summary and ",pgd," in summary and ",fgsm," in summary
     for log in ("train.log", "attack_pgd_1-of-1.log", "maps_essential_1-of-2.log"):
-        assert "device: cpu" in (workdir / "logs/fashion_mnist/cnn/seed0" / log).read_text()
+        assert "device: cpu" in (workdir / "logs/default/fashion_mnist/cnn/seed0" / log).read_text()
+    assert "steps" in (workdir / "logs/default/fashion_mnist/cnn/seed0/maps_essential_1-of-2.log").read_text()
+    assert "view maps done" in (workdir / "logs/default/fashion_mnist/cnn/seed0/stats_pgd.log").read_text()
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def test_summary_is_flat_in_the_contract_order_with_the_draws_apart(finished_run):
+    workdir, _ = finished_run
+    header, rows = read_csv(workdir / DEFAULT_RESULTS / "summary.csv")
+    contract = ["statistic", "direction", "k", "n", "value", "ci_low", "ci_high", "ci_method", "related_when"]
+    assert header[:5] == ["dataset", "model", "seed", "attack", "view"] and header[5:14] == contract
+    nulls = ["random", "within_class"]
+    assert header[14:] == [f"{n}_{c}" for n in nulls for c in ("null_mean", "null_sd", "p_value")] + ["note"]
+    assert all("{" not in value for row in rows for value in row.values())  # no dict reprs
+    draw_header, draws = read_csv(workdir / DEFAULT_RESULTS / "null_draws.csv")
+    assert draw_header[-3:] == ["null", "draw", "value"]
+    assert {d["null"] for d in draws} == set(nulls) and max(int(d["draw"]) for d in draws) == 19  # n_null 20
+
+
+def test_verdict_gives_every_statistic_against_every_null(finished_run):
+    workdir, _ = finished_run
+    header, rows = read_csv(workdir / DEFAULT_RESULTS / "verdict.csv")
+    for null in ("random", "within_class"):
+        for column in ("null_mean", "null_sd", "z", "p_value", "p_adjusted", "draws"):
+            assert f"{null}_{column}" in header
+    assert {"dataset", "model", "attack", "view", "statistic", "seeds", "seed_mean", "reading"} <= set(header)
+    _, summary = read_csv(workdir / DEFAULT_RESULTS / "summary.csv")
+    assert len(rows) == len(summary)
+    computed = [r for r in rows if not r["note"]]
+    assert computed and all(r["reading"].startswith(("related", "not related")) for r in computed)
+    assert all(float(r["random_p_adjusted"]) >= float(r["random_p_value"]) for r in computed)
+    facts_header, facts = read_csv(workdir / DEFAULT_RESULTS / "run.csv")
+    assert {(f["model"], f["attack"]) for f in facts} == {("cnn", "pgd"), ("cnn", "fgsm")}  # no bias_* models
+    assert {"attack_success_rate", "robust_accuracy", "essential_kept", "adversarial_attack_failed"} <= set(
+        facts_header
+    )
+    for fact in facts:  # every configured image is kept or dropped for one reason
+        kinds = ("kept", "target_lost", "nan_loss", "misclassified_clean", "attack_failed")
+        assert sum(int(fact[f"adversarial_{k}"]) for k in kinds) == int(fact["n_images"]) == 24
+
+
+def test_report_shows_the_verdict_and_what_ran(finished_run, tmp_path):
+    workdir, _ = finished_run
+    report = tmp_path / "report.html"
+    run = snakemake(workdir, "--report", str(report))
+    assert run.returncode == 0, run.stderr[-3000:]
+    text = report.read_text()
+    assert "1 Verdict" in text and "2 What ran" in text
+    assert "bias_standard" not in text  # the landing page lists what ran, not the study's models
+    verdict_page = (workdir / DEFAULT_RESULTS / "verdict.html").read_text()
+    assert "<table>" in verdict_page and "re-pairing" in verdict_page
+
+
+def test_a_second_experiment_leaves_the_first_intact(finished_run, tmp_path):
+    workdir, _ = finished_run
+    before = {p: p.stat().st_mtime_ns for p in (workdir / DEFAULT_RESULTS).rglob("*") if p.is_file()}
+    config = yaml.safe_load(TINY.read_text())
+    config["datasets"]["fashion_mnist"]["n_test_images"] = 16
+    config["models"]["cnn"]["train"]["n_train"] = 1000
+    config["attacks"] = {"fgsm": config["attacks"]["fgsm"]}
+    config["maps"]["shards"] = 1
+    config.pop("frequency_bias")
+    (workdir / "second.yaml").write_text(yaml.safe_dump(config))
+    run = snakemake(workdir, "--configfile", "second.yaml")
+    assert run.returncode == 0, run.stderr[-4000:]
+    _, rows = read_csv(workdir / "results/second/verdict.csv")
+    assert rows and {r["attack"] for r in rows} == {"fgsm"}
+    assert {p: p.stat().st_mtime_ns for p in (workdir / DEFAULT_RESULTS).rglob("*") if p.is_file()} == before
+    assert (workdir / "logs/second/fashion_mnist/cnn/seed0/train.log").is_file()
+    assert planned_jobs(workdir) == []  # the default experiment still has nothing to do
 
 
 def test_second_run_has_nothing_to_do(finished_run):
