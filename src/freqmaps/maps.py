@@ -257,8 +257,19 @@ def _learn_maps(
                 ).cpu()
     first = torch.tensor([pending.popleft() for _ in range(min(settings.batch_size, n))])
     slots = _Slots(images, targets, clean_ce, first, shape, settings, device)
-    bar = tqdm(total=n, desc="maps", unit="img", mininterval=10, ascii=True, disable=not progress)
-    iteration = 0
+    # Progress in optimisation steps, so that the ETA follows the work: each image has a budget of
+    # max_steps + 1 steps; a finished image counts its whole budget, a running one the steps it has taken.
+    budget = settings.max_steps + 1
+    bar = tqdm(
+        total=n * budget,
+        desc=f"maps ({n} images x {budget} steps)",
+        unit="step",
+        unit_scale=True,
+        mininterval=10,
+        ascii=True,
+        disable=not progress,
+    )
+    finished, iteration = 0, 0
     while len(slots.image):
         # ---- one Adam step for every running slot (finished slots are frozen: nothing of theirs changes)
         mask = slots.mask.detach().requires_grad_(True)
@@ -291,6 +302,8 @@ def _learn_maps(
         # ---- harvest finished slots, refill them from the queue
         syncs += 1
         done = (~slots.running).nonzero().squeeze(1)
+        finished += len(done)
+        bar.update(finished * budget + int(slots.t[slots.running].sum()) - bar.n)
         if len(done) == 0:
             continue
         with torch.no_grad():
@@ -305,7 +318,6 @@ def _learn_maps(
             nan = slots.nan[done].cpu()
             lost = (predicted != slots.y[done]).cpu()
             outcome[ids] = torch.where(nan, NAN_LOSS, torch.where(lost, TARGET_LOST, KEPT))
-        bar.update(len(done))
         refill = min(len(done), len(pending))
         if refill:
             slots.reset(
