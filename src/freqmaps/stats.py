@@ -1,4 +1,4 @@
-"""Statistics between essential maps E and adversarial maps A, one row per image (METHOD.md §4).
+"""Statistics between essential maps E and adversarial maps A, one row per image (docs/METHOD.md §4).
 
 Everything runs in torch (GPU when present). Neighbour statistics order points by the float64 distance of
 their rows (sum of squared differences), the point itself first in its own neighbour list and ties broken by
@@ -44,7 +44,7 @@ class StatsSettings:
     n_bootstrap: int = 200
     n_half_samples: int = 100  # intervals of the neighbour statistics (IdCor, information imbalance)
     k: list[int] = field(default_factory=lambda: [1])
-    pool: int = 1  # max_pool2d kernel over the shifted maps (7 for 224 px images, METHOD.md §2)
+    pool: int = 1  # max_pool2d kernel over the shifted maps (7 for 224 px images, docs/METHOD.md §4.1)
     svcca_variance: float = 0.99
     views: list[str] = field(default_factory=lambda: list(VIEWS))  # maps, and their band energies
     n_bands: int = 64

@@ -119,7 +119,7 @@ def test_ties_are_counted_not_hidden():
 
 
 def _twonn_transcription(X: np.ndarray) -> float:
-    """METHOD.md's description of the authors' TwoNN, in plain numpy."""
+    """docs/METHOD.md §4.4: the authors' TwoNN, in plain numpy."""
     D = np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1))
     np.fill_diagonal(D, np.inf)
     r = np.sort(D, axis=1)[:, :2]
