@@ -235,7 +235,8 @@ def _imbalance_pairs(rows: list[dict]) -> dict[int, tuple[dict, dict]]:
     """k -> (E_to_A row, A_to_E row) of the information imbalance on the maps view (computed ones only)."""
     found: dict[int, dict[str, dict]] = {}
     for row in rows:
-        if row["statistic"] == "information_imbalance" and row.get("view", "maps") == "maps" and not row.get("note"):
+        computed = not row.get("note") and np.isfinite(float(row["value"]))
+        if row["statistic"] == "information_imbalance" and row.get("view", "maps") == "maps" and computed:
             found.setdefault(int(row["k"]), {})[row["direction"]] = row
     return {k: (d["E_to_A"], d["A_to_E"]) for k, d in sorted(found.items()) if {"E_to_A", "A_to_E"} <= set(d)}
 

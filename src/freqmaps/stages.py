@@ -155,7 +155,7 @@ def learn_maps_shard(
     out_path: str | Path,
     attack_path: str | Path | None = None,
 ) -> None:
-    """Learn the per-image maps of one shard of the admitted images (METHOD.md §2)."""
+    """Learn the per-image maps of one shard of the admitted images (docs/METHOD.md §2)."""
     settings = maps.MapSettings(**{k: v for k, v in map_cfg.items() if k != "shards"})
     index, total = parse_shard(shard)
     seed_everything(seed)

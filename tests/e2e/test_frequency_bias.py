@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import TINY_CONFIG, require_fashion_mnist, snakemake
+from tests.conftest import DEFAULT_RESULTS, TINY_CONFIG, require_fashion_mnist, snakemake
 
 pytestmark = pytest.mark.e2e
 STUDY = "results/default/fashion_mnist/frequency_bias"
@@ -47,7 +47,8 @@ def test_study_writes_tables_and_figures(study_run):
     assert standard and all(float(b["difference_to_standard"]) == 0.0 for b in standard)
     assert {b["view"] for b in bands} == {"radial", "angular"} and len({b["band"] for b in bands}) == 16
     # the study's models are its own: the main experiment's model was never trained
-    assert (study_run / "results/default/fashion_mnist/bias_adversarial/seed0/frequency_bias/dataset_mask.json").is_file()
+    variant = study_run / DEFAULT_RESULTS / "fashion_mnist/bias_adversarial/seed0"
+    assert (variant / "frequency_bias/dataset_mask.json").is_file()
     assert not (study_run / "results/default/fashion_mnist/cnn").exists()
 
 

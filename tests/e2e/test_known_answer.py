@@ -10,7 +10,7 @@ import json
 import pytest
 import yaml
 
-from tests.conftest import REPO, snakemake
+from tests.conftest import DEFAULT_RESULTS, REPO, snakemake
 
 pytestmark = pytest.mark.e2e
 KNOWN = "results/default/synthetic/cnn/seed0/known_answer"
@@ -35,7 +35,8 @@ def known_answer_run(tmp_path_factory):
 
 def test_essential_maps_find_the_planted_bands(known_answer_run):
     record = json.loads((known_answer_run / KNOWN / "known_answer.json").read_text())
-    accuracy = json.loads((known_answer_run / "results/default/synthetic/cnn/seed0/model.json").read_text())["test_accuracy"]
+    model = known_answer_run / DEFAULT_RESULTS / "synthetic/cnn/seed0/model.json"
+    accuracy = json.loads(model.read_text())["test_accuracy"]
     assert accuracy >= 0.9
     essential = record["essential"]
     assert essential["meets_threshold"], essential  # mean share of L1 mass inside the class band >= 0.7
@@ -61,7 +62,9 @@ def test_adversarial_maps_are_measured_against_the_separating_bands(known_answer
 def test_frequency_bias_study_runs_on_the_two_scale_dataset(known_answer_run):
     rows = {
         r["variant"]: r
-        for r in csv.DictReader((known_answer_run / "results/default/synthetic_scales/frequency_bias/variants.csv").open())
+        for r in csv.DictReader(
+            (known_answer_run / DEFAULT_RESULTS / "synthetic_scales/frequency_bias/variants.csv").open()
+        )
     }
     assert set(rows) == {"standard", "adversarial"}
     assert float(rows["adversarial"]["attacked_accuracy"]) > float(rows["standard"]["attacked_accuracy"])

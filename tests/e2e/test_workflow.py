@@ -78,6 +78,7 @@ def test_run_writes_every_result(finished_run):
         "maps/adversarial/pgd.safetensors",
         "stats/pgd.csv",
         "stats/fgsm_per_image.csv",
+        "stats/pgd_null_draws.csv",
         "figures/pgd/class_mean_maps.png",
         "figures/information_imbalance_plane.png",
     ]:
