@@ -125,7 +125,7 @@ def examples(
         label = class_names[int(attack["labels"][image_id])]
         adv_label = class_names[int(attack["adversarial_labels"][image_id])]
         rank = "" if not cosine else ("highest cosine, " if row < min(count, len(ids)) else "lowest cosine, ")
-        similarity = f"{rank}cos={cosine[image_id]:.2f}" if cosine else ""
+        similarity = f"{rank}cos={cosine[image_id]:.3f}" if cosine else ""
         _show_image(axes[row, 0], attack["clean"][image_id])
         axes[row, 0].set_title(f"#{image_id}: {label}\n{similarity}", fontsize=7)
         image = _show_map(axes[row, 1], essential["maps"][e_rows[image_id]], frequency_axes=True)
@@ -134,6 +134,7 @@ def examples(
         axes[row, 2].set_title(f"attacked: {adv_label}", fontsize=7)
         _show_map(axes[row, 3], adversarial["maps"][a_rows[image_id]], frequency_axes=True)
         axes[row, 3].set_title("adversarial map", fontsize=7)
+        axes[row, 3].tick_params(labelleft=False)  # same frequencies as the essential map beside it
     if image is not None:
         axes[-1, 1].set_xlabel("cycles/image", fontsize=6)
         axes[-1, 3].set_xlabel("cycles/image", fontsize=6)

@@ -174,8 +174,8 @@ def format_p(p: float, draws: int) -> str:
         return ""
     floor = 1.0 / (draws + 1) if draws else 0.0
     if draws and p <= floor * (1 + 1e-9):
-        bound = 10 ** math.ceil(math.log10(floor))  # 1/101 -> 0.01, 1/21 -> 0.1
-        return f"< {bound:g}" if floor < bound else f"≤ {floor:.2g}"
+        bound = 10 ** math.ceil(math.log10(floor))  # 1/101 -> 0.01, 1/1001 -> 0.001
+        return f"< {bound:g}" if floor < bound < 1.1 * floor else f"≤ {floor:.2g}"  # 1/21 -> ≤ 0.048
     return f"{p:.2g}" if p < 0.01 else f"{p:.3f}"
 
 

@@ -139,7 +139,8 @@ def test_report_shows_the_verdict_and_what_ran(finished_run, tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     text = report.read_text()
     assert "1 Verdict" in text and "2 What ran" in text
-    assert "bias_standard" not in text  # the landing page lists what ran, not the study's models
+    landing = text[text.index("This experiment:") :].split("</p>")[0]
+    assert "cnn (small_cnn)" in landing and "bias_" not in landing  # what ran, not the study's models
     verdict_page = (workdir / DEFAULT_RESULTS / "verdict.html").read_text()
     assert "<table>" in verdict_page and "re-pairing" in verdict_page
 
@@ -204,6 +205,7 @@ def _broken(tmp_path: Path, edit) -> subprocess.CompletedProcess:
         (lambda c: c["maps"].update(lamda=0.1), "lamda"),
         (lambda c: c["datasets"]["fashion_mnist"].update(root="/nonexistent/fmnist"), "datasets.fashion_mnist.root"),
         (lambda c: c.pop("attacks"), "attacks"),
+        (lambda c: c.update(experiment="../elsewhere"), "../elsewhere"),
     ],
 )
 def test_bad_config_stops_before_any_job_naming_the_key(tmp_path, edit, expected):
