@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import matplotlib
@@ -13,7 +12,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from freqmaps import stats  # noqa: E402
-from freqmaps.io import atomic_path, load_tensors  # noqa: E402
+from freqmaps.io import atomic_path, load_tensors, read_csv, read_json  # noqa: E402
 from freqmaps.maps import KEPT  # noqa: E402
 
 
@@ -91,8 +90,7 @@ def cosine_against_nulls(
     per_image_csv: str | Path, essential: dict, adversarial: dict, seed: int, path: str | Path
 ) -> None:
     """Histogram of true-pair cosines against one random and one within-class re-pairing."""
-    with open(per_image_csv) as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_csv(per_image_csv)
     fig, ax = plt.subplots(figsize=(5, 3.2))
     if rows and "cosine" in rows[0]:
         ids = [int(r["id"]) for r in rows]
@@ -170,8 +168,7 @@ def information_imbalance_plane(table_paths: list[str | Path], attacks: list[str
     ax.plot([0, 1.1], [0, 1.1], color="lightgrey", lw=1)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for index, (table, attack) in enumerate(zip(table_paths, attacks, strict=True)):
-        with open(table) as handle:
-            rows = {r["statistic"]: r for r in csv.DictReader(handle) if r.get("view", "maps") == "maps"}
+        rows = {r["statistic"]: r for r in read_csv(table) if r.get("view", "maps") == "maps"}
         ks = sorted({int(s.rsplit("_k", 1)[1]) for s in rows if s.startswith("information_imbalance_E_to_A")})
         for k in ks:
             ea, ae = rows[f"information_imbalance_E_to_A_k{k}"], rows[f"information_imbalance_A_to_E_k{k}"]
@@ -207,11 +204,9 @@ HEADLINE = ("cosine_mean", "idcor", "information_imbalance_E_to_A_k1", "informat
 
 def null_histograms(stats_json: str | Path, path: str | Path) -> None:
     """Each headline statistic (maps view) against the histogram of its null draws."""
-    import json
-
     rows = {
         r["statistic"]: r
-        for r in json.loads(Path(stats_json).read_text())["statistics"]
+        for r in read_json(stats_json)["statistics"]
         if r.get("view", "maps") == "maps" and r["statistic"] in HEADLINE
     }
     names = [name for name in HEADLINE if name in rows]
