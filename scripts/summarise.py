@@ -5,4 +5,4 @@ from freqmaps.runtime import setup_logging
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
-stages.summarise(list(sm.input.tables), list(sm.input.attacks), sm.output.table)
+stages.summarise(table_sidecars=list(sm.input.tables), attack_sidecars=list(sm.input.attacks), out_path=sm.output.table)
