@@ -1,10 +1,19 @@
+from pathlib import Path
+
 # Functions the rules call: targets, settings passed as params, and the library modules a rule depends on.
 
 
 def library(*modules):
-    """The package modules a job runs, and those every job uses, as inputs: editing them reruns the job."""
-    shared = ("io", "runtime")
-    return [workflow.source_path(f"../../src/freqmaps/{m}.py") for m in (*modules, *shared)]
+    """The package modules a job runs, and those every job uses, as inputs: editing them reruns the job.
+
+    Inside the working directory they are given relative to it, so a finished run copied or moved with its
+    workflow (scratch to project storage) reruns nothing; a workflow elsewhere is named by its absolute path.
+    """
+    shared = ("io", "runtime", "config")  # config: the schema's defaults fill what the config leaves out
+    sources = [Path(workflow.source_path(f"../../src/freqmaps/{m}.py")) for m in (*modules, *shared)]
+    sources.append(Path(workflow.source_path("../schemas/config.schema.yaml")))
+    here = Path.cwd().resolve()
+    return [str(s.resolve().relative_to(here)) if s.resolve().is_relative_to(here) else str(s) for s in sources]
 
 
 def expand_models(pattern, **extra):

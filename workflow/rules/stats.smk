@@ -10,7 +10,7 @@ rule correlate:
         per_image="results/{dataset}/{model}/seed{seed}/stats/{attack}_per_image.csv",
     params:
         stats=canonical(config["stats"]),
-        device=config.get("device", "auto"),
+        device=setting(config, "device"),
     log:
         "logs/{dataset}/{model}/seed{seed}/stats_{attack}.log",
     benchmark:
