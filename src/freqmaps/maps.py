@@ -72,6 +72,8 @@ class MapSettings:
                 raise ValueError(f"maps.{key}: must be positive, got {getattr(self, key)}")
         if self.lam < 0 or self.tol < 0 or self.min_steps < 0:
             raise ValueError("maps.lam, maps.tol and maps.min_steps must not be negative")
+        if self.max_steps < self.min_steps:
+            raise ValueError(f"maps.max_steps: {self.max_steps} is below maps.min_steps ({self.min_steps})")
         self.betas = tuple(self.betas)
 
 

@@ -290,3 +290,12 @@ def test_validation_does_not_change_the_config():
     before = copy.deepcopy(config)
     validate_config(config)
     assert config == before
+
+
+def test_map_settings_refuse_max_steps_below_min_steps():
+    """Also for library users: every image would stop at max_steps + 1 and min_steps would be ignored."""
+    from freqmaps.maps import MapSettings
+
+    assert MapSettings(min_steps=5, max_steps=5).max_steps == 5
+    with pytest.raises(ValueError, match=r"maps.max_steps: 4 is below maps.min_steps \(5\)"):
+        MapSettings(min_steps=5, max_steps=4)

@@ -10,10 +10,11 @@ def library(*modules):
     workflow (scratch to project storage) reruns nothing; a workflow elsewhere is named by its absolute path.
     """
     shared = ("io", "runtime", "config")  # config: the schema's defaults fill what the config leaves out
-    sources = [Path(workflow.source_path(f"../../src/freqmaps/{m}.py")) for m in (*modules, *shared)]
-    sources.append(Path(workflow.source_path("../schemas/config.schema.yaml")))
+    root = Path(workflow.basedir).resolve()  # the checkout holding the Snakefile
+    sources = [root / "src" / "freqmaps" / f"{m}.py" for m in (*modules, *shared)]
+    sources.append(root / "workflow" / "schemas" / "config.schema.yaml")
     here = Path.cwd().resolve()
-    return [str(s.resolve().relative_to(here)) if s.resolve().is_relative_to(here) else str(s) for s in sources]
+    return [str(s.relative_to(here)) if s.is_relative_to(here) else str(s) for s in sources]
 
 
 def expand_models(pattern, **extra):
