@@ -65,9 +65,11 @@ def test_shared_parts_are_defined_once_and_referenced():
 def test_schema_enums_equal_the_library_registries():
     from freqmaps.fourier import PARAMETERISATIONS
     from freqmaps.maps import OBJECTIVES, PRECISIONS
+    from freqmaps.models import ARCHITECTURES
     from freqmaps.training import VARIANTS
 
     defs = cfg.schema()["$defs"]
+    assert tuple(defs["arch"]["enum"]) == tuple(ARCHITECTURES)
     assert tuple(defs["variant"]["enum"]) == tuple(VARIANTS)
     assert tuple(defs["parameterisation"]["enum"]) == tuple(PARAMETERISATIONS)
     maps = cfg.schema_at("maps")["properties"]
