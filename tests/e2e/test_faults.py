@@ -96,7 +96,6 @@ def test_following_the_damage_message_restores_the_file(tiny_run, tmp_path):
     workdir = tmp_path / "run"
     shutil.copytree(tiny_run, workdir, symlinks=True)
     weights = workdir / TINY_RESULTS / "model.safetensors"
-    original, _ = load_tensors(weights)
     weights.write_bytes(weights.read_bytes()[:1000])
     target = f"{TINY_RESULTS}/attacks/pgd/shards/1-of-1.safetensors"  # a job that reads the weights
     (workdir / target).unlink()
@@ -110,6 +109,7 @@ def test_following_the_damage_message_restores_the_file(tiny_run, tmp_path):
     followed = snakemake(workdir, *command.group(1).split())
     assert followed.returncode == 0, followed.stderr[-3000:]
     restored, _ = load_tensors(weights)
+    original, _ = load_tensors(tiny_run / TINY_RESULTS / "model.safetensors")
     assert restored.keys() == original.keys()
     assert all(torch.equal(restored[key], original[key]) for key in original)  # same seed, same weights
 
