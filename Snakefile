@@ -8,8 +8,10 @@ from freqmaps.config import read_config
 
 min_version("9.0")
 
-# Snakemake's own YAML error names neither file nor line: check every config file first.
-for _path in ["config.yaml", *getattr(workflow.config_settings, "configfiles", [])]:
+# Snakemake's own YAML reading names neither file nor line and keeps the last of two equal keys: read the
+# config files in use again, strictly (a --configfile that is not YAML at all fails inside Snakemake before
+# this line; `python -m freqmaps.config FILE` then names the line).
+for _path in getattr(workflow.config_settings, "configfiles", None) or ["config.yaml"]:
     if Path(_path).exists():
         read_config(_path)
 

@@ -6,11 +6,11 @@ from freqmaps.runtime import setup_logging
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
 stages.run_facts(
-    sm.params.runs,
-    list(sm.input.models),
-    list(sm.input.attacks),
-    list(sm.input.essential),
-    list(sm.input.adversarial),
-    sm.output.table,
-    sm.output.html,
+    runs=sm.params.runs,
+    model_sidecars=list(sm.input.models),
+    attack_sidecars=list(sm.input.attacks),
+    essential_paths=list(sm.input.essential),
+    adversarial_paths=list(sm.input.adversarial),
+    table_path=sm.output.table,
+    html_path=sm.output.html,
 )

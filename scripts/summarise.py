@@ -6,11 +6,11 @@ from freqmaps.runtime import setup_logging
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
 stages.summarise(
-    sm.params.runs,
-    list(sm.input.tables),
-    list(sm.input.null_draws),
-    sm.output.table,
-    sm.output.null_draws,
-    sm.output.verdict,
-    sm.output.verdict_html,
+    runs=sm.params.runs,
+    table_paths=list(sm.input.tables),
+    null_draws_paths=list(sm.input.null_draws),
+    summary_path=sm.output.table,
+    all_draws_path=sm.output.null_draws,
+    verdict_path=sm.output.verdict,
+    verdict_html=sm.output.verdict_html,
 )

@@ -3,12 +3,13 @@
 from freqmaps import stages
 from freqmaps.runtime import setup_logging
 
-setup_logging(snakemake.log[0])  # noqa: F821 - injected by Snakemake
+sm = snakemake  # noqa: F821 - injected by Snakemake
+setup_logging(sm.log[0])
 stages.train(
-    snakemake.wildcards.dataset,
-    snakemake.params.dataset,
-    snakemake.params.model,  # noqa: F821
-    int(snakemake.wildcards.seed),
-    snakemake.params.device,
-    snakemake.output.weights,
-)  # noqa: F821
+    dataset=sm.wildcards.dataset,
+    data_cfg=sm.params.dataset,
+    model_cfg=sm.params.model,
+    seed=int(sm.wildcards.seed),
+    device=sm.params.device,
+    weights_path=sm.output.weights,
+)

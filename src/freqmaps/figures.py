@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import matplotlib
@@ -13,7 +12,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from freqmaps import stats  # noqa: E402
-from freqmaps.io import atomic_path, load_tensors  # noqa: E402
+from freqmaps.io import atomic_path, load_tensors, read_csv  # noqa: E402
 from freqmaps.maps import KEPT  # noqa: E402
 
 
@@ -146,8 +145,7 @@ def cosine_against_nulls(
     per_image_csv: str | Path, essential: dict, adversarial: dict, seed: int, path: str | Path
 ) -> None:
     """Histogram of true-pair cosines against one random and one within-class re-pairing."""
-    with open(per_image_csv) as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_csv(per_image_csv)
     fig, ax = plt.subplots(figsize=(5, 3.2))
     if rows and "cosine" in rows[0]:
         ids = [int(r["id"]) for r in rows]
@@ -224,8 +222,7 @@ def map_figures(
     essential, _ = load_tensors(essential_path)
     adversarial, _ = load_tensors(adversarial_path)
     attack, _ = load_tensors(attack_path)
-    with open(per_image_csv) as handle:
-        cosine = {int(r["id"]): float(r["cosine"]) for r in csv.DictReader(handle) if r.get("cosine")}
+    cosine = {int(r["id"]): float(r["cosine"]) for r in read_csv(per_image_csv) if r.get("cosine")}
     class_mean_maps(essential, adversarial, names, class_means_png)
     examples(attack, essential, adversarial, names, examples_png, cosine)
     cosine_against_nulls(per_image_csv, essential, adversarial, seed, cosine_png)

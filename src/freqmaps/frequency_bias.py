@@ -18,12 +18,14 @@ import numpy as np
 import torch
 
 from freqmaps import maps
+from freqmaps.config import defaults_at, setting
 from freqmaps.data import dataset_info, head, load_dataset
 from freqmaps.fourier import apply_mask, band_energies, full_spectrum, low_frequency_share, shifted
 from freqmaps.io import load_tensors, read_json, save_tensors, write_csv, write_json
 from freqmaps.models import freeze
 from freqmaps.runtime import provenance, resolve_device, seed_everything
 from freqmaps.shared_masks import ClassMapSettings, DatasetMaskSettings, class_level_maps, dataset_level_mask
+from freqmaps.stages import test_images
 from freqmaps.training import VARIANTS, load_classifier, predict
 
 MODEL_PREFIX = "bias_"  # the study's models are named bias_<variant>
@@ -52,7 +54,7 @@ def variant_models(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _model_and_data(dataset: str, data_cfg: dict[str, Any], weights_path, device: str):
     dev = resolve_device(device)
-    test = head(load_dataset(dataset, "test", data_cfg), data_cfg.get("n_test_images"))
+    test = test_images(dataset, data_cfg)
     return dev, freeze(load_classifier(weights_path, test.info, dev)), test
 
 
@@ -105,7 +107,7 @@ def image_masks_stage(
     dataset: str, data_cfg: dict, weights_path, map_cfg: dict, seed: int, device: str, out_path
 ) -> None:
     """[P1] single-image masks (invariance loss, the model's own prediction as target) of the first test images."""
-    cfg = {"objective": "invariance", "parameterisation": "shared", **map_cfg}
+    cfg = {**defaults_at("frequency_bias", "image_masks"), **map_cfg}  # [P1]: invariance loss, shared mask
     n_images = cfg.pop("n_images", None)
     settings = maps.MapSettings(**cfg)
     seed_everything(seed)
@@ -199,8 +201,8 @@ def study(inputs: dict[str, dict[int, dict[str, str]]], settings: dict[str, Any]
     (sidecar), ``dataset_mask``, ``image_masks`` and ``class_maps`` (sidecars are the .json next to files)."""
     from freqmaps import figures
 
-    n_bands = settings.get("n_bands", 64)
-    n_bootstrap = settings.get("n_bootstrap", 1000)
+    n_bands = setting({"frequency_bias": settings}, "frequency_bias", "n_bands")
+    n_bootstrap = setting({"frequency_bias": settings}, "frequency_bias", "n_bootstrap")
     rows, bands, per_variant, galleries = [], [], {}, {}
     for variant, seeds in inputs.items():
         lfi_images, radial_d, angular_d, radial_i, angular_i = [], [], [], [], []

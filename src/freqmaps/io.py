@@ -52,8 +52,17 @@ def save_tensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor], m
         save_file(tensors, str(tmp), metadata=meta)
 
 
+def regenerate_command(path: str | os.PathLike) -> str:
+    """The command that rebuilds ``path`` even when the files made from it exist: the file as an explicit
+    target with ``--force`` (a plain rerun would find nothing to do downstream and leave it missing)."""
+    return f"snakemake --cores all --force {path}"
+
+
 def _regenerate_hint(path: Path) -> str:
-    return f"delete it and rerun the workflow (e.g. `snakemake --cores all {path}`) to regenerate it"
+    return (
+        f"regenerate it with `{regenerate_command(path)}` (run where you ran the workflow, with the same "
+        "--configfile if you used one), then rerun the workflow"
+    )
 
 
 def load_tensors(
@@ -88,6 +97,30 @@ def read_json(path: str | os.PathLike) -> Any:
         raise ResultFileError(f"{path}: no such file; {_regenerate_hint(path)}") from err
     except json.JSONDecodeError as err:
         raise ResultFileError(f"{path}: not valid JSON ({err}); {_regenerate_hint(path)}") from err
+
+
+def read_csv(path: str | os.PathLike) -> list[dict[str, str]]:
+    """Rows of a table written by :func:`write_csv`; a missing, empty or truncated file names itself."""
+    path = Path(path)
+    try:
+        with open(path, newline="") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            header = reader.fieldnames
+    except FileNotFoundError as err:
+        raise ResultFileError(f"{path}: no such file; {_regenerate_hint(path)}") from err
+    except csv.Error as err:
+        raise ResultFileError(f"{path}: not a valid table ({err}); {_regenerate_hint(path)}") from err
+    if not header:
+        raise ResultFileError(f"{path}: empty, no header; {_regenerate_hint(path)}")
+    for number, row in enumerate(rows, start=2):
+        if None in row or None in row.values():
+            raise ResultFileError(
+                f"{path}: line {number} has {sum(v is not None for v in row.values())} of {len(header)} fields "
+                f"(truncated?); "
+                f"{_regenerate_hint(path)}"
+            )
+    return rows
 
 
 def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from freqmaps.config import schema_defaults
 from freqmaps.fourier import PARAMETERISATIONS, apply_mask, full_spectrum, l1_norm, l1_weights, mask_shape
 from freqmaps.runtime import fp32_precision
 
@@ -37,25 +38,27 @@ OBJECTIVES = ("essential", "invariance")
 
 
 @dataclass
+@schema_defaults("$defs", "map_settings")
 class MapSettings:
-    """Optimisation settings of per-image maps; the defaults are the [P2] CIFAR-10 values."""
+    """Optimisation settings of per-image maps; the defaults (the [P2] CIFAR-10 values) and meanings are the
+    config schema's ``map_settings``."""
 
-    lam: float = 0.5
-    lr: float = 0.01
-    min_steps: int = 500
-    max_steps: int = 5000
-    window: int = 20
-    tol: float = 1e-5
-    batch_size: int = 128
-    parameterisation: str = "per_channel"
-    sync_every: int = 1  # steps between host synchronisations (harvest finished slots, refill)
-    precision: str = "fp32"  # autocast dtype of the classifier's forward pass; FFTs stay fp32
-    channels_last: bool = False
-    compile: bool = False
-    betas: tuple[float, float] = (0.9, 0.999)
+    lam: float
+    lr: float
+    min_steps: int
+    max_steps: int
+    window: int
+    tol: float
+    batch_size: int
+    parameterisation: str
+    sync_every: int  # steps between host synchronisations (harvest finished slots, refill)
+    precision: str  # autocast dtype of the classifier's forward pass; FFTs stay fp32
+    channels_last: bool
+    compile: bool
+    objective: str  # essential: CE + lam sum|M| ([P2]); invariance: the [P1] single-image loss
+    require_target: bool  # [P1]: stop only at a step where the masked image still gets the target
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam's, not configurable
     eps: float = 1e-8
-    objective: str = "essential"  # essential: CE + lam sum|M| ([P2]); invariance: the [P1] single-image loss
-    require_target: bool = False  # [P1]: stop only at a step where the masked image still gets the target
 
     def __post_init__(self) -> None:
         if self.parameterisation not in PARAMETERISATIONS:
@@ -69,6 +72,8 @@ class MapSettings:
                 raise ValueError(f"maps.{key}: must be positive, got {getattr(self, key)}")
         if self.lam < 0 or self.tol < 0 or self.min_steps < 0:
             raise ValueError("maps.lam, maps.tol and maps.min_steps must not be negative")
+        if self.max_steps < self.min_steps:
+            raise ValueError(f"maps.max_steps: {self.max_steps} is below maps.min_steps ({self.min_steps})")
         self.betas = tuple(self.betas)
 
 

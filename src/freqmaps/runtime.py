@@ -24,23 +24,44 @@ log = logging.getLogger("freqmaps")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
+def fitted_seed(seed: int, bits: int) -> int:
+    """``seed`` itself when it fits in ``bits`` bits (so every seed that always worked keeps its stream), else
+    a ``bits``-bit seed derived from it by numpy's ``SeedSequence`` (any non-negative integer is valid)."""
+    if seed < 0:
+        raise ValueError(f"seed: {seed} is negative; seeds are non-negative integers")
+    if seed < 2**bits:
+        return seed
+    words = np.random.SeedSequence(seed).generate_state(max(bits // 32, 1), np.uint32)
+    return int(sum(int(word) << (32 * i) for i, word in enumerate(words)))
+
+
+def stream_seed(seed: int, index: int) -> int:
+    """The seed of random stream ``index`` (e.g. an attack shard) of a run with ``seed``: exact integer
+    arithmetic, so no seed overflows; :func:`seed_everything` accepts the result whatever its size."""
+    return seed * 100_003 + index
+
+
 def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
     """Seed python, numpy and torch (CPU and CUDA) and return a torch generator for DataLoaders.
 
+    Any non-negative seed is valid: numpy's legacy seeding takes 32 bits and torch's CPU generator uses only
+    the low 32 (seeds 0 and 2**32 would share a stream), so a larger seed is first reduced by
+    :func:`fitted_seed`; a seed below 2**32 is used as it is, as it always was.
     With ``deterministic`` the cuDNN autotuner is off and deterministic algorithms are requested
     (warn-only, so an op without a deterministic kernel still runs and says so in the log).
     """
     random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.cuda.manual_seed_all(seed)
+    seed32 = fitted_seed(seed, 32)
+    np.random.seed(seed32)
+    torch.manual_seed(seed32)
+    torch.cuda.manual_seed_all(seed32)
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
         torch.use_deterministic_algorithms(True, warn_only=True)
     generator = torch.Generator()
-    generator.manual_seed(seed)
+    generator.manual_seed(seed32)
     return generator
 
 

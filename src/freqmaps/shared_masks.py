@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from freqmaps.config import schema_defaults
 from freqmaps.fourier import apply_mask, l1_norm, l1_weights, mask_shape
 from freqmaps.maps import adam_step
 
@@ -18,16 +19,18 @@ log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------ class-level maps
 @dataclass
+@schema_defaults("frequency_bias", "class_maps")
 class ClassMapSettings:
-    """[P2] defaults: lambda 0.001 on sum|M|, Adam lr 0.01, at most 5000 iterations, no stop before 500."""
+    """[P2] defaults (the config schema's ``frequency_bias.class_maps``): lambda 0.001 on sum|M|, Adam lr 0.01,
+    at most 5000 iterations, no stop before 500."""
 
-    lam: float = 0.001
-    lr: float = 0.01
-    min_iterations: int = 500
-    max_iterations: int = 5000
-    window: int = 20  # the averaged loss is the mean over this many iterations
-    tol: float = 1e-3  # stop a class when its averaged loss changes by less than this
-    parameterisation: str = "per_channel"
+    lam: float
+    lr: float
+    min_iterations: int
+    max_iterations: int
+    window: int  # the averaged loss is the mean over this many iterations
+    tol: float  # stop a class when its averaged loss changes by less than this
+    parameterisation: str
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
 
@@ -126,19 +129,21 @@ def evaluate_class_maps(
 
 # ------------------------------------------------------------------ dataset-level masks
 @dataclass
+@schema_defaults("frequency_bias", "dataset_mask")
 class DatasetMaskSettings:
-    """[P1] defaults: lambda 0.2, Adam lr 1e-3 with OneCycle (pct_start 0.1), up to 100 epochs."""
+    """[P1] defaults (the config schema's ``frequency_bias.dataset_mask``): lambda 0.2, Adam lr 1e-3 with
+    OneCycle (pct_start 0.1), up to 100 epochs."""
 
-    lam: float = 0.2
-    lr: float = 1e-3
-    epochs: int = 100
-    batch_size: int = 128
-    pct_start: float = 0.1
-    accuracy_fraction: float = 0.99  # save the mask while masked accuracy >= this fraction of unmasked
-    patience: int = 7  # stop after this many epochs in which the sparsity changed by <= sparsity_tol
-    sparsity_tol: float = 1e-5
-    zero: float = 1e-8  # entries at or below this count as removed
-    parameterisation: str = "shared"
+    lam: float
+    lr: float
+    epochs: int
+    batch_size: int
+    pct_start: float
+    accuracy_fraction: float  # save the mask while masked accuracy >= this fraction of unmasked
+    patience: int  # stop after this many epochs in which the sparsity changed by <= sparsity_tol
+    sparsity_tol: float
+    zero: float  # entries at or below this count as removed
+    parameterisation: str
     history: list = field(default_factory=list)
 
 

@@ -14,23 +14,31 @@ from typing import Any
 import torch
 
 from freqmaps import attacks, maps, stats
+from freqmaps.config import setting
 from freqmaps.data import ImageSet, dataset_info, head, load_dataset
 from freqmaps.fourier import shifted
 from freqmaps.io import ResultFileError, atomic_path, load_tensors, save_tensors, write_csv, write_json
 from freqmaps.models import freeze
-from freqmaps.runtime import peak_memory_mb, provenance, resolve_device, seed_everything
+from freqmaps.runtime import peak_memory_mb, provenance, resolve_device, seed_everything, stream_seed
 from freqmaps.training import TrainSettings, load_classifier, predict, save_classifier, train_classifier
 
 log = logging.getLogger(__name__)
 
 
-def _test_images(dataset: str, data_cfg: dict[str, Any]) -> ImageSet:
+def test_images(dataset: str, data_cfg: dict[str, Any]) -> ImageSet:
+    """The first ``n_test_images`` test images (the schema's default when the config leaves it out)."""
     test = load_dataset(dataset, "test", data_cfg)
-    return head(test, data_cfg.get("n_test_images"))
+    return head(test, setting({"datasets": {dataset: data_cfg}}, "datasets", dataset, "n_test_images"))
 
 
 def train(
-    dataset: str, data_cfg: dict[str, Any], model_cfg: dict[str, Any], seed: int, device: str, weights_path: str | Path
+    *,
+    dataset: str,
+    data_cfg: dict[str, Any],
+    model_cfg: dict[str, Any],
+    seed: int,
+    device: str,
+    weights_path: str | Path,
 ) -> None:
     """Train one classifier and save it with its metrics."""
     settings = TrainSettings(arch=model_cfg["arch"], **model_cfg.get("train", {}))
@@ -54,6 +62,7 @@ def parse_shard(scatteritem: str) -> tuple[int, int]:
 
 
 def attack(
+    *,
     dataset: str,
     data_cfg: dict[str, Any],
     weights_path: str | Path,
@@ -66,9 +75,9 @@ def attack(
 ) -> None:
     """Attack one shard of the configured test images; store clean/adversarial images, labels and norms."""
     index, total = parse_shard(shard)
-    seed_everything(seed * 100_003 + index)  # each shard its own reproducible random stream (PGD starts)
+    seed_everything(stream_seed(seed, index))  # each shard its own reproducible random stream (PGD starts)
     dev = resolve_device(device)
-    data = _test_images(dataset, data_cfg)
+    data = test_images(dataset, data_cfg)
     ids = torch.arange(len(data)).tensor_split(total)[index - 1]
     mine = ImageSet(data.images[ids], data.labels[ids], data.info)
     model = freeze(load_classifier(weights_path, data.info, dev))
@@ -104,7 +113,7 @@ def _merge_shards(shard_paths: list[str | Path], keys: tuple[str, ...] | None = 
     return {key: value[order] for key, value in merged.items()}, parts, metas
 
 
-def gather_attack(shard_paths: list[str | Path], out_path: str | Path) -> None:
+def gather_attack(*, shard_paths: list[str | Path], out_path: str | Path) -> None:
     """Merge attack shards into one file per (model, attack) and a sidecar with the metrics of all images."""
     merged, parts, metas = _merge_shards(shard_paths)
     first = metas[0]
@@ -123,7 +132,7 @@ def gather_attack(shard_paths: list[str | Path], out_path: str | Path) -> None:
 def _admitted(kind: str, dataset: str, data_cfg: dict[str, Any], model, dev, attack_path: str | Path | None):
     """Images, targets, true labels and ids the method admits, and the outcome of every configured image."""
     if kind == "essential":
-        data = _test_images(dataset, data_cfg)
+        data = test_images(dataset, data_cfg)
         images, labels = data.floats(), data.labels
         correct = predict(model, images, dev) == labels
         selection = torch.where(correct, maps.KEPT, maps.MISCLASSIFIED_CLEAN)
@@ -144,6 +153,7 @@ def _admitted(kind: str, dataset: str, data_cfg: dict[str, Any], model, dev, att
 
 
 def learn_maps_shard(
+    *,
     kind: str,
     dataset: str,
     data_cfg: dict[str, Any],
@@ -195,7 +205,7 @@ def learn_maps_shard(
     log.info("%s shard %s: %s", kind, shard, result.stats)
 
 
-def gather_maps(shard_paths: list[str | Path], out_path: str | Path) -> None:
+def gather_maps(*, shard_paths: list[str | Path], out_path: str | Path) -> None:
     """Merge shards into one file per (model, kind) with the outcome of every configured image."""
     keys = ("maps", "ids", "targets", "labels", "steps", "outcome", "final_loss")
     merged, parts, metas = _merge_shards(shard_paths, keys)
@@ -210,8 +220,9 @@ def gather_maps(shard_paths: list[str | Path], out_path: str | Path) -> None:
             "outcomes": counts,
             "shards": len(parts),
             "n_images": len(selection),
-            "image_steps": sum(e["image_steps"] for e in engine),
-            "seconds": sum(e["seconds"] for e in engine),
+            # a shard with no admitted image ran no engine: it adds no steps and no time
+            "image_steps": sum(e.get("image_steps", 0) for e in engine),
+            "seconds": sum(e.get("seconds", 0.0) for e in engine),
         }
     )
     save_tensors(out_path, merged, meta)
@@ -245,6 +256,7 @@ def kept_pairs(essential_path: str | Path, adversarial_path: str | Path) -> dict
 
 
 def correlate(
+    *,
     essential_path: str | Path,
     adversarial_path: str | Path,
     stats_cfg: dict[str, Any],
@@ -295,6 +307,7 @@ def correlate(
 
 
 def summarise(
+    *,
     runs: list[dict[str, Any]],
     table_paths: list[str | Path],
     null_draws_paths: list[str | Path],
@@ -341,6 +354,7 @@ def summarise(
 
 
 def run_facts(
+    *,
     runs: list[dict[str, Any]],
     model_sidecars: list[str | Path],
     attack_sidecars: list[str | Path],

@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from freqmaps.config import schema_defaults
 from freqmaps.data import DatasetInfo, ImageSet, crop_and_flip, random_affine
-from freqmaps.io import ResultFileError, load_tensors, save_tensors, write_json
+from freqmaps.io import ResultFileError, load_tensors, regenerate_command, save_tensors, write_json
 from freqmaps.models import build_model
 from freqmaps.runtime import peak_memory_mb, provenance
 
@@ -23,26 +24,28 @@ VARIANTS = ("standard", "adversarial", "scale", "translate", "rotate", "noise")
 
 
 @dataclass
+@schema_defaults("$defs", "train_recipe")
 class TrainSettings:
-    """One training recipe; ``variant`` picks the robustness treatment on top of the base augmentation."""
+    """One training recipe; ``variant`` picks the robustness treatment on top of the base augmentation.
+    Defaults and meanings: the config schema's ``train_recipe``."""
 
     arch: str = "small_cnn"
-    variant: str = "standard"
-    epochs: int = 3
-    batch_size: int = 128
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    milestones: list[int] = field(default_factory=list)  # epochs at which lr is divided by 10
-    base_augmentation: str = "crop_flip"  # crop_flip | none
-    n_train: int | None = None  # first n training images (None: all)
-    adv_eps: float = 8 / 255  # adversarial variant: PGD L-inf radius in pixel units
-    adv_steps: int = 10
-    adv_step_size: float | None = None  # None: eps / 8, as in [P1]
-    noise_std: float = 0.1  # noise variant: Gaussian noise std in pixel units
-    scale: tuple[float, float] = (0.5, 1.5)
-    translate: float = 0.4
-    degrees: float = 180.0
+    variant: str
+    epochs: int
+    batch_size: int
+    lr: float
+    momentum: float
+    weight_decay: float
+    milestones: list[int]  # epochs at which lr is divided by 10
+    base_augmentation: str  # crop_flip | none
+    n_train: int | None  # first n training images (None: all)
+    adv_eps: float  # adversarial variant: PGD L-inf radius in pixel units
+    adv_steps: int
+    adv_step_size: float | None  # None: eps / 8, as in [P1]
+    noise_std: float  # noise variant: Gaussian noise std in pixel units
+    scale: tuple[float, float]
+    translate: float
+    degrees: float
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -170,6 +173,11 @@ def load_classifier(path: str | Path, info: DatasetInfo, device: torch.device) -
     state, meta = load_tensors(path)
     if meta.get("dataset") != info.name:
         raise ResultFileError(f"{path}: weights were trained on {meta.get('dataset')!r}, not {info.name!r}")
+    if "arch" not in meta:
+        raise ResultFileError(
+            f"{path}: no 'arch' in its metadata, so the architecture is unknown (not written by freqmaps' "
+            f"train stage?); regenerate it with `{regenerate_command(path)}`"
+        )
     model = build_model(meta["arch"], info)
     try:
         model.load_state_dict(state)

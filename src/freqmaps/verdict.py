@@ -12,7 +12,6 @@ plain-words reading at false-discovery rate :data:`FDR_LEVEL`.
 
 from __future__ import annotations
 
-import csv
 import html
 import math
 from collections import defaultdict
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from freqmaps.io import read_csv
 
 RUN_KEYS = ("dataset", "model", "seed", "attack", "view")
 ROW_KEYS = ("statistic", "direction", "k")  # with RUN_KEYS: one row of a comparison
@@ -57,9 +58,8 @@ def _number(text: Any) -> Any:
 
 
 def read_table(path: str | Path) -> list[dict[str, Any]]:
-    """A CSV written by the workflow, numbers as numbers."""
-    with open(path, newline="") as handle:
-        return [{key: _number(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+    """A CSV written by the workflow, numbers as numbers (a missing or damaged file names itself)."""
+    return [{key: _number(value) for key, value in row.items()} for row in read_csv(path)]
 
 
 def _key(row: dict[str, Any], keys: Sequence[str]) -> tuple:

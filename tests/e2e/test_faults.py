@@ -1,13 +1,16 @@
 """Faults: a run killed during the maps stage resumes without redoing finished shards and ends with results
 bit-identical to an uninterrupted run (so the same seed on the CPU gives the same maps and statistics);
-a damaged result file names itself and how to regenerate it."""
+a damaged result file names itself and a command that regenerates it; a run copied with its workflow reruns
+nothing; config values that used to crash a job stop the run before any job."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from base64 import urlsafe_b64decode
 from pathlib import Path
@@ -16,7 +19,7 @@ import pytest
 import torch
 
 from freqmaps.io import load_tensors
-from tests.conftest import TINY_CONFIG, TINY_RESULTS, result_tensors, snakemake, snakemake_command
+from tests.conftest import REPO, TINY_CONFIG, TINY_RESULTS, result_tensors, snakemake, snakemake_command
 
 pytestmark = pytest.mark.e2e
 
@@ -86,3 +89,85 @@ def test_truncated_weights_name_the_file_and_the_fix(tiny_run, tmp_path):
     text = result.stdout + result.stderr + "".join(p.read_text() for p in logs)
     assert "model.safetensors: corrupted or truncated" in text
     assert "rerun" in text
+
+
+def test_following_the_damage_message_restores_the_file(tiny_run, tmp_path):
+    """Issue 17.12: the command the message gives rebuilds the file although its downstream files exist."""
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    weights = workdir / TINY_RESULTS / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    target = f"{TINY_RESULTS}/attacks/pgd/shards/1-of-1.safetensors"  # a job that reads the weights
+    (workdir / target).unlink()
+    failed = snakemake(workdir, target)
+    assert failed.returncode != 0
+    text = (
+        failed.stdout + failed.stderr + "".join(p.read_text() for p in (workdir / "logs").rglob("attack_pgd_1-*.log"))
+    )
+    command = re.search(r"`snakemake ([^`]*model\.safetensors)`", text)
+    assert command, text[-3000:]
+    followed = snakemake(workdir, *command.group(1).split())
+    assert followed.returncode == 0, followed.stderr[-3000:]
+    restored, _ = load_tensors(weights)
+    original, _ = load_tensors(tiny_run / TINY_RESULTS / "model.safetensors")
+    assert restored.keys() == original.keys()
+    assert all(torch.equal(restored[key], original[key]) for key in original)  # same seed, same weights
+
+
+def _checkout(path: Path) -> Path:
+    """A copy of the workflow's files, as a user's clone holds them."""
+    path.mkdir(parents=True)
+    for part in ("Snakefile", "workflow", "scripts", "src", "envs", "profiles"):
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, path / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy(source, path / part)
+    shutil.copy(TINY_CONFIG, path / "config.yaml")
+    return path
+
+
+def test_a_finished_run_copied_with_its_workflow_reruns_nothing(tmp_path):
+    """Issue 17.11: the library files a job depends on are recorded relative to the working directory, so a
+    run copied (or moved) from scratch to project storage plans no job."""
+    run = _checkout(tmp_path / "scratch")
+    target = f"{TINY_RESULTS}/model.safetensors"
+    command = [sys.executable, "-m", "snakemake", "--snakefile", "Snakefile", "--cores", "2"]
+    done = subprocess.run([*command, target], cwd=run, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    moved = tmp_path / "project" / "moved"
+    shutil.copytree(run, moved, symlinks=True)  # shutil keeps the modification times, as cp -a does
+    dry = subprocess.run([*command, "--dry-run", target], cwd=moved, capture_output=True, text=True, timeout=300)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[-3000:]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda text: text.replace("epochs: 1, n_train: 2000", "epoch: 1, n_train: 2000"), "frequency_bias.train"),
+        (lambda text: text.replace("seeds: [0]", "seeds: [0.0]"), "seeds.0: 0.0"),
+        (lambda text: text.replace("  k: [1]", "  k: [1]\n  pool: 100"), "stats.pool: 100"),
+        (lambda text: text + "maps:\n  lam: 0.1\n", "key 'maps' appears twice"),
+        (lambda text: text.replace("  cnn:", '  "cnn\\n":'), "is not allowed"),
+    ],
+)
+def test_config_defects_stop_before_any_job_naming_the_key(tmp_path, edit, expected):
+    (tmp_path / "config.yaml").write_text(edit(TINY_CONFIG.read_text()))
+    result = snakemake(tmp_path, "--dry-run", timeout=300)
+    assert result.returncode != 0
+    assert expected in result.stdout + result.stderr, (result.stdout + result.stderr)[-3000:]
+    assert "$schema" not in result.stdout + result.stderr  # the key, not a dump of the schema
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_seed_beyond_32_bits_trains_and_attacks(tmp_path):
+    """Issue 17.1: seeds: [4294967296] used to fail in training, [42949] in the attack."""
+    seed = 4294967296
+    text = TINY_CONFIG.read_text().replace("seeds: [0]", f"seeds: [{seed}]").replace("n_train: 3000", "n_train: 500")
+    (tmp_path / "config.yaml").write_text(text)
+    target = f"results/fashion_mnist/cnn/seed{seed}/attacks/pgd.safetensors"
+    result = snakemake(tmp_path, target)
+    assert result.returncode == 0, result.stderr[-3000:]
+    tensors, meta = load_tensors(tmp_path / target)
+    assert meta["seed"] == seed and len(tensors["ids"]) == 24

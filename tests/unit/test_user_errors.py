@@ -1,34 +1,18 @@
-"""What a user sees for the bad inputs listed in the README, and the README's config reference."""
+"""What a user sees for the bad inputs listed in the README (config values: tests/unit/test_config.py)."""
 
-import re
+import json
 
 import pytest
 import torch
-import yaml
 
 from freqmaps.data import CIFAR10, FASHION_MNIST
-from freqmaps.io import ResultFileError, save_tensors
+from freqmaps.figures import information_imbalance_plane, null_histograms
+from freqmaps.io import ResultFileError, load_tensors, read_csv, save_tensors, write_csv, write_json
 from freqmaps.maps import ATTACK_FAILED, KEPT, MISCLASSIFIED_CLEAN
 from freqmaps.models import build_model
 from freqmaps.runtime import resolve_device
-from freqmaps.stages import kept_pairs
+from freqmaps.stages import PROVENANCE_KEYS, gather_maps, kept_pairs
 from freqmaps.training import TrainSettings, load_classifier, save_classifier
-from tests.conftest import REPO
-
-
-def test_readme_configuration_reference_matches_the_schema():
-    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Configuration") : readme.index("## The method")]
-    documented = set(re.findall(r"`([a-z_0-9]+)", section))  # also the `attacks` of `attacks.<name>`
-    props = schema["properties"]
-    expected = set(props)
-    expected |= set(props["maps"]["properties"]) | set(props["stats"]["properties"])
-    expected |= set(props["datasets"]["additionalProperties"]["properties"])
-    expected |= set(props["models"]["additionalProperties"]["properties"]["train"]["properties"])
-    study = props["frequency_bias"]["properties"]
-    expected |= set(study) | set(study["dataset_mask"]["properties"]) | set(study["class_maps"]["properties"])
-    assert expected - documented == set(), "keys in the schema but not in the README"
 
 
 def test_weights_of_another_dataset_are_refused(tmp_path):
@@ -79,3 +63,91 @@ def test_missing_gpu_is_a_clear_error():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_is_used_when_present():
     assert resolve_device("auto").type == "cuda"
+
+
+def test_weights_without_arch_metadata_name_the_file(tmp_path):
+    model = build_model("small_cnn", FASHION_MNIST)
+    path = tmp_path / "model.safetensors"
+    save_tensors(path, model.state_dict(), {"dataset": "fashion_mnist"})
+    with pytest.raises(ResultFileError, match=r"model.safetensors: no 'arch' in its metadata.*--force"):
+        load_classifier(path, FASHION_MNIST, torch.device("cpu"))
+
+
+def test_damage_messages_give_a_command_that_regenerates_the_file(tmp_path):
+    """Issue 17.12: a plain rerun finds nothing to do once downstream files exist; the file as a target
+    with --force rebuilds it (tests/e2e/test_faults.py follows the message on a real run)."""
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(b"\x00" * 10)
+    with pytest.raises(ResultFileError) as caught:
+        load_tensors(path)
+    assert f"`snakemake --cores all --force {path}`" in str(caught.value)
+
+
+def _stats_files(tmp_path):
+    rows = [
+        {"statistic": name, "value": 0.5, "ci_low": 0.4, "ci_high": 0.6, "view": "maps"}
+        for name in ("cosine_mean", "information_imbalance_E_to_A_k1", "information_imbalance_A_to_E_k1")
+    ]
+    write_csv(tmp_path / "pgd.csv", rows)
+    write_json(tmp_path / "pgd.json", {"statistics": rows})
+    return tmp_path / "pgd.csv", tmp_path / "pgd.json"
+
+
+def test_truncated_stats_table_names_the_file_instead_of_dropping_points(tmp_path):
+    table, _ = _stats_files(tmp_path)
+    text = table.read_text()
+    table.write_text(text[: len(text) - 12])  # the last row cut short
+    with pytest.raises(ResultFileError, match=r"pgd.csv: line 4 has \d of 5 fields \(truncated\?\)"):
+        information_imbalance_plane([table], ["pgd"], tmp_path / "plane.png")
+    table.write_text("")
+    with pytest.raises(ResultFileError, match="pgd.csv: empty"):
+        read_csv(table)
+
+
+def test_truncated_stats_sidecar_names_the_file(tmp_path):
+    _, sidecar = _stats_files(tmp_path)
+    sidecar.write_text(sidecar.read_text()[:40])
+    with pytest.raises(ResultFileError, match=r"pgd.json: not valid JSON"):
+        null_histograms(sidecar, tmp_path / "nulls.png")
+
+
+def _shard(path, ids, n_configured, engine):
+    n = len(ids)
+    save_tensors(
+        path,
+        {
+            "maps": torch.rand(n, 1, 4, 4),
+            "ids": torch.tensor(ids, dtype=torch.long),
+            "targets": torch.zeros(n, dtype=torch.long),
+            "labels": torch.zeros(n, dtype=torch.long),
+            "steps": torch.ones(n, dtype=torch.long),
+            "outcome": torch.full((n,), KEPT),
+            "final_loss": torch.zeros(n, dtype=torch.float64),
+            "selection": torch.tensor([KEPT, KEPT, MISCLASSIFIED_CLEAN][:n_configured]),
+        },
+        {"kind": "essential", "engine": engine, **{key: None for key in PROVENANCE_KEYS}},
+    )
+
+
+def test_gather_merges_an_empty_shard(tmp_path):
+    """Issue 17.4: a shard with no admitted image ran no engine (its stats have no 'seconds')."""
+    from freqmaps.maps import MapSettings, learn_maps
+
+    empty = learn_maps(
+        build_model("small_cnn", FASHION_MNIST),
+        torch.zeros(0, 1, 28, 28),
+        torch.zeros(0, dtype=torch.long),
+        MapSettings(),
+        torch.device("cpu"),
+        10,
+    )
+    _shard(tmp_path / "1.safetensors", [0, 1], 3, {"image_steps": 7, "seconds": 1.5})
+    _shard(tmp_path / "2.safetensors", [], 3, empty.stats)
+    gather_maps(
+        shard_paths=[tmp_path / "1.safetensors", tmp_path / "2.safetensors"], out_path=tmp_path / "e.safetensors"
+    )
+    merged, meta = load_tensors(tmp_path / "e.safetensors")
+    assert merged["ids"].tolist() == [0, 1]
+    assert meta["outcomes"]["kept"] == 2 and meta["outcomes"]["misclassified_clean"] == 1
+    assert meta["image_steps"] == 7 and meta["seconds"] == 1.5 and meta["shards"] == 2
+    assert json.loads((tmp_path / "e.json").read_text())["n_images"] == 3

@@ -142,7 +142,15 @@ def test_summarise_writes_flat_tables_in_the_documented_order(tmp_path):
         tables.append(tmp_path / f"{attack}.csv")
         draws.append(tmp_path / f"{attack}_draws.csv")
     out = {name: tmp_path / "out" / name for name in ("summary.csv", "null_draws.csv", "verdict.csv", "verdict.html")}
-    stages.summarise(runs, tables, draws, *out.values())
+    stages.summarise(
+        runs=runs,
+        table_paths=tables,
+        null_draws_paths=draws,
+        summary_path=out["summary.csv"],
+        all_draws_path=out["null_draws.csv"],
+        verdict_path=out["verdict.csv"],
+        verdict_html=out["verdict.html"],
+    )
     with open(out["summary.csv"]) as handle:
         header = next(csv.reader(handle))
     assert header[:9] == ["dataset", "model", "seed", "attack", "view", "statistic", "direction", "k", "n"]
@@ -160,4 +168,9 @@ def test_summarise_writes_flat_tables_in_the_documented_order(tmp_path):
 
 def test_summarise_names_a_mismatch_of_runs_and_tables(tmp_path):
     with pytest.raises(ValueError, match="2 runs but 1 tables"):
-        stages.summarise([{}, {}], ["a.csv"], ["b.csv"], *(tmp_path / n for n in "abcd"))
+        stages.summarise(
+            runs=[{}, {}],
+            table_paths=["a.csv"],
+            null_draws_paths=["b.csv"],
+            **dict(zip(("summary_path", "all_draws_path", "verdict_path", "verdict_html"), (tmp_path / n for n in "abcd"))),
+        )

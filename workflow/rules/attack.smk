@@ -12,7 +12,7 @@ rule attack:
     params:
         dataset=dataset_settings,
         attack=attack_settings,
-        device=config.get("device", "auto"),
+        device=setting(config, "device"),
     log:
         f"{LOGS}/attack_{{attack}}_{{scatteritem}}.log",
     benchmark:

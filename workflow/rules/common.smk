@@ -2,17 +2,18 @@
 import re
 from pathlib import Path
 
-from snakemake.utils import validate
-
-
+from freqmaps.config import check_pool_fits, setting, validate_config
 from freqmaps.data import check_source, dataset_info, is_synthetic
 from freqmaps.frequency_bias import MODEL_PREFIX, STUDY_INPUTS, variant_models
 
-validate(config, schema="../schemas/config.schema.yaml")
+# Everything a job would trip over is checked here, before any job: the schema (key path, value, allowed
+# values), the bounds between keys, the dataset files, and that the pooling fits the maps.
+_configfiles = getattr(workflow.config_settings, "configfiles", None) or []
+CONFIG_SOURCE = ", ".join(map(str, _configfiles or ["config.yaml"]))
+validate_config(config, source=CONFIG_SOURCE)
 
 # Each experiment (config file) has its own results, logs and benchmarks: the `experiment` key, else the stem
 # of the last --configfile, else `default` (config.yaml). The results root is defined here only.
-_configfiles = getattr(workflow.config_settings, "configfiles", None) or []
 EXPERIMENT = config.get("experiment") or (Path(_configfiles[-1]).stem if _configfiles else "default")
 if EXPERIMENT == "config":
     EXPERIMENT = "default"
@@ -24,19 +25,20 @@ LOGS_ROOT = f"logs/{EXPERIMENT}"
 LOGS = f"{LOGS_ROOT}/{{dataset}}/{{model}}/seed{{seed}}"
 config["experiment"] = EXPERIMENT  # the report's landing page names it
 BENCHMARKS = f"benchmarks/{EXPERIMENT}/{{dataset}}/{{model}}/seed{{seed}}"
+_infos = {}
 for _name, _dataset in config["datasets"].items():
-    check_source(_name, _dataset.get("root"), _dataset.get("download", False))
-    dataset_info(_name, _dataset)  # a bad class list or size fails here, before any job
+    check_source(_name, _dataset.get("root"), setting(config, "datasets", _name, "download"))
+    _infos[_name] = dataset_info(_name, _dataset)  # a bad class list or size fails here, before any job
+check_pool_fits(config, _infos)
 
 # The main experiment runs on the models the config names; the frequency-bias study adds one model per
 # variant (bias_<variant>), built from its shared recipe, reachable through the frequency_bias target.
 MAIN_MODELS = list(config["models"])
 STUDY = config.get("frequency_bias")
-if STUDY and STUDY["dataset"] not in config["datasets"]:
-    raise ValueError(f"frequency_bias.dataset: {STUDY['dataset']!r} is not under datasets: {list(config['datasets'])}")
-if STUDY and STUDY["attack"] not in config["attacks"]:
-    raise ValueError(f"frequency_bias.attack: {STUDY['attack']!r} is not under attacks: {list(config['attacks'])}")
 MODELS = {**config["models"], **variant_models(config)}  # config["models"] stays what the config names
+validate_config(  # the study's merged recipes
+    {**config, "models": MODELS}, source=f"{CONFIG_SOURCE} with the frequency_bias models added"
+)
 BIAS = f"{RUN}/frequency_bias"  # the study's files per variant model and seed
 
 wildcard_constraints:
@@ -48,5 +50,5 @@ wildcard_constraints:
 
 
 scattergather:
-    maps=config["maps"].get("shards", 1),
-    attacks=config.get("attack_shards", 1),
+    maps=setting(config, "maps", "shards"),
+    attacks=setting(config, "attack_shards"),

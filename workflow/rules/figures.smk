@@ -38,7 +38,7 @@ rule map_figures:
     params:
         class_names=class_names,
         seed=lambda w: int(w.seed),
-        n_bands=config["stats"].get("n_bands", 64),
+        n_bands=setting(config, "stats", "n_bands"),
     log:
         f"{LOGS}/figures_{{attack}}.log",
     conda:

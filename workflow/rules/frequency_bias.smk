@@ -14,7 +14,7 @@ rule dataset_mask:
     params:
         dataset=dataset_settings,
         mask=study_settings("dataset_mask"),
-        device=config.get("device", "auto"),
+        device=setting(config, "device"),
     log:
         f"{LOGS}/dataset_mask.log",
     benchmark:
@@ -41,7 +41,7 @@ rule image_masks:
     params:
         dataset=dataset_settings,
         maps=study_settings("image_masks"),
-        device=config.get("device", "auto"),
+        device=setting(config, "device"),
     log:
         f"{LOGS}/image_masks.log",
     benchmark:
@@ -69,7 +69,7 @@ rule class_maps:
     params:
         dataset=dataset_settings,
         class_maps=study_settings("class_maps"),
-        device=config.get("device", "auto"),
+        device=setting(config, "device"),
     log:
         f"{LOGS}/class_maps_{{attack}}.log",
     benchmark:
@@ -127,7 +127,7 @@ rule frequency_bias_study:
     params:
         variants=list((STUDY or {}).get("variants", [])),
         seeds=config["seeds"],
-        settings={"n_bands": (STUDY or {}).get("n_bands", 64), "n_bootstrap": (STUDY or {}).get("n_bootstrap", 1000)},
+        settings={key: setting(config, "frequency_bias", key) for key in ("n_bands", "n_bootstrap")},
     log:
         f"{LOGS_ROOT}/{{dataset}}/frequency_bias_study.log",
     localrule: True

@@ -1,17 +1,25 @@
+from pathlib import Path
+
 # Functions the rules call: targets, settings passed as params, and the library modules a rule depends on.
 
 
 def library(*modules):
-    """The package modules a job runs, and those every job uses, as inputs: editing them reruns the job."""
-    shared = ("io", "runtime")
-    root, paths = Path(workflow.basedir) / "src" / "freqmaps", []
+    """The package modules a job runs, and those every job uses, as inputs: editing them reruns the job.
+
+    Inside the working directory they are given relative to it, so a finished run copied or moved with its
+    workflow (scratch to project storage) reruns nothing; a workflow elsewhere is named by its absolute path.
+    """
+    shared = ("io", "runtime", "config")  # config: the schema's defaults fill what the config leaves out
+    root = Path(workflow.basedir).resolve()  # the checkout holding the Snakefile
+    package, sources = root / "src" / "freqmaps", []
     for module in (*modules, *shared):
-        package = root / module
-        if package.is_dir():  # a package: each of its modules
-            paths += [workflow.source_path(f"../../src/freqmaps/{module}/{p.name}") for p in sorted(package.glob("*.py"))]
+        if (package / module).is_dir():  # a subpackage: each of its modules
+            sources += sorted((package / module).glob("*.py"))
         else:
-            paths.append(workflow.source_path(f"../../src/freqmaps/{module}.py"))
-    return paths
+            sources.append(package / f"{module}.py")
+    sources.append(root / "workflow" / "schemas" / "config.schema.yaml")
+    here = Path.cwd().resolve()
+    return [str(s.relative_to(here)) if s.is_relative_to(here) else str(s) for s in sources]
 
 
 def expand_models(pattern, **extra):

@@ -27,7 +27,7 @@ rule known_answer_model:
     params:
         dataset=dataset_settings,
         attacks=list(config["attacks"]),
-        device=config.get("device", "auto"),
+        device=setting(config, "device"),
     wildcard_constraints:
         dataset="synthetic(_[A-Za-z0-9]+)?",
     log:

@@ -12,7 +12,7 @@ rule essential_maps_shard:
     params:
         dataset=dataset_settings,
         maps=map_settings(),
-        device=config.get("device", "auto"),
+        device=setting(config, "device"),
     log:
         f"{LOGS}/maps_essential_{{scatteritem}}.log",
     benchmark:
@@ -39,7 +39,7 @@ rule adversarial_maps_shard:
     params:
         dataset=dataset_settings,
         maps=map_settings(),
-        device=config.get("device", "auto"),
+        device=setting(config, "device"),
     log:
         f"{LOGS}/maps_adversarial_{{attack}}_{{scatteritem}}.log",
     benchmark:

@@ -11,7 +11,7 @@ rule correlate:
         null_draws=f"{RUN}/stats/{{attack}}_null_draws.csv",
     params:
         stats=canonical(config["stats"]),
-        device=config.get("device", "auto"),
+        device=setting(config, "device"),
     log:
         f"{LOGS}/stats_{{attack}}.log",
     benchmark:

@@ -8,7 +8,7 @@ rule train:
     params:
         dataset=dataset_settings,
         model=model_settings,
-        device=config.get("device", "auto"),
+        device=setting(config, "device"),
     log:
         f"{LOGS}/train.log",
     benchmark:
