@@ -172,5 +172,8 @@ def test_summarise_names_a_mismatch_of_runs_and_tables(tmp_path):
             runs=[{}, {}],
             table_paths=["a.csv"],
             null_draws_paths=["b.csv"],
-            **dict(zip(("summary_path", "all_draws_path", "verdict_path", "verdict_html"), (tmp_path / n for n in "abcd"))),
+            summary_path=tmp_path / "a",
+            all_draws_path=tmp_path / "b",
+            verdict_path=tmp_path / "c",
+            verdict_html=tmp_path / "d",
         )
