@@ -84,31 +84,39 @@ def test_damage_messages_give_a_command_that_regenerates_the_file(tmp_path):
 
 
 def _stats_files(tmp_path):
+    """A statistics table and its null draws in the contract's columns (information imbalance, both directions)."""
     rows = [
-        {"statistic": name, "value": 0.5, "ci_low": 0.4, "ci_high": 0.6, "view": "maps"}
-        for name in ("cosine_mean", "information_imbalance_E_to_A_k1", "information_imbalance_A_to_E_k1")
+        {"view": "maps", "statistic": "information_imbalance", "direction": d, "k": 1, "value": 0.5}
+        | {"ci_low": 0.4, "ci_high": 0.6, "related_when": "smaller", "random_null_mean": 0.9, "note": ""}
+        for d in ("E_to_A", "A_to_E")
+    ]
+    draws = [
+        {"view": "maps", "statistic": "information_imbalance", "direction": d, "k": 1, "null": "random"}
+        | {"draw": i, "value": 0.9}
+        for d in ("E_to_A", "A_to_E")
+        for i in range(5)
     ]
     write_csv(tmp_path / "pgd.csv", rows)
-    write_json(tmp_path / "pgd.json", {"statistics": rows})
-    return tmp_path / "pgd.csv", tmp_path / "pgd.json"
+    write_csv(tmp_path / "pgd_null_draws.csv", draws)
+    return tmp_path / "pgd.csv", tmp_path / "pgd_null_draws.csv"
 
 
 def test_truncated_stats_table_names_the_file_instead_of_dropping_points(tmp_path):
     table, _ = _stats_files(tmp_path)
     text = table.read_text()
     table.write_text(text[: len(text) - 12])  # the last row cut short
-    with pytest.raises(ResultFileError, match=r"pgd.csv: line 4 has \d of 5 fields \(truncated\?\)"):
+    with pytest.raises(ResultFileError, match=r"pgd.csv: line 3 has \d+ of 10 fields \(truncated\?\)"):
         information_imbalance_plane([table], ["pgd"], tmp_path / "plane.png")
     table.write_text("")
     with pytest.raises(ResultFileError, match="pgd.csv: empty"):
         read_csv(table)
 
 
-def test_truncated_stats_sidecar_names_the_file(tmp_path):
-    _, sidecar = _stats_files(tmp_path)
-    sidecar.write_text(sidecar.read_text()[:40])
-    with pytest.raises(ResultFileError, match=r"pgd.json: not valid JSON"):
-        null_histograms(sidecar, tmp_path / "nulls.png")
+def test_truncated_null_draws_name_the_file(tmp_path):
+    table, draws = _stats_files(tmp_path)
+    draws.write_text(draws.read_text()[:60])
+    with pytest.raises(ResultFileError, match=r"pgd_null_draws.csv: line 2 has \d+ of 7 fields"):
+        null_histograms(table, draws, tmp_path / "nulls.png")
 
 
 def _shard(path, ids, n_configured, engine):
