@@ -518,6 +518,13 @@ def missing_weights(spec: ModelSpec) -> list[Path]:
     return [path for path in model_source(spec).weights_files(spec) if not path.is_file()]
 
 
+def weights_inputs(cfg: dict[str, Any]) -> list[str]:
+    """The weights files a configured model is built from, as workflow inputs (a changed file reruns its training);
+    none where they are still to be downloaded."""
+    spec = ModelSpec.from_config(cfg)
+    return [] if spec.download else [str(path) for path in model_source(spec).weights_files(spec)]
+
+
 def check_model(name: str, cfg: dict[str, Any]) -> None:
     """Fail fast, naming ``models.<name>`` and the file, when a model cannot be built or its weights are absent
     and may not be downloaded (called by the workflow before any job runs)."""

@@ -4,11 +4,15 @@ from snakemake.utils import validate
 
 from freqmaps.data import check_source, dataset_info, is_synthetic
 from freqmaps.frequency_bias import MODEL_PREFIX, STUDY_INPUTS, variant_models
+from freqmaps.models import weights_inputs
+from freqmaps.training import check_model_config
 
 validate(config, schema="../schemas/config.schema.yaml")
 for _name, _dataset in config["datasets"].items():
     check_source(_name, _dataset.get("root"), _dataset.get("download", False))
     dataset_info(_name, _dataset)  # a bad class list or size fails here, before any job
+for _name, _model in config["models"].items():
+    check_model_config(_name, _model)  # unknown architecture, absent weights file, impossible training mode
 
 # The main experiment runs on the models the config names; the frequency-bias study adds one model per
 # variant (bias_<variant>), built from its shared recipe, reachable through the frequency_bias target.
