@@ -360,8 +360,12 @@ class TimmSource(ModelSource):
         return [_hub_file(cfg.url)]
 
     def where(self, spec: ModelSpec) -> str:
-        hub = "the Hugging Face hub cache (or torch.hub's checkpoint folder)"
-        return hub if spec.pretrained else super().where(spec)
+        if not spec.pretrained:
+            return super().where(spec)
+        cfg = self._pretrained_cfg(spec)
+        if cfg.hf_hub_id:
+            return f"the Hugging Face hub cache: `huggingface-cli download {cfg.hf_hub_id}` on a connected machine"
+        return "torch.hub's checkpoint folder"
 
     def fetch(self, spec: ModelSpec) -> None:
         cfg = self._pretrained_cfg(spec)

@@ -7,6 +7,7 @@ parameters train). Adding one is one entry here and its name in the schema's enu
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -300,17 +301,32 @@ def save_classifier(
     write_json(Path(path).with_suffix(".json"), {**metrics, **meta, **record})
 
 
+def _stored_input(meta: dict[str, Any]) -> InputSpec | None:
+    stored = meta.get("input")
+    if stored is None:  # written before models recorded their input
+        return None
+    return InputSpec(stored["size"], stored["channels"], tuple(stored["mean"]), tuple(stored["std"]))
+
+
+def classifier_input_spec(path: str | Path, info: DatasetInfo) -> InputSpec:
+    """The input (resolution, channels, normalisation) of the classifier saved at ``path``: what the data loader
+    must deliver to it, read from the weights file's metadata."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        raw = handle.metadata() or {}
+    meta = {key: json.loads(raw[key]) for key in ("model", "input", "arch") if key in raw}
+    spec = ModelSpec(**meta["model"]) if "model" in meta else ModelSpec(arch=meta.get("arch", "small_cnn"))
+    return _stored_input(meta) or model_input_spec(spec, info)
+
+
 def load_classifier(path: str | Path, info: DatasetInfo, device: torch.device) -> nn.Module:
     """Rebuild the classifier described in the weights file's metadata and load it; never unpickles."""
     state, meta = load_tensors(path)
     if meta.get("dataset") != info.name:
         raise ResultFileError(f"{path}: weights were trained on {meta.get('dataset')!r}, not {info.name!r}")
     spec = ModelSpec(**meta["model"]) if "model" in meta else ModelSpec(arch=meta["arch"])
-    input_spec = None
-    if "input" in meta:
-        stored = meta["input"]
-        input_spec = InputSpec(stored["size"], stored["channels"], tuple(stored["mean"]), tuple(stored["std"]))
-    model = build_architecture(spec, info, input_spec)
+    model = build_architecture(spec, info, _stored_input(meta))
     try:
         fit_state_dict(model, state, path, f"{spec.source} architecture {spec.arch!r}")
     except WeightsError as err:

@@ -19,6 +19,7 @@ from freqmaps.io import read_json
 from freqmaps.models import (
     BUILTIN_ARCHITECTURES,
     SOURCES,
+    InputSpec,
     ModelSpec,
     build_architecture,
     check_model,
@@ -32,6 +33,7 @@ from freqmaps.training import (
     TRAINING_VARIANTS,
     TrainSettings,
     check_model_config,
+    classifier_input_spec,
     load_classifier,
     save_classifier,
     train_classifier,
@@ -356,3 +358,5 @@ def test_a_saved_timm_classifier_is_rebuilt_from_its_metadata(tmp_path):
     x = torch.rand(2, 1, 28, 28)
     with torch.no_grad():
         assert torch.equal(load_classifier(path, FASHION_MNIST, CPU)(x), model(x))
+    expected = InputSpec(28, 3, FASHION_MNIST.mean * 3, FASHION_MNIST.std * 3)  # from scratch: the dataset's
+    assert classifier_input_spec(path, FASHION_MNIST) == expected
