@@ -241,8 +241,7 @@ def test_missing_keys_and_wrong_shapes_are_named(tmp_path):
     spec = ModelSpec(arch="small_cnn", weights=str(path))
     with pytest.raises(WeightsError, match=rf"{path}: .*missing keys: features\.0\.bias"):
         load_weights(build_architecture(spec, CIFAR10), spec, CIFAR10, new_head=False)
-    five = DatasetInfo("five", 5, 3, 32, CIFAR10.mean, CIFAR10.std, tuple("abcde"))
-    save_file(build_architecture(ModelSpec(arch="small_cnn"), five)[1].state_dict(), str(path))
+    save_file(build_architecture(ModelSpec(arch="small_cnn"), _classes(5))[1].state_dict(), str(path))
     with pytest.raises(WeightsError, match=r"wrong shapes: head\.bias \(file \(5,\), model \(10,\)\).*head_only"):
         load_weights(build_architecture(spec, CIFAR10), spec, CIFAR10, new_head=False)
     load_weights(build_architecture(spec, CIFAR10), spec, CIFAR10, new_head=True)  # a new head fits
@@ -360,3 +359,23 @@ def test_a_saved_timm_classifier_is_rebuilt_from_its_metadata(tmp_path):
         assert torch.equal(load_classifier(path, FASHION_MNIST, CPU)(x), model(x))
     expected = InputSpec(28, 3, FASHION_MNIST.mean * 3, FASHION_MNIST.std * 3)  # from scratch: the dataset's
     assert classifier_input_spec(path, FASHION_MNIST) == expected
+
+
+def test_an_imagenet_checkpoint_gets_a_new_head_for_the_datasets_classes(tmp_path):
+    """[P2]'s head-only start: a 1000-class torchvision checkpoint, its backbone kept, a fresh 10-class head."""
+    torch.manual_seed(0)
+    imagenet = build_architecture(ModelSpec(source="torchvision", arch="resnet18"), _classes(1000))[1]
+    path = tmp_path / "resnet18_imagenet.pth"
+    torch.save(imagenet.state_dict(), path)
+    spec = ModelSpec(source="torchvision", arch="resnet18", weights=str(path))
+    with pytest.raises(WeightsError, match=r"wrong shapes: fc\.bias \(file \(1000,\), model \(10,\)\).*head_only"):
+        load_weights(build_architecture(spec, CIFAR10), spec, CIFAR10, new_head=False)
+    model = build_architecture(spec, CIFAR10)
+    load_weights(model, spec, CIFAR10, new_head=True)
+    loaded = model[1].state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in imagenet.state_dict().items() if not k.startswith("fc."))
+    assert loaded["fc.weight"].shape == (10, 512)
+
+
+def _classes(n: int) -> DatasetInfo:
+    return DatasetInfo(f"{n}_classes", n, 3, 32, CIFAR10.mean, CIFAR10.std, tuple(str(i) for i in range(n)))
