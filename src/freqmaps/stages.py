@@ -18,9 +18,16 @@ from freqmaps.config import setting
 from freqmaps.data import ImageSet, dataset_info, head, load_dataset
 from freqmaps.fourier import shifted
 from freqmaps.io import ResultFileError, atomic_path, load_tensors, save_tensors, write_csv, write_json
-from freqmaps.models import freeze
+from freqmaps.models import ModelSpec, freeze
 from freqmaps.runtime import peak_memory_mb, provenance, resolve_device, seed_everything, stream_seed
-from freqmaps.training import TrainSettings, load_classifier, predict, save_classifier, train_classifier
+from freqmaps.training import (
+    TRAINING_MODES,
+    TrainSettings,
+    load_classifier,
+    predict,
+    save_classifier,
+    train_classifier,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +47,17 @@ def train(
     device: str,
     weights_path: str | Path,
 ) -> None:
-    """Train one classifier and save it with its metrics."""
+    """Prepare one classifier as its training mode says (train it, its head, or nothing) and save it with its
+    metrics, source, weights hash and input."""
     settings = TrainSettings(arch=model_cfg["arch"], **model_cfg.get("train", {}))
+    spec = ModelSpec.from_config(model_cfg)
     generator = seed_everything(seed)
     dev = resolve_device(device)
-    train_set = load_dataset(dataset, "train", data_cfg)
     test_set = load_dataset(dataset, "test", data_cfg)
-    model, metrics = train_classifier(train_set, test_set, settings, dev, generator)
-    save_classifier(model, weights_path, train_set.info, settings, metrics, dev, seed)
+    trains = TRAINING_MODES[settings.mode].trainable is not None
+    train_set = load_dataset(dataset, "train", data_cfg) if trains else test_set
+    model, metrics = train_classifier(train_set, test_set, settings, dev, generator, spec)
+    save_classifier(model, weights_path, test_set.info, settings, metrics, dev, seed, spec)
 
 
 def parse_shard(scatteritem: str) -> tuple[int, int]:

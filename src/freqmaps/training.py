@@ -1,10 +1,17 @@
-"""Training classifiers, including the robustness variants of [P1] (docs/METHOD.md §6)."""
+"""Training classifiers: the robustness variants of [P1] (docs/METHOD.md §6) and the training modes (from scratch or
+from weights, head only on a frozen pretrained backbone as in [P2], or none: the model analysed as it is).
+
+Two registries: ``TRAINING_VARIANTS`` (the treatment of each training batch) and ``TRAINING_MODES`` (which
+parameters train). Adding one is one entry here and its name in the schema's enum (a test checks both).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -15,21 +22,76 @@ from torch import nn
 from freqmaps.config import schema_defaults
 from freqmaps.data import DatasetInfo, ImageSet, crop_and_flip, random_affine
 from freqmaps.io import ResultFileError, load_tensors, regenerate_command, save_tensors, write_json
-from freqmaps.models import build_model
+from freqmaps.models import (
+    InputSpec,
+    ModelSpec,
+    build_architecture,
+    check_model,
+    load_weights,
+    model_input_spec,
+    model_source,
+)
 from freqmaps.runtime import peak_memory_mb, provenance
+from freqmaps.weights import WeightsError, fit_state_dict, sha256
 
 log = logging.getLogger(__name__)
 
-VARIANTS = ("standard", "adversarial", "scale", "translate", "rotate", "noise")
+
+@dataclass(frozen=True)
+class TrainingVariant:
+    """A robustness treatment of training batches: an augmentation of the images in [0, 1], and whether the
+    batches are then replaced by PGD adversarial examples."""
+
+    augment: Callable[[torch.Tensor, TrainSettings, torch.Generator], torch.Tensor] | None = None
+    adversarial: bool = False
+
+
+def _gaussian_noise(x: torch.Tensor, s: TrainSettings, generator: torch.Generator) -> torch.Tensor:
+    return (x + s.noise_std * torch.randn(x.shape, generator=generator).to(x.device)).clamp_(0, 1)
+
+
+TRAINING_VARIANTS: dict[str, TrainingVariant] = {
+    "standard": TrainingVariant(),
+    "adversarial": TrainingVariant(adversarial=True),  # PGD L-inf, fully adversarial batches, as in [P1]
+    "scale": TrainingVariant(lambda x, s, g: random_affine(x, g, scale=s.scale)),
+    "translate": TrainingVariant(lambda x, s, g: random_affine(x, g, translate=s.translate)),
+    "rotate": TrainingVariant(lambda x, s, g: random_affine(x, g, degrees=s.degrees)),
+    "noise": TrainingVariant(_gaussian_noise),
+}
+VARIANTS = tuple(TRAINING_VARIANTS)
+
+
+def _head_parameters(model: nn.Sequential, spec: ModelSpec) -> list[nn.Parameter]:
+    return list(model[1].get_submodule(model_source(spec).head_name(model[1])).parameters())
+
+
+@dataclass(frozen=True)
+class TrainingMode:
+    """Which parameters train: ``trainable`` picks them (None: no training, the model is analysed as it is);
+    ``needs_weights``: the mode starts from weights; ``new_head``: the weights' classification layer is replaced
+    by a fresh one for the dataset's classes."""
+
+    trainable: Callable[[nn.Sequential, ModelSpec], list[nn.Parameter]] | None
+    needs_weights: bool = False
+    new_head: bool = False
+    frozen_backbone: bool = False  # batch-norm statistics of the backbone stay as loaded (eval mode)
+
+
+TRAINING_MODES: dict[str, TrainingMode] = {
+    "full": TrainingMode(lambda model, spec: list(model.parameters())),  # from scratch, or on from the weights
+    "head_only": TrainingMode(_head_parameters, needs_weights=True, new_head=True, frozen_backbone=True),  # [P2]
+    "none": TrainingMode(None, needs_weights=True),  # evaluate, attack and map the model as it is
+}
 
 
 @dataclass
 @schema_defaults("$defs", "train_recipe")
 class TrainSettings:
-    """One training recipe; ``variant`` picks the robustness treatment on top of the base augmentation.
-    Defaults and meanings: the config schema's ``train_recipe``."""
+    """One training recipe: ``mode`` picks which parameters train, ``variant`` the robustness treatment on top of
+    the base augmentation. Defaults and meanings: the config schema's ``train_recipe``."""
 
-    arch: str = "small_cnn"
+    arch: str = "small_cnn"  # the builtin architecture when no model spec is given
+    mode: str
     variant: str
     epochs: int
     batch_size: int
@@ -48,25 +110,36 @@ class TrainSettings:
     degrees: float
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
+        if self.variant not in TRAINING_VARIANTS:
             raise ValueError(f"models.*.train.variant: unknown variant {self.variant!r}; known: {VARIANTS}")
+        if self.mode not in TRAINING_MODES:
+            raise ValueError(f"models.*.train.mode: unknown mode {self.mode!r}; known: {list(TRAINING_MODES)}")
         if self.base_augmentation not in ("crop_flip", "none"):
             raise ValueError(f"models.*.train.base_augmentation: {self.base_augmentation!r} is not crop_flip|none")
         self.scale = tuple(self.scale)
 
 
+def check_model_config(name: str, cfg: dict[str, Any]) -> None:
+    """Fail fast, naming ``models.<name>``, on a model that cannot be built, weights that are absent (and may not
+    be downloaded) or a training recipe that cannot run; the workflow calls this before any job."""
+    check_model(name, cfg)
+    try:
+        settings = TrainSettings(**cfg.get("train", {}))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"models.{name}.train: {err}".replace("models.*.train.", "")) from err
+    spec = ModelSpec.from_config(cfg)
+    if TRAINING_MODES[settings.mode].needs_weights and not model_source(spec).weights_files(spec):
+        raise ValueError(
+            f"models.{name}.train.mode: {settings.mode!r} starts from trained weights; give `weights` (a file), "
+            "`pretrained` (torchvision/timm) or a robustbench entry"
+        )
+
+
 def _augment(x: torch.Tensor, s: TrainSettings, generator: torch.Generator) -> torch.Tensor:
     if s.base_augmentation == "crop_flip":
         x = crop_and_flip(x, generator, padding=max(1, x.shape[-1] // 8))
-    if s.variant == "scale":
-        x = random_affine(x, generator, scale=s.scale)
-    elif s.variant == "translate":
-        x = random_affine(x, generator, translate=s.translate)
-    elif s.variant == "rotate":
-        x = random_affine(x, generator, degrees=s.degrees)
-    elif s.variant == "noise":
-        x = (x + s.noise_std * torch.randn(x.shape, generator=generator).to(x.device)).clamp_(0, 1)
-    return x
+    augment = TRAINING_VARIANTS[s.variant].augment
+    return x if augment is None else augment(x, s, generator)
 
 
 @torch.no_grad()
@@ -87,15 +160,69 @@ def accuracy(model: nn.Module, data: ImageSet, device: torch.device, batch_size:
     return correct / max(len(data), 1)
 
 
+def prepare_classifier(
+    spec: ModelSpec, info: DatasetInfo, mode: str
+) -> tuple[nn.Sequential, InputSpec, dict[str, Any]]:
+    """The classifier a training mode starts from: the architecture for ``info``'s classes with its own input
+    normalisation, filled with the spec's weights (a fresh head where the mode replaces it); also what to record
+    about it (source, weights file and its SHA-256, input resolution and normalisation)."""
+    training_mode = TRAINING_MODES[mode]
+    input_spec = model_input_spec(spec, info)
+    model = build_architecture(spec, info, input_spec)
+    path = load_weights(model, spec, info, new_head=training_mode.new_head)
+    if training_mode.needs_weights and path is None:
+        raise WeightsError(f"train.mode {mode!r} needs weights, and the {spec.source} model {spec.arch!r} has none")
+    record = {
+        "source": spec.source,
+        "arch": spec.arch,
+        "mode": mode,
+        "weights_file": None if path is None else str(path),
+        "weights_sha256": None if path is None else sha256(path),
+        "input": asdict(input_spec),
+    }
+    log.info("model %s/%s (%s), weights %s, input %s", spec.source, spec.arch, mode, path, input_spec)
+    return model, input_spec, record
+
+
+def _set_train_mode(model: nn.Module, mode: TrainingMode) -> None:
+    """Training mode for a trained network; a frozen backbone keeps its batch-norm statistics (eval mode)."""
+    model.train(not mode.frozen_backbone)
+
+
 def train_classifier(
-    train: ImageSet, test: ImageSet, settings: TrainSettings, device: torch.device, generator: torch.Generator
+    train: ImageSet,
+    test: ImageSet,
+    settings: TrainSettings,
+    device: torch.device,
+    generator: torch.Generator,
+    spec: ModelSpec | None = None,
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Train from scratch with SGD + step decay; returns the model (eval mode) and its metrics."""
+    """Train with SGD + step decay the parameters ``settings.mode`` picks (none: no training) of the classifier
+    ``spec`` describes (default: the builtin ``settings.arch``); returns it in eval mode and its metrics."""
     from tqdm import tqdm
 
-    model = build_model(settings.arch, train.info).to(device)
+    spec = spec or ModelSpec(arch=settings.arch)
+    mode = TRAINING_MODES[settings.mode]
+    model, _, record = prepare_classifier(spec, train.info, settings.mode)
+    model = model.to(device)
+    started = time.time()
+    if mode.trainable is None:
+        model.eval()
+        return model, {
+            **record,
+            "test_accuracy": accuracy(model, test, device),
+            "history": [],
+            "n_train": 0,
+            "n_test": len(test),
+            "train_seconds": 0.0,
+            "peak_memory_mb": peak_memory_mb(device),
+        }
+    trained = mode.trainable(model, spec)
+    ids = {id(p) for p in trained}
+    for p in model.parameters():
+        p.requires_grad_(id(p) in ids)
     optimiser = torch.optim.SGD(
-        model.parameters(),
+        trained,
         lr=settings.lr,
         momentum=settings.momentum,
         weight_decay=settings.weight_decay,
@@ -103,7 +230,7 @@ def train_classifier(
     )
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimiser, milestones=settings.milestones, gamma=0.1)
     attack = None
-    if settings.variant == "adversarial":
+    if TRAINING_VARIANTS[settings.variant].adversarial:
         import torchattacks
 
         attack = torchattacks.PGD(
@@ -116,9 +243,9 @@ def train_classifier(
     n = len(train) if settings.n_train is None else min(settings.n_train, len(train))
     steps_per_epoch = math.ceil(n / settings.batch_size)
     loss_fn = nn.CrossEntropyLoss()
-    history, started = [], time.time()
+    history = []
     for epoch in range(settings.epochs):
-        model.train()
+        _set_train_mode(model, mode)
         order = torch.randperm(n, generator=generator)
         total, seen = 0.0, 0
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{settings.epochs}", mininterval=10, ascii=True)
@@ -128,7 +255,7 @@ def train_classifier(
             y = train.labels[index].to(device)
             if attack is not None:
                 x = attack(x, y)  # fully adversarial batches, as in [P1]
-                model.train()
+                _set_train_mode(model, mode)
             loss = loss_fn(model(x), y)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -142,10 +269,12 @@ def train_classifier(
         log.info("epoch %d: train loss %.4f, test accuracy %.4f", epoch + 1, total / seen, test_acc)
     model.eval()
     metrics = {
+        **record,
         "test_accuracy": history[-1]["test_accuracy"] if history else accuracy(model, test, device),
         "history": history,
         "n_train": n,
         "n_test": len(test),
+        "trained_parameters": sum(p.numel() for p in trained),
         "train_seconds": time.time() - started,
         "train_images_per_second": n * settings.epochs / max(time.time() - started, 1e-9),
         "peak_memory_mb": peak_memory_mb(device),
@@ -161,26 +290,52 @@ def save_classifier(
     metrics: dict[str, Any],
     device: torch.device,
     seed: int,
+    spec: ModelSpec | None = None,
 ) -> None:
-    """Weights to safetensors (with the architecture in its metadata) and a JSON sidecar of metrics."""
+    """Weights to safetensors (with the model spec and its input in the metadata, so :func:`load_classifier`
+    rebuilds it) and a JSON sidecar of metrics, source, weights file hash and input resolution."""
+    spec = spec or ModelSpec(arch=settings.arch)
     record = provenance(device, seed, asdict(settings))
-    save_tensors(path, model.state_dict(), {"arch": settings.arch, "dataset": info.name, **record})
-    write_json(Path(path).with_suffix(".json"), {"dataset": info.name, "arch": settings.arch, **metrics, **record})
+    input_record = metrics.get("input") or asdict(model_input_spec(spec, info))
+    meta = {"arch": spec.arch, "dataset": info.name, "model": spec.record(), "input": input_record}
+    state = {key: value.clone() for key, value in model.state_dict().items()}  # no shared storage in safetensors
+    save_tensors(path, state, {**meta, **record})
+    write_json(Path(path).with_suffix(".json"), {**metrics, **meta, **record})
+
+
+def _stored_input(meta: dict[str, Any]) -> InputSpec | None:
+    stored = meta.get("input")
+    if stored is None:  # written before models recorded their input
+        return None
+    return InputSpec(stored["size"], stored["channels"], tuple(stored["mean"]), tuple(stored["std"]))
+
+
+def classifier_input_spec(path: str | Path, info: DatasetInfo) -> InputSpec:
+    """The input (resolution, channels, normalisation) of the classifier saved at ``path``: what the data loader
+    must deliver to it, read from the weights file's metadata."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        raw = handle.metadata() or {}
+    meta = {key: json.loads(raw[key]) for key in ("model", "input", "arch") if key in raw}
+    spec = ModelSpec(**meta["model"]) if "model" in meta else ModelSpec(arch=meta.get("arch", "small_cnn"))
+    return _stored_input(meta) or model_input_spec(spec, info)
 
 
 def load_classifier(path: str | Path, info: DatasetInfo, device: torch.device) -> nn.Module:
-    """Rebuild the architecture named in the weights file and load it; never unpickles."""
+    """Rebuild the classifier described in the weights file's metadata and load it; never unpickles."""
     state, meta = load_tensors(path)
     if meta.get("dataset") != info.name:
         raise ResultFileError(f"{path}: weights were trained on {meta.get('dataset')!r}, not {info.name!r}")
-    if "arch" not in meta:
+    if "model" not in meta and "arch" not in meta:
         raise ResultFileError(
-            f"{path}: no 'arch' in its metadata, so the architecture is unknown (not written by freqmaps' "
-            f"train stage?); regenerate it with `{regenerate_command(path)}`"
+            f"{path}: no 'model' or 'arch' in its metadata, so the architecture is unknown (not written by "
+            f"freqmaps' train stage?); regenerate it with `{regenerate_command(path)}`"
         )
-    model = build_model(meta["arch"], info)
+    spec = ModelSpec(**meta["model"]) if "model" in meta else ModelSpec(arch=meta["arch"])
+    model = build_architecture(spec, info, _stored_input(meta))
     try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise ResultFileError(f"{path}: weights do not fit architecture {meta['arch']!r} ({err})") from err
+        fit_state_dict(model, state, path, f"{spec.source} architecture {spec.arch!r}")
+    except WeightsError as err:
+        raise ResultFileError(f"{err}; regenerate it with `{regenerate_command(path)}`") from err
     return model.to(device).eval()

@@ -5,6 +5,8 @@ from pathlib import Path
 from freqmaps.config import check_pool_fits, setting, validate_config
 from freqmaps.data import check_source, dataset_info, is_synthetic
 from freqmaps.frequency_bias import MODEL_PREFIX, STUDY_INPUTS, variant_models
+from freqmaps.models import weights_inputs
+from freqmaps.training import check_model_config
 
 # Everything a job would trip over is checked here, before any job: the schema (key path, value, allowed
 # values), the bounds between keys, the dataset files, and that the pooling fits the maps.
@@ -30,6 +32,8 @@ for _name, _dataset in config["datasets"].items():
     check_source(_name, _dataset.get("root"), setting(config, "datasets", _name, "download"))
     _infos[_name] = dataset_info(_name, _dataset)  # a bad class list or size fails here, before any job
 check_pool_fits(config, _infos)
+for _name, _model in config["models"].items():
+    check_model_config(_name, _model)  # unknown architecture, absent weights file, impossible training mode
 
 # The main experiment runs on the models the config names; the frequency-bias study adds one model per
 # variant (bias_<variant>), built from its shared recipe, reachable through the frequency_bias target.

@@ -63,6 +63,11 @@ def model_settings(wildcards):
     return canonical(MODELS[wildcards.model])
 
 
+def model_weights(wildcards):
+    """The weights files a model is built from (local, cached or RobustBench's), unless still to be downloaded."""
+    return weights_inputs(config["models"][wildcards.model])
+
+
 def attack_settings(wildcards):
     return canonical(config["attacks"][wildcards.attack])
 

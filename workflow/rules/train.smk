@@ -1,7 +1,9 @@
 rule train:
-    """Train one classifier from scratch and save weights (safetensors) with a metrics sidecar."""
+    """Prepare one classifier as its train.mode says (train it, only its head, or nothing: analyse it as it is)
+    and save its weights (safetensors) with a sidecar of metrics, source, weights hash and input resolution."""
     input:
-        library("data", "models", "training", "stages"),
+        library("data", "models", "weights", "training", "stages"),
+        source_weights=model_weights,
     output:
         weights=f"{RUN}/model.safetensors",
         metrics=f"{RUN}/model.json",
