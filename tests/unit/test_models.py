@@ -14,6 +14,7 @@ import yaml
 from safetensors.torch import save_file
 from torch import nn
 
+from freqmaps.config import schema_at
 from freqmaps.data import CIFAR10, FASHION_MNIST, DatasetInfo, ImageSet
 from freqmaps.io import read_json
 from freqmaps.models import (
@@ -62,17 +63,17 @@ def test_schema_source_names_equal_the_registry():
 
 
 def test_schema_training_modes_and_variants_equal_the_registries():
-    train = MODEL_SCHEMA["properties"]["train"]["properties"]
-    assert train["mode"]["enum"] == list(TRAINING_MODES)
-    assert train["variant"]["enum"] == list(TRAINING_VARIANTS)
-    study = SCHEMA["properties"]["frequency_bias"]["properties"]
-    assert study["variants"]["propertyNames"]["enum"] == list(TRAINING_VARIANTS)
+    assert schema_at("models", "*", "train", "mode")["enum"] == list(TRAINING_MODES)
+    assert schema_at("models", "*", "train", "variant")["enum"] == list(TRAINING_VARIANTS)
+    assert schema_at("frequency_bias", "train", "variant")["enum"] == list(TRAINING_VARIANTS)
+    assert schema_at("$defs", "variant")["enum"] == list(TRAINING_VARIANTS)  # the study's variant names too
 
 
 def test_schema_builtin_architectures_equal_the_registry():
     (builtin,) = [c for c in MODEL_SCHEMA["allOf"] if c["if"]["properties"]["source"].get("const") == "builtin"]
-    assert builtin["then"]["properties"]["arch"]["enum"] == list(BUILTIN_ARCHITECTURES)
-    assert SCHEMA["properties"]["frequency_bias"]["properties"]["arch"]["enum"] == list(BUILTIN_ARCHITECTURES)
+    assert builtin["then"]["properties"]["arch"] == {"$ref": "#/$defs/arch"}
+    assert schema_at("$defs", "arch")["enum"] == list(BUILTIN_ARCHITECTURES)
+    assert schema_at("frequency_bias", "arch")["enum"] == list(BUILTIN_ARCHITECTURES)
 
 
 @pytest.mark.parametrize("source", list(SOURCES))

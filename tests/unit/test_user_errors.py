@@ -69,7 +69,7 @@ def test_weights_without_arch_metadata_name_the_file(tmp_path):
     model = build_model("small_cnn", FASHION_MNIST)
     path = tmp_path / "model.safetensors"
     save_tensors(path, model.state_dict(), {"dataset": "fashion_mnist"})
-    with pytest.raises(ResultFileError, match=r"model.safetensors: no 'arch' in its metadata.*--force"):
+    with pytest.raises(ResultFileError, match=r"model.safetensors: no 'model' or 'arch' in its metadata.*--force"):
         load_classifier(path, FASHION_MNIST, torch.device("cpu"))
 
 
