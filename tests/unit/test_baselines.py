@@ -1,0 +1,186 @@
+"""Cheap baselines: known answers for every measure, the batched heat map against the per-frequency loop."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from torch import nn
+
+from freqmaps import maps
+from freqmaps.baselines import measures
+from freqmaps.baselines.measures import BASELINES, BaselineInputs, HeatMapSettings
+from freqmaps.fourier import apply_mask, full_spectrum, shifted
+
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class BandDetector(nn.Module):
+    """Class 1 when the image's (mean-free) spectrum has energy in the band, class 0 otherwise."""
+
+    def __init__(self, band: torch.Tensor, threshold: float) -> None:
+        super().__init__()
+        self.register_buffer("band", band)  # bool [H, W], unshifted
+        self.threshold = threshold
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        energy = (torch.fft.fft2(x - 0.5).abs() ** 2 * self.band).flatten(1).sum(1)
+        score = 50.0 * (energy - self.threshold)
+        return torch.stack([torch.zeros_like(score), score], 1)
+
+
+def tiny_classifier(channels: int = 1, size: int = 8, classes: int = 3) -> nn.Module:
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(channels, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * size * size, classes)
+    )
+    return model.eval()
+
+
+def test_heat_map_of_a_one_band_model_lights_up_that_band_only():
+    size = 8
+    band = torch.zeros(size, size, dtype=torch.bool)
+    band[1, 2] = band[-1, -2] = True  # one frequency and its mirror (unshifted)
+    band[2, 0] = band[-2, 0] = True
+    norm = 1.0
+    model = BandDetector(band, threshold=size * size * norm**2 / 4)
+    images = torch.full((5, 1, size, size), 0.5)
+    labels = torch.zeros(5, dtype=torch.long)
+    heat = measures.fourier_heat_map(model, images, labels, HeatMapSettings(norm=norm, batch_size=64), "cpu")
+    expected = shifted(band.double())
+    assert torch.equal(heat["error_rate"], expected)
+    assert (heat["loss_change"][expected.bool()] > 1).all()
+    assert (heat["loss_change"][~expected.bool()] == 0).all()
+
+
+def test_basis_is_the_ports_normalised_inverse_rfft_of_a_one_hot_spectrum():
+    height, width = 6, 7
+    entries = measures.half_spectrum_entries(height, width)
+    one_hot = torch.zeros(len(entries), height, width // 2 + 1, dtype=torch.complex128)
+    one_hot[torch.arange(len(entries)), entries[:, 0], entries[:, 1]] = 1
+    port = torch.fft.irfft2(one_hot, s=(height, width))
+    port = port / port.flatten(1).norm(dim=1)[:, None, None]
+    assert torch.allclose(measures.fourier_basis(entries, height, width).double(), port, atol=1e-6)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_batched_heat_map_equals_the_per_frequency_loop(channels):
+    model = tiny_classifier(channels)
+    images = torch.rand(6, channels, 8, 8, generator=torch.Generator().manual_seed(1))
+    labels = model(images).argmax(1)
+    settings = HeatMapSettings(norm=2.0, batch_size=37)  # batches that straddle frequencies
+    batched = measures.fourier_heat_map(model, images, labels, settings, "cpu", seed=3)
+    loop = measures.fourier_heat_map_loop(model, images, labels, settings, "cpu", seed=3)
+    assert torch.equal(batched["error_rate"], loop["error_rate"])
+    assert torch.allclose(batched["loss_change"], loop["loss_change"], atol=1e-5)
+    assert batched["error_rate"].max() > 0  # the comparison is not between two empty maps
+    assert torch.equal(batched["error_rate"], batched["error_rate"].flip(0, 1).roll((1, 1), (0, 1)))  # v(-k) = v(k)
+
+
+@pytest.mark.parametrize("parameterisation", ["per_channel", "shared", "hermitian"])
+@pytest.mark.parametrize("objective", ["essential", "invariance"])
+def test_saliency_is_autograd_of_the_mask_forward_at_one(parameterisation, objective):
+    model = tiny_classifier(3)
+    images = torch.rand(4, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    targets = torch.tensor([0, 1, 2, 1])
+    settings = maps.MapSettings(lam=0.3, parameterisation=parameterisation, objective=objective)
+    saliency = measures.mask_saliency(model, images, targets, settings, "cpu", batch_size=3)
+    for i in range(len(images)):  # one image at a time, written out: CE(f(x'), t) + lam |M|_1
+        x, t = images[i : i + 1], targets[i : i + 1]
+        shape = (1, *measures.mask_shape(parameterisation, 3, 8, 8))
+        mask = torch.ones(shape, requires_grad=True)
+        ce = nn.functional.cross_entropy(model(apply_mask(x, mask, parameterisation)), t)
+        if objective == "essential":
+            loss = ce + settings.lam * maps.l1_norm(mask, maps.l1_weights(parameterisation, 8)).sum()
+        else:
+            clean = nn.functional.cross_entropy(model(x), t)
+            entries = shape[1] * 64
+            loss = (
+                torch.exp((ce - clean) ** 2)
+                + settings.lam / entries * maps.l1_norm(mask, maps.l1_weights(parameterisation, 8)).sum()
+            )
+        (grad,) = torch.autograd.grad(loss, mask)
+        expected = full_spectrum(grad.abs(), parameterisation, 8)[0]
+        assert torch.allclose(saliency[i], expected, atol=1e-6)
+
+
+def test_perturbation_spectrum_recovers_the_planted_frequencies():
+    size = 16
+    i = torch.arange(size, dtype=torch.float64)[:, None]
+    j = torch.arange(size, dtype=torch.float64)[None, :]
+    planted = {(2, 3): 0.02, (5, 0): 0.01, (1, 7): 0.03}  # (row, column) frequency -> amplitude
+    delta = sum(a * torch.cos(2 * math.pi * (r * i + c * j) / size) for (r, c), a in planted.items())
+    clean = torch.full((2, 3, size, size), 0.5)
+    inputs = BaselineInputs(
+        clean, torch.zeros(2, dtype=torch.long), clean + delta.float(), torch.ones(2, dtype=torch.long)
+    )
+    spectrum = BASELINES["perturbation_spectrum"].compute(None, inputs, maps.MapSettings(), "cpu")
+    expected = torch.zeros(size, size, dtype=torch.float64)
+    for (r, c), a in planted.items():
+        expected[r, c] = expected[-r % size, -c % size] = a * size * size / 2
+    assert torch.allclose(spectrum.double(), shifted(expected).expand_as(spectrum), atol=1e-4)
+
+
+def test_gradient_spectrum_of_a_linear_model_sits_on_its_templates_frequencies():
+    size = 8
+    i = torch.arange(size, dtype=torch.float32)[:, None]
+    j = torch.arange(size, dtype=torch.float32)[None, :]
+    templates = torch.stack([torch.cos(2 * math.pi * (r * i + c * j) / size) for r, c in ((1, 2), (3, 1))])
+    model = nn.Sequential(nn.Flatten(), nn.Linear(size * size, 2, bias=False))
+    model[1].weight.data = templates.flatten(1)
+    images = torch.rand(3, 1, size, size, generator=torch.Generator().manual_seed(4))
+    inputs = BaselineInputs(images, torch.tensor([0, 1, 0]))
+    spectrum = BASELINES["gradient_spectrum"].compute(model.eval(), inputs, maps.MapSettings(), "cpu")
+    support = torch.zeros(size, size, dtype=torch.bool)
+    for r, c in ((1, 2), (3, 1)):
+        support[r, c] = support[-r % size, -c % size] = True
+    support = shifted(support)
+    assert (spectrum[..., ~support].abs() < 1e-5).all()
+    assert (spectrum[..., support] > 1e-3).all()
+
+
+@pytest.mark.parametrize("name", list(BASELINES))
+def test_every_registered_baseline_runs_on_a_tiny_model(name):
+    model = tiny_classifier(3)
+    clean = torch.rand(5, 3, 8, 8, generator=torch.Generator().manual_seed(5))
+    adversarial = (clean + 0.05 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(6))).clamp(0, 1)
+    inputs = BaselineInputs(clean, model(clean).argmax(1), adversarial, model(adversarial).argmax(1))
+    baseline = BASELINES[name]
+    assert baseline.description and baseline.scope in measures.SCOPES
+    if baseline.scope == "model":
+        heat = measures.fourier_heat_map(model, clean, inputs.labels, HeatMapSettings(batch_size=100), "cpu")
+        values = heat["error_rate"]
+        assert values.shape == (8, 8)
+    else:
+        values = measures.per_image_baselines([name], model, inputs, maps.MapSettings(), "cpu")[name]
+        assert values.shape == clean.shape
+    assert torch.isfinite(values).all() and (values >= 0).all() and values.max() > 0
+
+
+def test_schema_enum_equals_the_registry():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    enum = schema["properties"]["baselines"]["properties"]["measures"]["items"]["enum"]
+    assert enum == list(BASELINES)
+
+
+def test_unknown_baseline_names_itself():
+    with pytest.raises(ValueError, match="fourier_heatmap"):
+        measures.check_names(["fourier_heatmap"])
+
+
+def test_attack_baselines_need_attacked_images():
+    inputs = BaselineInputs(torch.rand(2, 1, 8, 8), torch.zeros(2, dtype=torch.long))
+    with pytest.raises(ValueError, match="attacked images"):
+        measures.per_image_baselines(["perturbation_spectrum"], tiny_classifier(1), inputs, maps.MapSettings(), "cpu")
+
+
+@pytest.mark.parametrize("height,width", [(6, 6), (7, 5), (8, 7)])
+def test_heat_map_measures_each_frequency_pair_once(height, width):
+    entries = {tuple(e) for e in measures.half_spectrum_entries(height, width).tolist()}
+    for r in range(height):
+        for c in range(width):
+            mirror = (-r % height, -c % width)
+            assert ((r, c) in entries) + (mirror in entries and mirror != (r, c)) == 1
