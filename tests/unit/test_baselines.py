@@ -11,7 +11,7 @@ import yaml
 from torch import nn
 
 from freqmaps import maps
-from freqmaps.baselines import measures
+from freqmaps.baselines import agreement, measures
 from freqmaps.baselines.measures import BASELINES, BaselineInputs, HeatMapSettings
 from freqmaps.fourier import apply_mask, full_spectrum, shifted
 
@@ -184,3 +184,70 @@ def test_heat_map_measures_each_frequency_pair_once(height, width):
         for c in range(width):
             mirror = (-r % height, -c % width)
             assert ((r, c) in entries) + (mirror in entries and mirror != (r, c)) == 1
+
+
+def test_schema_levels_equal_the_agreement_levels():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert schema["properties"]["baselines"]["properties"]["levels"]["items"]["enum"] == list(agreement.LEVELS)
+
+
+def test_top_m_keeps_the_m_largest_entries_of_each_row():
+    values = torch.tensor([[3.0, 1.0, 2.0, 5.0], [0.0, 4.0, 4.0, 1.0]])
+    chosen = agreement.top_m(values, torch.tensor([2, 1]))
+    assert chosen.tolist() == [[True, False, False, True], [False, True, False, False]]
+
+
+def test_matched_level_compares_the_baselines_top_m_with_the_maps_support():
+    learned = torch.zeros(3, 1, 4, 4)
+    learned[0, 0, 1, 1] = learned[0, 0, 2, 2] = 1.0
+    learned[1, 0, 0, :3] = 0.8
+    baseline = torch.rand(3, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    baseline[0, 0, 1, 1] = baseline[0, 0, 2, 2] = 2.0  # image 0: the baseline's top two are the map's support
+    X, Y, labels = agreement.level_inputs("matched", baseline, learned, torch.tensor([0, 1, 2]))
+    assert labels.tolist() == [0, 1]  # image 2 has an empty map: nothing to match
+    assert X.flatten(1).sum(1).tolist() == Y.flatten(1).sum(1).tolist() == [2.0, 3.0]
+    assert torch.equal(X[0], Y[0])
+
+
+def test_class_mean_level_averages_each_class():
+    values = torch.arange(8.0).view(4, 1, 1, 2)
+    X, Y, classes = agreement.level_inputs("class_mean", values, values * 2, torch.tensor([1, 0, 1, 0]))
+    assert classes.tolist() == [0, 1]
+    assert X.flatten(1).tolist() == [[4.0, 5.0], [2.0, 3.0]]
+    assert torch.equal(Y, 2 * X)
+
+
+def test_band_recovery_known_answers():
+    bands = torch.zeros(2, 4, 4, dtype=torch.bool)
+    bands[0, 0, :] = True  # class 0: the first row (4 entries)
+    bands[1, 3, :] = True
+    classes = torch.tensor([0, 0, 1])
+    chosen = torch.zeros(3, 4, 4, dtype=torch.bool)
+    chosen[0, 0, :2] = True  # half of its band
+    chosen[1, 0, 2:] = True  # the other half: the class's union is all of it
+    chosen[2, 0, :] = True  # all outside its band
+    values = chosen[:, None].float()
+    result = agreement.band_recovery(values, chosen, bands, classes)
+    assert result["band_area"] == pytest.approx(0.25)
+    assert result["mass_in_band"] == pytest.approx(2 / 3)
+    assert result["chosen_in_band"] == pytest.approx(2 / 3)
+    assert result["recall_image"] == pytest.approx((0.5 + 0.5 + 0) / 3)
+    assert result["recall_class"] == pytest.approx((1.0 + 0.0) / 2)
+
+
+def _imbalance(direction, k, value, p):
+    return {"statistic": "information_imbalance", "direction": direction, "k": k, "value": value, "random_p_value": p}
+
+
+@pytest.mark.parametrize(
+    "b_to_e,e_to_b,p,verdict",
+    [(0.2, 0.6, 0.01, "little"), (0.6, 0.2, 0.01, "some"), (0.9, 0.3, 0.5, "much")],
+)
+def test_reading_of_the_two_imbalance_directions(b_to_e, e_to_b, p, verdict):
+    rows = [
+        _imbalance("B_to_E", 1, b_to_e, p),
+        _imbalance("E_to_B", 1, e_to_b, 0.01),
+        _imbalance("B_to_E", 5, 0.99, 0.9),  # only the smallest k is read
+        _imbalance("E_to_B", 5, 0.01, 0.01),
+    ]
+    assert agreement.reading(rows, ("B", "E"))["map_adds"] == verdict
