@@ -33,6 +33,7 @@ include: "workflow/rules/stats.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/frequency_bias.smk"
 include: "workflow/rules/known_answer.smk"
+include: "workflow/rules/baselines.smk"
 
 
 rule all:
@@ -40,6 +41,7 @@ rule all:
         "results/summary.csv",
         figure_targets(),
         expand_models("results/{dataset}/{model}/seed{seed}/known_answer/known_answer.json", dataset=synthetic_datasets()),
+        baseline_targets(),
 
 
 rule train_all:
@@ -78,3 +80,9 @@ rule known_answer:
     """Known-answer validation of every model on every synthetic dataset."""
     input:
         expand_models("results/{dataset}/{model}/seed{seed}/known_answer/known_answer.json", dataset=synthetic_datasets()),
+
+
+rule baselines:
+    """Cheap baselines beside the learned maps: needs a baselines section with measures in the config."""
+    input:
+        baseline_targets(),

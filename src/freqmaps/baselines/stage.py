@@ -45,8 +45,12 @@ def heat_map(
     seed: int,
     device: str,
     out_path,
+    figure_path,
 ) -> None:
-    """The model's Fourier heat map on the first ``n_images`` configured test images (error rate, loss change)."""
+    """The model's Fourier heat map on the first ``n_images`` configured test images (error rate, loss change),
+    and its figure."""
+    from freqmaps.baselines.figures import heat_map_figure
+
     settings = measures.HeatMapSettings(**heat_map_cfg)
     seed_everything(seed)
     dev = resolve_device(device)
@@ -59,6 +63,7 @@ def heat_map(
     meta = {"n_images": len(data), "seconds": seconds, **provenance(dev, seed, asdict(settings))}
     save_tensors(out_path, result, meta)
     write_json(Path(out_path).with_suffix(".json"), meta)
+    heat_map_figure(out_path, figure_path)
 
 
 def per_image(
