@@ -101,7 +101,7 @@ def per_image(
         seconds[name] = time.time() - started
     out["ids"] = torch.arange(len(inputs.clean))
     out["labels"] = inputs.labels
-    out["targets"] = inputs.labels if inputs.adversarial_labels is None else inputs.adversarial_labels
+    out["targets"] = (inputs.labels if inputs.adversarial_labels is None else inputs.adversarial_labels).clone()
     meta = {"scope": scope, "baselines": wanted, "seconds": seconds, **provenance(dev, seed, asdict(settings))}
     save_tensors(out_path, out, meta)
     write_json(Path(out_path).with_suffix(".json"), meta)
