@@ -33,6 +33,7 @@ include: "workflow/rules/stats.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/frequency_bias.smk"
 include: "workflow/rules/known_answer.smk"
+include: "workflow/rules/baseline_functions.smk"
 include: "workflow/rules/baselines.smk"
 
 
