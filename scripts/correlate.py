@@ -13,4 +13,5 @@ stages.correlate(
     sm.params.device,
     sm.output.table,
     sm.output.per_image,
+    sm.output.null_draws,
 )

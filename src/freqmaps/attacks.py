@@ -1,4 +1,4 @@
-"""Adversarial attacks through torchattacks, with success rates and perturbation sizes (METHOD.md §3)."""
+"""Adversarial attacks through torchattacks, with success rates and perturbation sizes (docs/METHOD.md §3)."""
 
 from __future__ import annotations
 

@@ -171,10 +171,14 @@ def information_imbalance_plane(table_paths: list[str | Path], attacks: list[str
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for index, (table, attack) in enumerate(zip(table_paths, attacks, strict=True)):
         with open(table) as handle:
-            rows = {r["statistic"]: r for r in csv.DictReader(handle) if r.get("view", "maps") == "maps"}
-        ks = sorted({int(s.rsplit("_k", 1)[1]) for s in rows if s.startswith("information_imbalance_E_to_A")})
+            rows = {
+                (r["direction"], int(r["k"])): r
+                for r in csv.DictReader(handle)
+                if r.get("view", "maps") == "maps" and r["statistic"] == "information_imbalance" and r["value"] != "nan"
+            }
+        ks = sorted({k for direction, k in rows if direction == "E_to_A" and ("A_to_E", k) in rows})
         for k in ks:
-            ea, ae = rows[f"information_imbalance_E_to_A_k{k}"], rows[f"information_imbalance_A_to_E_k{k}"]
+            ea, ae = rows[("E_to_A", k)], rows[("A_to_E", k)]
             marker = "o" if k == ks[0] else "s"
             colour = colours[index % len(colours)]
             ax.scatter(float(ea["value"]), float(ae["value"]), color=colour, marker=marker, label=f"{attack}, k={k}")
@@ -202,34 +206,44 @@ def information_imbalance_plane(table_paths: list[str | Path], attacks: list[str
     _save(fig, path)
 
 
-HEADLINE = ("cosine_mean", "idcor", "information_imbalance_E_to_A_k1", "information_imbalance_A_to_E_k1")
+HEADLINE = (  # (statistic, direction, k) as in the statistics table
+    ("cosine", "", ""),
+    ("idcor", "", ""),
+    ("information_imbalance", "E_to_A", "1"),
+    ("information_imbalance", "A_to_E", "1"),
+)
 
 
-def null_histograms(stats_json: str | Path, path: str | Path) -> None:
+def null_histograms(table_csv: str | Path, null_draws_csv: str | Path, path: str | Path) -> None:
     """Each headline statistic (maps view) against the histogram of its null draws."""
-    import json
 
-    rows = {
-        r["statistic"]: r
-        for r in json.loads(Path(stats_json).read_text())["statistics"]
-        if r.get("view", "maps") == "maps" and r["statistic"] in HEADLINE
-    }
+    def key(row: dict[str, str]) -> tuple[str, str, str]:
+        return row["statistic"], row["direction"], row["k"]
+
+    with open(table_csv) as handle:
+        rows = {key(r): r for r in csv.DictReader(handle) if r["view"] == "maps" and key(r) in HEADLINE}
+    draws: dict[tuple[str, str, str, str], list[float]] = {}
+    with open(null_draws_csv) as handle:
+        for r in csv.DictReader(handle):
+            if r["view"] == "maps" and key(r) in HEADLINE:
+                draws.setdefault((*key(r), r["null"]), []).append(float(r["value"]))
     names = [name for name in HEADLINE if name in rows]
     fig, axes = plt.subplots(1, max(len(names), 1), figsize=(3.2 * max(len(names), 1), 2.8), squeeze=False)
     for ax, name in zip(axes[0], names, strict=False):
         row = rows[name]
         for kind, colour in (("random", "grey"), ("within_class", "tab:orange")):
-            draws = row["null_draws"].get(kind)
-            if draws:
+            if draws.get((*name, kind)):
                 ax.hist(
-                    draws,
+                    draws[(*name, kind)],
                     bins=20,
                     color=colour,
                     alpha=0.6,
-                    label=f"{kind.replace('_', ' ')} (p={row[f'{kind}_p_value']:.3f})",
+                    label=f"{kind.replace('_', ' ')} (p={float(row[f'{kind}_p_value']):.3f})",
                 )
-        ax.axvline(row["value"], color="tab:blue", lw=2, label="observed")
-        ax.set_title(name.replace("information_imbalance_", "Δ ").replace("_", " "), fontsize=8)
+        ax.axvline(float(row["value"]), color="tab:blue", lw=2, label="observed")
+        statistic, direction, k = name
+        title = f"Δ {direction.replace('_', ' ')} k{k}" if direction else statistic
+        ax.set_title(title, fontsize=8)
         ax.legend(fontsize=6)
     _save(fig, path)
 

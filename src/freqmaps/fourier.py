@@ -1,4 +1,4 @@
-"""Fourier masks (METHOD.md §1): x' = Re(ifft2(M * fft2(x))) on the unshifted spectrum (DC at [0, 0]).
+"""Fourier masks (docs/METHOD.md §1): x' = Re(ifft2(M * fft2(x))) on the unshifted spectrum (DC at [0, 0]).
 
 Three parameterisations of M for images [B, C, H, W]:
 - ``per_channel``: one mask per channel, [C, H, W] ([P2]);

@@ -1,4 +1,4 @@
-"""The frequency-bias study of [P1] (METHOD.md §6) and the class-level maps of [P2] (§5), as stages.
+"""The frequency-bias study of [P1] (docs/METHOD.md §6) and the class-level maps of [P2] (§5), as stages.
 
 Per (variant model, seed): a dataset-level mask with the invariance loss, single-image masks with the
 [P1] objective, and class-level maps with the undo-the-attack evaluation. Across variants: one table of

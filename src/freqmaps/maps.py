@@ -1,4 +1,4 @@
-"""Per-image frequency maps (METHOD.md §2), learned for many images at once.
+"""Per-image frequency maps (docs/METHOD.md §2), learned for many images at once.
 
 For each image x with target t the map M minimises ``CE(f(x'), t) + lam * sum|M|`` with Adam, the mask
 clamped to [0, 1] after every step, from M = 1. The stopping rule is the authors': after each update,

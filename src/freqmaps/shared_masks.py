@@ -1,4 +1,4 @@
-"""Masks shared by many images: one per class ([P2], METHOD.md §5) and one per dataset ([P1], §6)."""
+"""Masks shared by many images: one per class ([P2], docs/METHOD.md §5) and one per dataset ([P1], §6)."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ def dataset_level_mask(
     device: torch.device,
     generator: torch.Generator,
 ) -> dict[str, Any]:
-    """One mask for every image of a dataset, trained with the invariance loss (METHOD.md §6).
+    """One mask for every image of a dataset, trained with the invariance loss (docs/METHOD.md §6).
 
     After each epoch the mask is evaluated on ``eval_images``: it is saved while the masked accuracy is at
     least ``accuracy_fraction`` of the unmasked accuracy; training stops once the sparsity (fraction of

@@ -155,7 +155,7 @@ def learn_maps_shard(
     out_path: str | Path,
     attack_path: str | Path | None = None,
 ) -> None:
-    """Learn the per-image maps of one shard of the admitted images (METHOD.md §2)."""
+    """Learn the per-image maps of one shard of the admitted images (docs/METHOD.md §2)."""
     settings = maps.MapSettings(**{k: v for k, v in map_cfg.items() if k != "shards"})
     index, total = parse_shard(shard)
     seed_everything(seed)
@@ -252,21 +252,27 @@ def correlate(
     device: str,
     table_path: str | Path,
     per_image_path: str | Path,
+    null_draws_path: str | Path,
 ) -> None:
-    """Every configured statistic between E and A, each against its nulls, as a tidy table and a JSON sidecar."""
+    """Every configured statistic between E and A, each against its nulls: a flat table (one row per view ×
+    statistic × direction × k, columns in ``stats.compare``'s order), the null draws in long format, the
+    per-image values and a JSON sidecar."""
     started = time.time()
     dev = resolve_device(device)
     pairs = kept_pairs(essential_path, adversarial_path)
     settings = stats.StatsSettings(**stats_cfg)
-    rows, per_image = [], []
+    rows, null_draws, details, per_image = [], [], {}, []
     for view in settings.views:
         E = stats.features(pairs["essential"], settings.pool, view, settings.n_bands)
         A = stats.features(pairs["adversarial"], settings.pool, view, settings.n_bands)
-        view_rows, view_per_image = stats.compare(E, A, pairs["labels"], settings, seed, dev)
-        rows += [{"view": view, **row} for row in view_rows]
+        comparison = stats.compare(E, A, pairs["labels"], settings, seed, dev)
+        rows += [{"view": view, **row} for row in comparison.rows]
+        null_draws += [{"view": view, **draw} for draw in comparison.null_draws]
+        details[view] = comparison.details
         if view == "maps":
-            per_image = view_per_image
-    write_csv(table_path, [{k: v for k, v in row.items() if k != "null_draws"} for row in rows])
+            per_image = comparison.per_image
+    write_csv(table_path, rows)
+    write_csv(null_draws_path, null_draws)
     write_csv(
         per_image_path,
         [
@@ -281,6 +287,7 @@ def correlate(
             "adversarial": str(adversarial_path),
             "n_pairs": len(pairs["ids"]),
             "statistics": rows,
+            "details": details,
             "seconds": time.time() - started,
             **provenance(dev, seed, stats_cfg),
         },

@@ -1,4 +1,4 @@
-"""Training classifiers, including the robustness variants of [P1] (METHOD.md §6)."""
+"""Training classifiers, including the robustness variants of [P1] (docs/METHOD.md §6)."""
 
 from __future__ import annotations
 

@@ -74,12 +74,13 @@ def test_run_writes_every_result(finished_run):
         "maps/adversarial/pgd.safetensors",
         "stats/pgd.csv",
         "stats/fgsm_per_image.csv",
+        "stats/pgd_null_draws.csv",
         "figures/pgd/class_mean_maps.png",
         "figures/information_imbalance_plane.png",
     ]:
         assert (workdir / R / path).stat().st_size > 0, path
     summary = (workdir / "results/summary.csv").read_text()
-    assert "cosine_mean" in summary and ",pgd," in summary and ",fgsm," in summary
+    assert ",cosine," in summary and ",pgd," in summary and ",fgsm," in summary
     for log in ("train.log", "attack_pgd_1-of-1.log", "maps_essential_1-of-2.log"):
         assert "device: cpu" in (workdir / "logs/fashion_mnist/cnn/seed0" / log).read_text()
 

@@ -53,14 +53,18 @@ def test_statistics_on_the_gpu_equal_the_cpu_ones(paired_rows):
     X, Y = (M[:400] for M in paired_rows)
     labels = torch.arange(400) % 4
     settings = stats.StatsSettings(n_null=10, n_bootstrap=10, n_half_samples=10, k=[1, 5])
-    cpu_rows, _ = stats.compare(X, Y, labels, settings, 0, CPU)
-    gpu_rows, _ = stats.compare(X, Y, labels, settings, 0, GPU)
-    for a, b in zip(cpu_rows, gpu_rows, strict=True):
-        assert a["statistic"] == b["statistic"]
-        if a["statistic"].startswith("information_imbalance"):  # exact ranks: equal values and nulls
-            assert a["value"] == b["value"] and a["null_draws"] == b["null_draws"]
+    on_cpu = stats.compare(X, Y, labels, settings, 0, CPU)
+    on_gpu = stats.compare(X, Y, labels, settings, 0, GPU)
+    for a, b in zip(on_cpu.rows, on_gpu.rows, strict=True):
+        assert (a["statistic"], a["direction"], a["k"]) == (b["statistic"], b["direction"], b["k"])
+        if a["statistic"] == "information_imbalance":  # exact ranks: equal values
+            assert a["value"] == b["value"]
         else:  # float64 reductions in another order
             assert b["value"] == pytest.approx(a["value"], rel=1e-9, abs=1e-12)
+    for a, b in zip(on_cpu.null_draws, on_gpu.null_draws, strict=True):
+        assert {**a, "value": 0} == {**b, "value": 0}
+        if a["statistic"] == "information_imbalance":  # exact ranks: equal null draws
+            assert a["value"] == b["value"]
     assert stats.twonn_dadapy(X.to(GPU)) == pytest.approx(stats.twonn_dadapy(X), rel=1e-9)
 
 

@@ -98,7 +98,7 @@ def test_neighbours_and_ranks_are_exact_under_near_ties_and_duplicates(cache, pr
     n = 64
     g = torch.Generator().manual_seed(3)
     X = torch.randint(0, 4, (n, 6), generator=g).double() + torch.randint(0, 3, (n, 6), generator=g).double() * 2**-28
-    space = stats._Space(X, cache=cache, precision=precision)
+    space = stats.Space(X, cache=cache, precision=precision)
     reference = torch.empty(n, n, dtype=torch.long)
     for i in range(n):
         d = space.exact(torch.full((n,), i), torch.arange(n))
@@ -119,7 +119,7 @@ def test_ties_are_counted_not_hidden():
 
 
 def _twonn_transcription(X: np.ndarray) -> float:
-    """METHOD.md's description of the authors' TwoNN, in plain numpy."""
+    """docs/METHOD.md §4.4: the authors' TwoNN, in plain numpy."""
     D = np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1))
     np.fill_diagonal(D, np.inf)
     r = np.sort(D, axis=1)[:, :2]
@@ -205,18 +205,29 @@ def test_within_class_repairing_keeps_classes():
         assert sorted(perm.tolist()) == list(range(9))
 
 
+def _draws(comparison, statistic, null, direction="", k=None):
+    return [
+        d["value"]
+        for d in comparison.null_draws
+        if (d["statistic"], d["direction"], d["k"], d["null"]) == (statistic, direction, k, null)
+    ]
+
+
+def _rows(comparison):
+    return {(r["statistic"], r["direction"], r["k"]): r for r in comparison.rows}
+
+
 def test_imbalance_null_equals_recomputing_on_repaired_rows(map_like):
     """compare() ranks every re-pairing in one pass per space; each draw must equal the direct computation."""
     A, B = map_like
     E, M = t(A[:80]), t(B[:80])
     labels = torch.arange(80) % 4
     settings = stats.StatsSettings(statistics=["information_imbalance"], nulls=["random"], n_null=3, k=[2])
-    rows, _ = stats.compare(E, M, labels, settings, seed=5, device=torch.device("cpu"))
+    comparison = stats.compare(E, M, labels, settings, seed=5, device=torch.device("cpu"))
     perms = stats.repairings(labels, "random", 3, torch.Generator().manual_seed(5))
     direct = [stats.information_imbalance(E, M[p], k=2) for p in perms]
-    by_name = {r["statistic"]: r for r in rows}
-    assert by_name["information_imbalance_E_to_A_k2"]["null_draws"]["random"] == [d["x_to_y"] for d in direct]
-    assert by_name["information_imbalance_A_to_E_k2"]["null_draws"]["random"] == [d["y_to_x"] for d in direct]
+    assert _draws(comparison, "information_imbalance", "random", "E_to_A", 2) == [d["x_to_y"] for d in direct]
+    assert _draws(comparison, "information_imbalance", "random", "A_to_E", 2) == [d["y_to_x"] for d in direct]
 
 
 @pytest.mark.parametrize("shape", [(60, 150), (150, 20)])  # N < D: kernel path; N >= D: feature path
@@ -227,14 +238,115 @@ def test_matrix_statistic_nulls_equal_recomputing_on_repaired_rows(shape):
     base = rng.random(shape)
     E, M = t(base + 0.3 * rng.random(shape)), t(base + 0.3 * rng.random(shape))
     labels = torch.arange(shape[0]) % 3
-    settings = stats.StatsSettings(statistics=["cka", "svcca"], nulls=["within_class"], n_null=4, n_bootstrap=2)
-    rows, _ = stats.compare(E, M, labels, settings, seed=3, device=torch.device("cpu"))
+    settings = stats.StatsSettings(statistics=["cka", "svcca"], nulls=["within_class"], n_null=4, n_half_samples=2)
+    comparison = stats.compare(E, M, labels, settings, seed=3, device=torch.device("cpu"))
     perms = stats.repairings(labels, "within_class", 4, torch.Generator().manual_seed(3))
-    by_name = {r["statistic"]: r for r in rows}
-    for name, direct in (("linear_cka", stats.linear_cka), ("svcca", stats.svcca)):
+    rows = _rows(comparison)
+    for name, direct in (("cka", stats.linear_cka), ("svcca", stats.svcca)):
         expected = [direct(E, M[p]) for p in perms]
-        assert by_name[name]["null_draws"]["within_class"] == pytest.approx(expected, abs=1e-12)
-        assert by_name[name]["value"] == pytest.approx(direct(E, M), abs=1e-12)
+        assert _draws(comparison, name, "within_class") == pytest.approx(expected, abs=1e-12)
+        assert rows[(name, "", None)]["value"] == pytest.approx(direct(E, M), abs=1e-12)
+
+
+def test_compare_values_and_null_draws_equal_the_direct_functions(map_like):
+    """Every statistic's value, null draws and p-values from compare() equal the library's direct functions on
+    the same re-pairings (drawn from the seed in the order of settings.nulls)."""
+    A, B = map_like
+    E, M = t(A[:90, :300]), t(B[:90, :300])
+    labels = torch.arange(90) % 3
+    settings = stats.StatsSettings(n_null=4, n_bootstrap=5, n_half_samples=3, k=[1, 3])
+    comparison = stats.compare(E, M, labels, settings, seed=11, device=torch.device("cpu"))
+    generator = torch.Generator().manual_seed(11)
+    perms = {kind: stats.repairings(labels, kind, 4, generator) for kind in settings.nulls}
+    rows = _rows(comparison)
+    imbalance = stats.information_imbalance
+    direct = {  # each statistic of the pairs (E_i, M_p[i]): the nulls re-pair M ...
+        ("cosine", "", None): lambda p: stats.cosine_per_image(E, M[p]).mean().item(),
+        ("pearson", "", None): lambda p: stats.pearson_per_image(E, M[p]).mean().item(),
+        ("cka", "", None): lambda p: stats.linear_cka(E, M[p]),
+        ("svcca", "", None): lambda p: stats.svcca(E, M[p]),
+        ("idcor", "", None): lambda p: stats.idcor(E[p], M)["value"],  # ... IdCor's re-pair E (pairs (E_p[i], M_i))
+    }
+    for k in (1, 3):
+        direct[("information_imbalance", "E_to_A", k)] = lambda p, k=k: imbalance(E, M[p], k)["x_to_y"]
+        direct[("information_imbalance", "A_to_E", k)] = lambda p, k=k: imbalance(E, M[p], k)["y_to_x"]
+    assert list(rows) == list(direct)
+    identity = torch.arange(90)
+    for key, fn in direct.items():
+        row = rows[key]
+        assert row["value"] == pytest.approx(fn(identity), rel=1e-12, abs=1e-12)
+        assert row["note"] == "" and row["n"] == 90
+        for kind, kind_perms in perms.items():
+            expected = np.array([fn(p) for p in kind_perms])
+            assert _draws(comparison, *key[:1], kind, *key[1:]) == pytest.approx(list(expected), rel=1e-12, abs=1e-12)
+            larger = row["related_when"] == "larger"
+            assert row[f"{kind}_p_value"] == stats.permutation_p(row["value"], expected, larger)
+            assert row[f"{kind}_null_mean"] == pytest.approx(expected.mean(), rel=1e-12)
+    assert list(comparison.rows[0]) == [
+        *stats.COLUMNS,
+        *(f"{kind}_{column}" for kind in settings.nulls for column in ("null_mean", "null_sd", "p_value")),
+        "note",
+    ]
+    assert comparison.details["information_imbalance"]["ties"] == 0
+    assert set(comparison.details["idcor"]) == {"id_E", "id_A", "id_EA"}
+
+
+def test_k_not_below_the_number_of_pairs_gives_a_row_with_the_reason(caplog):
+    """Issue: k >= the number of kept pairs used to drop every information-imbalance row silently."""
+    rng = np.random.default_rng(0)
+    E, M = t(rng.random((6, 5))), t(rng.random((6, 5)))
+    settings = stats.StatsSettings(statistics=["information_imbalance"], n_null=3, n_half_samples=2, k=[1, 6, 9])
+    with caplog.at_level("WARNING"):
+        comparison = stats.compare(E, M, torch.arange(6) % 2, settings, seed=0, device=torch.device("cpu"))
+    rows = _rows(comparison)
+    assert [(r["direction"], r["k"]) for r in comparison.rows] == [
+        (d, k) for k in (1, 6, 9) for d in ("E_to_A", "A_to_E")
+    ]
+    assert math.isfinite(rows[("information_imbalance", "E_to_A", 1)]["value"])
+    for k in (6, 9):
+        for direction in ("E_to_A", "A_to_E"):
+            row = rows[("information_imbalance", direction, k)]
+            assert math.isnan(row["value"]) and math.isnan(row["random_p_value"])
+            assert row["note"] == f"information_imbalance: k={k} >= n=6 pairs"
+            assert _draws(comparison, "information_imbalance", "random", direction, k) == []
+    assert "k=6 >= n=6 pairs" in caplog.text and "k=9 >= n=6 pairs" in caplog.text
+
+
+@pytest.mark.parametrize("name", list(stats.STATISTICS))
+def test_every_registered_statistic_gives_its_declared_rows(name):
+    """Each registry entry, alone, on tiny input: the rows its entry declares, finite values and intervals,
+    one null draw per configured draw, and names matching the entry."""
+    rng = np.random.default_rng(1)
+    base = rng.random((24, 12))
+    E, M = t(base + 0.2 * rng.random((24, 12))), t(base + 0.2 * rng.random((24, 12)))
+    settings = stats.StatsSettings(statistics=[name], n_null=5, n_bootstrap=5, n_half_samples=4, k=[1, 2])
+    comparison = stats.compare(E, M, torch.arange(24) % 3, settings, seed=0, device=torch.device("cpu"))
+    entry = stats.STATISTICS[name]
+    assert entry.related_when in ("larger", "smaller")
+    directions = ("E_to_A", "A_to_E") if entry.directional else ("",)
+    expected = [(d, k) for k in ([1, 2] if entry.per_k else [None]) for d in directions]
+    assert [(r["direction"], r["k"]) for r in comparison.rows] == expected
+    for row in comparison.rows:
+        assert row["statistic"] == name and row["ci_method"] == entry.ci_method and row["note"] == ""
+        assert math.isfinite(row["value"]) and row["ci_low"] <= row["ci_high"]
+        for kind in settings.nulls:
+            assert len(_draws(comparison, name, kind, row["direction"], row["k"])) == 5
+
+
+def test_schema_statistics_are_the_registry_keys():
+    """The config's stats.statistics enum names exactly the registry's statistics, in its order."""
+    import yaml
+
+    from tests.conftest import REPO
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    items = schema["properties"]["stats"]["properties"]["statistics"]["items"]
+    while "$ref" in items:  # a shared definition, "#/$defs/..."
+        reference, items = items["$ref"], schema
+        for part in reference.removeprefix("#/").split("/"):
+            items = items[part]
+    assert items["enum"] == list(stats.STATISTICS)
+    assert stats.StatsSettings().statistics == list(stats.STATISTICS)
 
 
 def test_compare_detects_per_image_structure_and_reports_nulls():
@@ -243,27 +355,23 @@ def test_compare_detects_per_image_structure_and_reports_nulls():
     base = rng.random((120, 64))
     E = t(base + 0.1 * rng.random((120, 64)))
     A = t(base + 0.1 * rng.random((120, 64)))
-    rows, per_image = stats.compare(
-        E, A, labels, stats.StatsSettings(n_null=50, n_bootstrap=50), 0, torch.device("cpu")
-    )
-    by_name = {r["statistic"]: r for r in rows}
-    assert len(per_image) == 120
-    cos = by_name["cosine_mean"]
+    comparison = stats.compare(E, A, labels, stats.StatsSettings(n_null=50, n_bootstrap=50), 0, torch.device("cpu"))
+    rows = _rows(comparison)
+    assert len(comparison.per_image) == 120
+    cos = rows[("cosine", "", None)]
     assert cos["ci_low"] <= cos["value"] <= cos["ci_high"]
     assert cos["random_p_value"] == pytest.approx(1 / 51) and cos["within_class_p_value"] == pytest.approx(1 / 51)
-    assert (
-        by_name["information_imbalance_E_to_A_k1"]["value"]
-        < by_name["information_imbalance_E_to_A_k1"]["random_null_mean"]
-    )
-    assert math.isfinite(by_name["idcor"]["value"])
-    for name in ("linear_cka", "svcca"):  # bootstrap intervals of the matrix statistics, above their nulls
-        row = by_name[name]
+    forward, backward = rows[("information_imbalance", "E_to_A", 1)], rows[("information_imbalance", "A_to_E", 1)]
+    assert forward["value"] < forward["random_null_mean"]
+    idcor = rows[("idcor", "", None)]
+    assert math.isfinite(idcor["value"])
+    for name in ("cka", "svcca"):  # intervals of the matrix statistics, above their nulls
+        row = rows[(name, "", None)]
         assert row["random_null_mean"] < row["ci_low"] < row["ci_high"] <= 1.0
-    for name in ("information_imbalance_E_to_A_k1", "information_imbalance_A_to_E_k1"):  # half-sample intervals
-        row = by_name[name]
-        assert row["ci_low"] <= row["value"] <= row["ci_high"] < row["random_null_mean"] - 3 * row["random_null_std"]
-    assert by_name["idcor"]["ci_low"] <= by_name["idcor"]["value"] <= by_name["idcor"]["ci_high"]
-    assert by_name["idcor"]["ci_low"] > by_name["idcor"]["random_null_mean"]
+    for row in (forward, backward):  # half-sample intervals
+        assert row["ci_low"] <= row["value"] <= row["ci_high"] < row["random_null_mean"] - 3 * row["random_null_sd"]
+    assert idcor["ci_low"] <= idcor["value"] <= idcor["ci_high"]
+    assert idcor["ci_low"] > idcor["random_null_mean"]
 
 
 def test_half_sample_interval_of_a_mean_is_its_normal_interval():
@@ -289,11 +397,11 @@ def test_half_of_a_space_ranks_as_the_half_computed_afresh(map_like, held):
     X, Y = t(A[:200]), t(B[:200])
     rows = torch.randperm(200, generator=torch.Generator().manual_seed(2))[:100].sort().values
     memory = {"both": 2**32, "one_at_a_time": 200 * 200 * 4 * 2, "none": 200 * 200 * 4}[held]
-    sx, sy = stats._spaces(X, Y, memory_bytes=memory)
+    sx, sy = stats.spaces(X, Y, memory_bytes=memory)
     assert (sx.full is not None, sx.may_cache) == {"both": (True, True), "one_at_a_time": (False, True)}.get(
         held, (False, False)
     )
-    reused = stats._imbalance_ranks(sx.subset(rows), sy.subset(rows), 3, memory_bytes=memory)
+    reused = stats.space_imbalance_ranks(sx.subset(rows), sy.subset(rows), 3, memory_bytes=memory)
     fresh = stats.imbalance_ranks(X[rows], Y[rows], 3)
     for direction in ("x_to_y", "y_to_x"):
         assert torch.equal(reused[direction][0], fresh[direction][0])
@@ -312,11 +420,11 @@ def test_distances_are_true_float32_whatever_the_caller_set(map_like):
     PyTorch's per-backend API is touched (mixing it with the legacy flags makes PyTorch raise)."""
     A, _ = map_like
     X = t(A[:300])
-    plain = stats._Space(X, cache=True).full
+    plain = stats.Space(X, cache=True).full
     before = torch.backends.mkldnn.matmul.fp32_precision
     torch.backends.mkldnn.matmul.fp32_precision = "bf16"
     try:
-        under_bf16 = stats._Space(X, cache=True).full
+        under_bf16 = stats.Space(X, cache=True).full
         assert torch.backends.mkldnn.matmul.fp32_precision == "bf16"
     finally:
         torch.backends.mkldnn.matmul.fp32_precision = before

@@ -74,7 +74,8 @@ rule null_histograms:
     """Headline statistics against the histograms of their null draws (IdCor permutation test included)."""
     input:
         library("figures"),
-        stats="results/{dataset}/{model}/seed{seed}/stats/{attack}.json",
+        table="results/{dataset}/{model}/seed{seed}/stats/{attack}.csv",
+        null_draws="results/{dataset}/{model}/seed{seed}/stats/{attack}_null_draws.csv",
     output:
         report(
             "results/{dataset}/{model}/seed{seed}/figures/{attack}/null_histograms.png",

@@ -1,4 +1,4 @@
-# The frequency-bias study of [P1] (METHOD.md §6) and the class-level maps of [P2] (§5): one model per
+# The frequency-bias study of [P1] (docs/METHOD.md §6) and the class-level maps of [P2] (§5): one model per
 # training variant (bias_<variant>, trained by the ordinary train rule), a dataset-level mask, single-image
 # masks and class-level maps per variant and seed, then tables and figures across the variants.
 # Target: `snakemake frequency_bias` (or `make frequency_bias`).

@@ -4,7 +4,14 @@
 def library(*modules):
     """The package modules a job runs, and those every job uses, as inputs: editing them reruns the job."""
     shared = ("io", "runtime")
-    return [workflow.source_path(f"../../src/freqmaps/{m}.py") for m in (*modules, *shared)]
+    root, paths = Path(workflow.basedir) / "src" / "freqmaps", []
+    for module in (*modules, *shared):
+        package = root / module
+        if package.is_dir():  # a package: each of its modules
+            paths += [workflow.source_path(f"../../src/freqmaps/{module}/{p.name}") for p in sorted(package.glob("*.py"))]
+        else:
+            paths.append(workflow.source_path(f"../../src/freqmaps/{module}.py"))
+    return paths
 
 
 def expand_models(pattern, **extra):

@@ -8,6 +8,7 @@ rule correlate:
         table="results/{dataset}/{model}/seed{seed}/stats/{attack}.csv",
         sidecar="results/{dataset}/{model}/seed{seed}/stats/{attack}.json",
         per_image="results/{dataset}/{model}/seed{seed}/stats/{attack}_per_image.csv",
+        null_draws="results/{dataset}/{model}/seed{seed}/stats/{attack}_null_draws.csv",
     params:
         stats=canonical(config["stats"]),
         device=config.get("device", "auto"),

@@ -1,0 +1,91 @@
+"""Statistics between essential maps E and adversarial maps A, one row per image (docs/METHOD.md §4).
+
+One module per method family, over private kernels:
+
+- :mod:`~freqmaps.stats.views`: the feature rows (maps, band energies);
+- :mod:`~freqmaps.stats.similarity`: cosine, Pearson, linear CKA and SVCCA, with their reusable sides;
+- :mod:`~freqmaps.stats.neighbours`: the certified exact neighbour and rank engine;
+- :mod:`~freqmaps.stats.imbalance`: information imbalance, TwoNN and IdCor;
+- :mod:`~freqmaps.stats.resampling`: re-pairing nulls, permutation p-values, intervals;
+- :mod:`~freqmaps.stats.compare`: the registry of statistics and :func:`compare`.
+
+Everything runs in torch (GPU when present).
+"""
+
+from freqmaps.stats.compare import (
+    COLUMNS,
+    STATISTICS,
+    Comparison,
+    Estimate,
+    Paired,
+    Statistic,
+    StatsSettings,
+    compare,
+    matrix_statistics,
+)
+from freqmaps.stats.imbalance import idcor, idcor_prepare, information_imbalance, two_nearest, twonn, twonn_dadapy
+from freqmaps.stats.neighbours import (
+    Space,
+    imbalance_ranks,
+    nearest_neighbours,
+    query_ranks,
+    space_imbalance_ranks,
+    spaces,
+)
+from freqmaps.stats.resampling import (
+    NULLS,
+    bootstrap_interval,
+    half_sample_interval,
+    permutation_p,
+    repairings,
+)
+from freqmaps.stats.similarity import (
+    cka_of_sides,
+    cka_side,
+    cosine_per_image,
+    linear_cka,
+    pearson_per_image,
+    svcca,
+    svcca_of_sides,
+    svcca_side,
+)
+from freqmaps.stats.views import VIEWS, features
+
+__all__ = [
+    "COLUMNS",
+    "NULLS",
+    "STATISTICS",
+    "VIEWS",
+    "Comparison",
+    "Estimate",
+    "Paired",
+    "Space",
+    "Statistic",
+    "StatsSettings",
+    "bootstrap_interval",
+    "cka_of_sides",
+    "cka_side",
+    "compare",
+    "cosine_per_image",
+    "features",
+    "half_sample_interval",
+    "idcor",
+    "idcor_prepare",
+    "imbalance_ranks",
+    "information_imbalance",
+    "linear_cka",
+    "matrix_statistics",
+    "nearest_neighbours",
+    "pearson_per_image",
+    "permutation_p",
+    "query_ranks",
+    "repairings",
+    "space_imbalance_ranks",
+    "spaces",
+    "svcca",
+    "svcca_of_sides",
+    "svcca_side",
+    "two_nearest",
+    "twonn",
+    "twonn_dadapy",
+]

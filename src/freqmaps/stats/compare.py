@@ -1,0 +1,346 @@
+"""Every configured statistic between two row-paired representations, each against its nulls: :func:`compare`.
+
+The statistics are the entries of :data:`STATISTICS` (key = the config's ``stats.statistics`` name): how to
+estimate it with its interval and null draws, which direction means related, the interval method and the
+rows it outputs (directions, one per k). A new statistic is one entry there.
+
+Nulls re-pair the rows of the second representation against the first: at random, or within the same class,
+which keeps the class structure and removes only per-image structure (docs/METHOD.md §4). Every statistic sees
+the same re-pairings, drawn first from one generator seeded by ``seed``; intervals draw from it afterwards,
+in the registry's order.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from freqmaps.stats.imbalance import MIN_TWONN_POINTS, idcor
+from freqmaps.stats.neighbours import MEMORY_BYTES, gram_precision, space_imbalance_ranks, spaces
+from freqmaps.stats.resampling import (
+    NULLS,
+    bootstrap_interval,
+    bootstrap_matrix_interval,
+    half_sample_interval,
+    permutation_p,
+    repairings,
+)
+from freqmaps.stats.similarity import (
+    cka_of_sides,
+    cka_side,
+    cosine_per_image,
+    pearson_per_image,
+    svcca_of_sides,
+    svcca_side,
+)
+from freqmaps.stats.views import VIEWS
+
+log = logging.getLogger(__name__)
+
+MIN_IDCOR_PAIRS = MIN_TWONN_POINTS + 1  # TwoNN of the pairs drops the last point of its fit
+MIN_IDCOR_HALF_SAMPLE_PAIRS = 2 * MIN_IDCOR_PAIRS  # each random half must itself have a TwoNN
+LEVEL = 0.95  # coverage of every interval
+RELATED_WHEN = ("larger", "smaller")
+
+
+@dataclass
+class StatsSettings:
+    """Which statistics, how many null draws, and the feature view of the maps."""
+
+    statistics: list[str] = field(default_factory=lambda: list(STATISTICS))
+    nulls: list[str] = field(default_factory=lambda: list(NULLS))
+    n_null: int = 100
+    n_bootstrap: int = 200  # intervals of the per-image means (cosine, Pearson)
+    n_half_samples: int = 100  # intervals of the other statistics (random halves)
+    k: list[int] = field(default_factory=lambda: [1])
+    pool: int = 1  # max_pool2d kernel over the shifted maps (7 for 224 px images, docs/METHOD.md §4.1)
+    svcca_variance: float = 0.99
+    views: list[str] = field(default_factory=lambda: list(VIEWS))  # maps, and their band energies
+    n_bands: int = 64
+
+    def __post_init__(self) -> None:
+        for name in self.statistics:
+            if name not in STATISTICS:
+                raise ValueError(f"stats.statistics: unknown statistic {name!r}; known: {tuple(STATISTICS)}")
+        for name in self.views:
+            if name not in VIEWS:
+                raise ValueError(f"stats.views: unknown view {name!r}; known: {VIEWS}")
+        for name in self.nulls:
+            if name not in NULLS:
+                raise ValueError(f"stats.nulls: unknown null {name!r}; known: {NULLS}")
+        if self.n_half_samples < 2:
+            raise ValueError(f"stats.n_half_samples must be at least 2, got {self.n_half_samples}")
+        if self.n_null < 1 or self.pool < 1 or any(k < 1 for k in self.k):
+            raise ValueError("stats.n_null, stats.pool and every stats.k must be at least 1")
+
+
+@dataclass
+class Paired:
+    """What every statistic sees: the paired rows, the nulls' re-pairings and the shared random stream; it
+    leaves per-image values and diagnostics in ``per_image`` and ``details``."""
+
+    E: torch.Tensor
+    A: torch.Tensor
+    repairings: dict[str, list[torch.Tensor]]
+    settings: StatsSettings
+    generator: torch.Generator
+    names: tuple[str, str]
+    per_image: dict[str, torch.Tensor] = field(default_factory=dict)
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.E)
+
+    def directions(self) -> tuple[str, str]:
+        """Row names of the two directions of a directional statistic, first → second first."""
+        first, second = self.names
+        return f"{first}_to_{second}", f"{second}_to_{first}"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One output row before the nulls' summaries: the value, its interval and its null draws per null."""
+
+    value: float
+    ci: tuple[float, float]
+    nulls: dict[str, np.ndarray]
+    direction: str = ""
+    k: int | None = None
+    note: str = ""  # why the value is NaN, when it is
+
+
+def not_computed(reason: str, direction: str = "", k: int | None = None) -> Estimate:
+    """A row that could not be computed: NaN value, no interval, no null draws, and the reason (logged)."""
+    log.warning("%s", reason)
+    return Estimate(math.nan, (math.nan, math.nan), {}, direction, k, reason)
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """A registry entry: ``estimate(paired)`` gives its rows; ``related_when`` says which direction of the
+    value means related ("larger" or "smaller"); ``ci_method`` names its interval; ``directional``: one row
+    per direction; ``per_k``: one row per ``stats.k``; ``sides``: (side, combination) for statistics that
+    reduce each representation once and combine (null draws permute a side)."""
+
+    estimate: Callable[[Paired], list[Estimate]]
+    related_when: str
+    ci_method: str
+    directional: bool = False
+    per_k: bool = False
+    sides: tuple[Callable[[torch.Tensor, StatsSettings], Any], Callable[[Any, Any], float]] | None = None
+
+    def layout(self, paired: Paired) -> list[tuple[str, int | None]]:
+        """The (direction, k) of every row it outputs, in order."""
+        directions = paired.directions() if self.directional else ("",)
+        ks: list[int | None] = list(paired.settings.k) if self.per_k else [None]
+        return [(direction, k) for k in ks for direction in directions]
+
+
+# ------------------------------------------------------------------ estimators of each family
+def _per_image_mean(name: str, per_image: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Callable:
+    """Mean over images of a per-image similarity; percentile bootstrap interval over images (a mean of
+    independent per-image values: resampling images with replacement is valid)."""
+
+    def estimate(paired: Paired) -> list[Estimate]:
+        values = per_image(paired.E, paired.A)
+        paired.per_image[name] = values.cpu()
+        paired.details[name] = {"per_image_sd": values.std(unbiased=False).item()}
+        ci = bootstrap_interval(values, paired.settings.n_bootstrap, paired.generator, LEVEL)
+        nulls = {
+            kind: np.array([per_image(paired.E, paired.A[p]).mean().item() for p in perms])
+            for kind, perms in paired.repairings.items()
+        }
+        return [Estimate(values.mean().item(), ci, nulls)]
+
+    return estimate
+
+
+def _of_sides(name: str) -> Callable:
+    """A representation statistic from its registry entry's sides; null draws permute one side."""
+
+    def estimate(paired: Paired) -> list[Estimate]:
+        side, combine = STATISTICS[name].sides
+        of_e, of_a = side(paired.E, paired.settings), side(paired.A, paired.settings)
+        nulls = {
+            kind: np.array([combine(of_e, of_a.permuted(p)) for p in perms])
+            for kind, perms in paired.repairings.items()
+        }
+        ci = bootstrap_matrix_interval(
+            lambda X, Y: combine(side(X, paired.settings), side(Y, paired.settings)),
+            paired.E,
+            paired.A,
+            paired.settings.n_bootstrap,
+            paired.generator,
+            LEVEL,
+        )
+        return [Estimate(combine(of_e, of_a), ci, nulls)]
+
+    return estimate
+
+
+def _idcor(paired: Paired) -> list[Estimate]:
+    """IdCor with its nulls; interval from random halves (neighbour statistics have no bootstrap)."""
+    E, A, n = paired.E, paired.A, paired.n
+    if n < MIN_IDCOR_PAIRS:
+        return [not_computed(f"idcor: needs at least {MIN_IDCOR_PAIRS} pairs, got n={n}")]
+    kinds = list(paired.repairings)
+    result = idcor(E, A, [p for kind in kinds for p in paired.repairings[kind]])
+    draws = np.split(result.get("null", np.array([])), np.cumsum([len(paired.repairings[k]) for k in kinds])[:-1])
+    first, second = paired.names
+    paired.details["idcor"] = {f"id_{first}": result["id_E"], f"id_{second}": result["id_A"]}
+    paired.details["idcor"][f"id_{first}{second}"] = result["id_EA"]
+    ci = (math.nan, math.nan)
+    if n >= MIN_IDCOR_HALF_SAMPLE_PAIRS:
+        (low,), (high,) = half_sample_interval(
+            lambda rows: np.array([idcor(E[rows.to(E.device)], A[rows.to(E.device)])["value"]]),
+            np.array([result["value"]]),
+            n,
+            paired.settings.n_half_samples,
+            paired.generator,
+            LEVEL,
+        )
+        ci = (float(low), float(high))
+    return [Estimate(result["value"], ci, dict(zip(kinds, draws, strict=True)))]
+
+
+def _information_imbalance(paired: Paired) -> list[Estimate]:
+    """Δ in both directions at every k, one pass per space for the observation and all null draws; interval
+    from random halves of the pairs, reusing the full spaces' Gram distances. A k that is not below the
+    number of pairs gives a NaN row with the reason."""
+    n, settings = paired.n, paired.settings
+    directions = list(zip(paired.directions(), ("x_to_y", "y_to_x"), strict=True))
+    ks = [k for k in settings.k if k < n]
+    estimates: dict[int, list[Estimate]] = {
+        k: [not_computed(f"information_imbalance: k={k} >= n={n} pairs", name, k) for name, _ in directions]
+        for k in settings.k
+        if k >= n
+    }
+    if ks:
+        kmax = max(ks)
+        draws = [(kind, p) for kind, perms in paired.repairings.items() for p in perms]
+        full = spaces(paired.E, paired.A, memory_bytes=MEMORY_BYTES, precision=gram_precision(kmax * (1 + len(draws))))
+        ranks = space_imbalance_ranks(*full, kmax, [p for _, p in draws])
+        paired.details["information_imbalance"] = {"ties": ranks["ties"]}
+
+        def delta(rank_list: list[torch.Tensor], k: int) -> list[float]:
+            return [r[:, :k].double().mean().item() / (len(r) / 2.0) for r in rank_list]
+
+        def deltas(rows: torch.Tensor) -> np.ndarray:  # every (k, direction) on a half of the pairs; nan: k too large
+            usable = [k for k in ks if k < len(rows)]
+            halves = [space.subset(rows.to(paired.E.device)) for space in full]
+            sub = space_imbalance_ranks(*halves, max(usable)) if usable else {}
+            return np.array([delta(sub[d], k)[0] if k in usable else math.nan for k in ks for _, d in directions])
+
+        observed = np.array([delta(ranks[d][:1], k)[0] for k in ks for _, d in directions])
+        lows, highs = half_sample_interval(deltas, observed, n, settings.n_half_samples, paired.generator, LEVEL)
+        for position, (k, (name, direction)) in enumerate((k, d) for k in ks for d in directions):
+            _, *null_values = delta(ranks[direction], k)
+            nulls = {
+                kind: np.array([v for (kd, _), v in zip(draws, null_values, strict=True) if kd == kind])
+                for kind in paired.repairings
+            }
+            ci = (float(lows[position]), float(highs[position]))
+            estimates.setdefault(k, []).append(Estimate(float(observed[position]), ci, nulls, name, k))
+    return [estimate for k in settings.k for estimate in estimates[k]]
+
+
+# ------------------------------------------------------------------ the registry
+STATISTICS: dict[str, Statistic] = {
+    "cosine": Statistic(_per_image_mean("cosine", cosine_per_image), "larger", "bootstrap"),
+    "pearson": Statistic(_per_image_mean("pearson", pearson_per_image), "larger", "bootstrap"),
+    "cka": Statistic(_of_sides("cka"), "larger", "bootstrap", sides=(lambda X, s: cka_side(X), cka_of_sides)),
+    "svcca": Statistic(
+        _of_sides("svcca"),
+        "larger",
+        "bootstrap",
+        sides=(lambda X, s: svcca_side(X, s.svcca_variance), svcca_of_sides),
+    ),
+    "idcor": Statistic(_idcor, "larger", "half_samples"),
+    "information_imbalance": Statistic(_information_imbalance, "smaller", "half_samples", directional=True, per_k=True),
+}
+
+
+def matrix_statistics(settings: StatsSettings) -> dict[str, tuple[Callable, Callable]]:
+    """name -> (side, combination) of the configured statistics that reduce each side once (CKA, SVCCA)."""
+    return {
+        name: (lambda X, side=entry.sides[0]: side(X, settings), entry.sides[1])
+        for name, entry in STATISTICS.items()
+        if entry.sides is not None and name in settings.statistics
+    }
+
+
+# ------------------------------------------------------------------ compare
+@dataclass
+class Comparison:
+    """What :func:`compare` returns: flat ``rows`` (one per statistic × direction × k, in :data:`COLUMNS`
+    order then the nulls' columns and ``note``), ``null_draws`` (long format), ``per_image`` values and
+    ``details`` (diagnostics that are not table columns)."""
+
+    rows: list[dict[str, Any]]
+    null_draws: list[dict[str, Any]]
+    per_image: list[dict[str, float]]
+    details: dict[str, dict[str, Any]]
+
+
+COLUMNS = ("statistic", "direction", "k", "n", "value", "ci_low", "ci_high", "ci_method", "related_when")
+NULL_COLUMNS = ("null_mean", "null_sd", "p_value")  # per null, prefixed by its name
+
+
+def compare(
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    labels: torch.Tensor,
+    settings: StatsSettings,
+    seed: int,
+    device: torch.device,
+    names: tuple[str, str] = ("E", "A"),
+) -> Comparison:
+    """Every configured statistic between the paired rows of X and Y, each against every configured null."""
+    X, Y = X.to(device).double(), Y.to(device).double()
+    generator = torch.Generator().manual_seed(seed)
+    null_perms = {kind: repairings(labels, kind, settings.n_null, generator) for kind in settings.nulls}
+    paired = Paired(X, Y, {k: [p.to(device) for p in v] for k, v in null_perms.items()}, settings, generator, names)
+    rows: list[dict[str, Any]] = []
+    null_draws: list[dict[str, Any]] = []
+    for name, statistic in STATISTICS.items():
+        if name not in settings.statistics:
+            continue
+        estimates = statistic.estimate(paired)
+        layout = [(e.direction, e.k) for e in estimates]
+        if layout != statistic.layout(paired):
+            raise RuntimeError(f"statistic {name!r} gave rows {layout}, its entry declares {statistic.layout(paired)}")
+        for e in estimates:
+            row: dict[str, Any] = {
+                "statistic": name,
+                "direction": e.direction,
+                "k": e.k,
+                "n": paired.n,
+                "value": e.value,
+                "ci_low": e.ci[0],
+                "ci_high": e.ci[1],
+                "ci_method": statistic.ci_method,
+                "related_when": statistic.related_when,
+            }
+            for kind in settings.nulls:
+                null = e.nulls.get(kind, np.array([]))
+                computed = len(null) > 0 and not e.note
+                row[f"{kind}_null_mean"] = float(np.mean(null)) if computed else math.nan
+                row[f"{kind}_null_sd"] = float(np.std(null)) if computed else math.nan
+                row[f"{kind}_p_value"] = (
+                    permutation_p(e.value, null, statistic.related_when == "larger") if computed else math.nan
+                )
+                null_draws += [
+                    {"statistic": name, "direction": e.direction, "k": e.k, "null": kind, "draw": i, "value": float(v)}
+                    for i, v in enumerate(null)
+                ]
+            row["note"] = e.note
+            rows.append(row)
+    per_image = [{name: float(values[i]) for name, values in paired.per_image.items()} for i in range(paired.n)]
+    return Comparison(rows, null_draws, per_image, paired.details)

@@ -1,0 +1,338 @@
+"""Certified exact neighbours and ranks: the engine behind information imbalance, TwoNN and IdCor.
+
+Points are ordered by the float64 distance of their rows (the sum of squared float64 differences), the point
+itself first in its own neighbour list and ties broken by index (a stable order): DADApy's order, so on
+tie-free data the full-rank information imbalance is bit-identical to DADApy's. The order is found with Gram
+distances (float32, or float64 for many queries per row) whose error intervals are proven, and float64
+differences only where the intervals cannot decide.
+
+Public: :class:`Space` (one representation: certified Gram distances and exact ones), :func:`spaces` (several
+spaces sharing a memory budget), :func:`nearest_neighbours`, :func:`query_ranks`, :func:`imbalance_ranks` and
+:func:`space_imbalance_ranks` (the ranks behind Δ, nulls included), :func:`gram_precision`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+
+from freqmaps.runtime import fp32_precision
+
+MEMORY_BYTES = 2**32  # default working-memory budget of the engine (distance matrices, sorts, comparisons)
+
+
+_SMALL_QUERY = 32  # up to this many queried points per row, ranks are counted by broadcasting; beyond, by sorting
+
+
+def _slack(dim: int, precision: torch.dtype) -> float:
+    """Half-width factor of the Gram distances' intervals (see :class:`Space`)."""
+    if precision == torch.float32:
+        return (dim + 48) * 2.0**-24
+    return (3 * dim + 64) * 2.0**-53  # float64: the exact values' own rounding (< 2(D + 3)u) counts too
+
+
+def gram_precision(queries_per_row: int) -> torch.dtype:
+    """float32 Gram distances for a few queried points per row; float64 for many (the re-pairing nulls),
+    where float32 intervals overlap most mid-distribution targets and every overlap costs an exact re-check."""
+    return torch.float32 if queries_per_row <= _SMALL_QUERY else torch.float64
+
+
+class Space:
+    """One representation with certified Gram distances and exact float64 ones.
+
+    The exact squared distance of rows i and l is the sum of squared float64 differences of the rows as
+    given (``exact``); it defines every order. The fast ones come from a Gram product of the centred rows
+    (distances are translation-invariant, centring keeps the norms small) in ``precision``, and each holds
+    the exact value within ``half_width(i, l) = slack (|x_i|^2 + |x_l|^2)``. float32: slack = (D + 48) u;
+    the dot product errs by at most gamma_D |x_i||x_l|, rounding the centred inputs and the norms and the
+    two additions add a few u (|x_i|^2 + |x_l|^2), and the float64 differences are 2^29 times finer.
+    float64: slack = (3D + 64) u, since the exact values' own rounding (< 2(D + 3) u (|x_i|^2 + |x_l|^2))
+    is now of the same order. Bounds are formed in float64. (This assumes a conventional GEMM, as every BLAS
+    and cuBLAS is in FP32/FP64 mode; TF32 is switched off.)
+    Each point's distance to itself is stored as -inf, so it is first in its own list. With ``cache`` the
+    whole N x N matrix is computed once, upper block triangle only (it is symmetric): half the multiply-adds
+    of row chunks.
+    """
+
+    def __init__(
+        self,
+        X: torch.Tensor,
+        cache: bool,
+        may_cache: bool = False,
+        precision: torch.dtype = torch.float32,
+        block: int = 256,
+    ) -> None:
+        self.X = X.double()
+        self.n, dim = self.X.shape
+        mean = self.X.mean(0)
+        self.centred = torch.empty(self.X.shape, dtype=precision, device=self.X.device)  # Gram precision
+        self.norms = torch.empty(self.n, dtype=torch.float64, device=self.X.device)
+        for start in range(0, self.n, 128):  # centred in row blocks that stay in cache
+            centred = self.X[start : start + 128] - mean
+            self.centred[start : start + 128] = centred
+            self.norms[start : start + 128] = (centred * centred).sum(1)
+        self.centred_norms = self.norms.to(precision)
+        self.slack = _slack(dim, precision)
+        self.may_cache = cache or may_cache
+        self.full = self._all_distances(block) if cache else None
+
+    @contextmanager
+    def cached(self) -> Iterator[None]:
+        """Hold the whole distance matrix for a few passes if it is allowed and not held already."""
+        if self.full is not None or not self.may_cache:
+            yield
+            return
+        self.full = self._all_distances()
+        try:
+            yield
+        finally:
+            self.full = None
+
+    def subset(self, rows: torch.Tensor) -> Space:
+        """The same space restricted to some rows (increasing), reusing the cached Gram distances."""
+        part = Space.__new__(Space)
+        part.X, part.centred, part.norms = self.X[rows], self.centred[rows], self.norms[rows]
+        part.centred_norms = self.centred_norms[rows]
+        part.n, part.slack, part.may_cache = len(rows), self.slack, self.may_cache
+        part.full = self.full[rows][:, rows] if self.full is not None else None
+        return part
+
+    def _distances(self, rows: slice, columns: slice) -> torch.Tensor:
+        with fp32_precision("ieee"):  # TF32 would void the bound
+            d2 = self.centred[rows] @ self.centred[columns].T
+        return d2.mul_(-2).add_(self.centred_norms[rows, None]).add_(self.centred_norms[None, columns])
+
+    def _all_distances(self, block: int = 256) -> torch.Tensor:
+        out = torch.empty(self.n, self.n, dtype=self.centred.dtype, device=self.X.device)
+        for start in range(0, self.n, block):
+            stop = min(start + block, self.n)
+            upper = self._distances(slice(start, stop), slice(start, self.n))
+            out[start:stop, start:] = upper
+            out[stop:, start:stop] = upper[:, stop - start :].T
+        return out.fill_diagonal_(-math.inf)
+
+    def block(self, rows: slice) -> torch.Tensor:
+        """Gram squared distances of a range of rows to every point [rows, N], self = -inf."""
+        if self.full is not None:
+            return self.full[rows]
+        d2 = self._distances(rows, slice(0, self.n))
+        own = torch.arange(rows.start, rows.stop, device=d2.device)
+        d2[own - rows.start, own] = -math.inf
+        return d2
+
+    def half_width(self, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+        """float64 half-width of the interval around the Gram distance of (i, j) that holds the exact one."""
+        return (self.norms[i] + self.norms[j]) * self.slack
+
+    def widest(self, i: torch.Tensor) -> torch.Tensor:
+        """The largest half-width of row i over every column."""
+        return (self.norms[i] + self.norms.max()) * self.slack
+
+    def exact(self, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+        """Squared distances of the pairs (i, j) from float64 differences.
+
+        In batches of pairs whose rows stay in cache on the CPU (2 MiB: several times faster than large
+        batches, which stream through memory), large ones on the GPU.
+        """
+        i, j = i.reshape(-1), j.reshape(-1)
+        batch = max(1, (2**21 if self.X.device.type == "cpu" else 2**28) // (8 * self.X.shape[1]))
+        out = torch.empty(len(i), dtype=torch.float64, device=self.X.device)
+        for s in range(0, len(i), batch):
+            difference = self.X.index_select(0, i[s : s + batch]).sub_(self.X.index_select(0, j[s : s + batch]))
+            out[s : s + batch] = (difference * difference).sum(1)
+        return out
+
+    def checked_exact(self, i: torch.Tensor, j: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+        """``exact`` of pairs whose interval [low, high] was used to decide others; guards the proof."""
+        values = self.exact(i, j)
+        if not bool(((low <= values) & (values <= high)).all()):
+            raise RuntimeError("distance bound violated; please report this with the data")  # never seen
+        return values
+
+
+def _row_chunks(n: int, memory_bytes: int) -> list[slice]:
+    step = max(1, min(n, memory_bytes // (n * 96)))  # Gram distances, sorts with indices, comparisons
+    return [slice(s, min(s + step, n)) for s in range(0, n, step)]
+
+
+def spaces(*matrices: torch.Tensor, memory_bytes: int, precision: torch.dtype = torch.float32) -> list[Space]:
+    """Keep every whole distance matrix when all fit in half of ``memory_bytes``; else one at a time when one
+    fits (``Space.cached``); else compute rows per chunk."""
+    n = matrices[0].shape[0]
+    matrix_bytes = n * n * torch.empty(0, dtype=precision).element_size()
+    cache = len(matrices) * matrix_bytes <= memory_bytes // 2
+    may_cache = matrix_bytes <= memory_bytes // 2
+    return [Space(M, cache, may_cache, precision) for M in matrices]
+
+
+def _neighbours_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, k: int) -> torch.Tensor:
+    """The k nearest other points of each row, ordered by exact distance then index (DADApy's stable order).
+
+    The Gram order is the answer wherever the intervals prove it: the k first candidates are the only
+    ones that may be among the k nearest and their intervals do not overlap. Other rows sort the candidates
+    that may be by exact distance; a row whose non-candidates are not provably farther is sorted whole.
+    """
+    n = d2.shape[1]
+    m = min(n, k + 1 + 8)
+    top, candidates = torch.topk(d2, m, dim=1, largest=False, sorted=True)
+    top, candidates = top[:, 1:], candidates[:, 1:]  # drop self (-inf)
+    half = space.half_width(rows[:, None], candidates)
+    low, high = top.double() - half, top.double() + half
+    kth_high = high[:, :k].amax(1, keepdim=True)  # no k-th nearest distance is larger
+    needed = low <= kth_high
+    neighbours = candidates[:, :k].clone()
+    unsure = (needed.sum(1) > k) | (high[:, : k - 1] >= low[:, 1:k]).any(1)
+    if bool(unsure.any()):
+        r, c = (needed & unsure[:, None]).nonzero(as_tuple=True)
+        exact = torch.full(candidates.shape, math.inf, dtype=torch.float64, device=d2.device)
+        exact[r, c] = space.checked_exact(rows[r], candidates[r, c], low[r, c], high[r, c])
+        by_index, perm = candidates[unsure].sort(1)
+        exact = exact[unsure].gather(1, perm)
+        neighbours[unsure] = by_index.gather(1, exact.argsort(dim=1, stable=True))[:, :k]
+    if m < n:  # certified when every non-candidate is provably farther than the k-th neighbour
+        floor = top[:, -1].double() - space.widest(rows)
+        for r in (kth_high.squeeze(1) >= floor).nonzero().squeeze(1).tolist():
+            row_exact = space.exact(rows[r].expand(n), torch.arange(n, device=d2.device))
+            row_exact[rows[r]] = -math.inf
+            neighbours[r] = row_exact.argsort(stable=True)[1 : k + 1]
+    return neighbours
+
+
+def _directed(target: torch.Tensor, precision: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Values of ``precision`` just below and just above each float64 value."""
+    if precision == torch.float64:
+        return target, target
+    t32 = target.float()
+    low = torch.where(t32.double() > target, torch.nextafter(t32, torch.full_like(t32, -math.inf)), t32)
+    high = torch.where(t32.double() < target, torch.nextafter(t32, torch.full_like(t32, math.inf)), t32)
+    return low, high
+
+
+def _sorted_rows(d2: torch.Tensor) -> torch.Tensor:
+    """Each row in increasing order (numpy's vectorised sort on the CPU: several times torch's there)."""
+    if d2.device.type == "cpu":
+        return torch.from_numpy(np.sort(d2.numpy(), axis=1))
+    return d2.sort(1).values
+
+
+def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Exact rank (self = 0, ties by index) of each queried point among the row's points, and exact ties met.
+
+    Points whose Gram distance lies below the window [target's lower bound - widest half-width, target's
+    upper bound + widest half-width] are provably closer, those above provably farther. Where the window holds
+    more than the queried point, the target is computed exactly and each point in the window is decided by its
+    own interval or, failing that, by its exact distance.
+    """
+    target = d2.gather(1, queries)
+    half = space.half_width(rows[:, None], queries)
+    widest = space.widest(rows)[:, None]
+    below, _ = _directed(target.double() - half - widest, d2.dtype)
+    _, above = _directed(target.double() + half + widest, d2.dtype)
+    if queries.shape[1] <= _SMALL_QUERY:
+        surely_closer = (d2[:, None, :] < below[:, :, None]).sum(2)
+        not_farther = (d2[:, None, :] <= above[:, :, None]).sum(2)
+    else:
+        ordered = _sorted_rows(d2)
+        surely_closer = torch.searchsorted(ordered, below.contiguous())
+        not_farther = torch.searchsorted(ordered, above.contiguous(), right=True)
+    ranks = surely_closer
+    c, q = (not_farther - surely_closer > 1).nonzero(as_tuple=True)  # more than the queried point itself
+    if len(c) == 0:
+        return ranks, 0
+    found = []
+    for s in range(0, len(c), 1024):
+        cc, qq = c[s : s + 1024], q[s : s + 1024]
+        window = (d2[cc] >= below[cc, qq, None]) & (d2[cc] <= above[cc, qq, None])
+        window[torch.arange(len(cc), device=window.device), queries[cc, qq]] = False
+        p, col = window.nonzero(as_tuple=True)
+        found.append((p + s, col))
+    pair, col = (torch.cat(parts) for parts in zip(*found, strict=True))  # pair: index into (c, q)
+    j, t_low, t_high = queries[c, q], (target[c, q].double() - half[c, q]), (target[c, q].double() + half[c, q])
+    i = rows[c[pair]]
+    value, h = d2[c[pair], col].double(), space.half_width(i, col)
+    before = value + h < t_low[pair]
+    open_ = ~before & (value - h <= t_high[pair])
+    # the target exactly, only where some point's interval overlaps the target's
+    t = torch.full((len(c),), math.nan, dtype=torch.float64, device=d2.device)
+    needs = torch.zeros(len(c), dtype=torch.bool, device=d2.device)
+    needs[pair[open_]] = True
+    t[needs] = space.checked_exact(rows[c[needs]], j[needs], t_low[needs], t_high[needs])
+    t = t[pair]
+    before |= open_ & (value + h < t)
+    open_ &= (value + h >= t) & (value - h <= t)
+    exact = space.exact(i[open_], col[open_])
+    tied = exact == t[open_]
+    before[open_] = (exact < t[open_]) | (tied & (col[open_] < j[pair][open_]))
+    ranks = ranks.flatten().index_add(0, (c * queries.shape[1] + q)[pair], before.long()).view_as(queries)
+    return ranks, int(tied.sum())
+
+
+def nearest_neighbours(space: Space, k: int, memory_bytes: int) -> torch.Tensor:
+    """Each point's k nearest other points [N, k], exact order (distance, then index)."""
+    out = []
+    for rows in _row_chunks(space.n, memory_bytes):
+        index = torch.arange(rows.start, rows.stop, device=space.X.device)
+        out.append(_neighbours_of(space, index, space.block(rows), k))
+    return torch.cat(out)
+
+
+def query_ranks(space: Space, queries: torch.Tensor, memory_bytes: int) -> tuple[torch.Tensor, int]:
+    """ranks[i, q] = exact rank of point queries[i, q] among i's neighbours in ``space`` (self 0), and ties."""
+    out, ties = [], 0
+    for rows in _row_chunks(space.n, memory_bytes):
+        index = torch.arange(rows.start, rows.stop, device=space.X.device)
+        ranks, t = _ranks_of(space, index, space.block(rows), queries[rows])
+        out.append(ranks)
+        ties += t
+    return torch.cat(out), ties
+
+
+def imbalance_ranks(
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    k: int,
+    permutations: Sequence[torch.Tensor] = (),
+    memory_bytes: int = MEMORY_BYTES,
+) -> dict[str, Any]:
+    """Ranks behind Δ(X→Y) and Δ(Y→X) for the observed pairing and for re-pairings of Y's rows.
+
+    Re-pairing p pairs row i of X with row p[i] of Y. Returns ``x_to_y`` / ``y_to_x``: lists of [N, k] rank
+    matrices (observed first, then one per permutation) and ``ties``, all exact, each space's distances
+    computed once.
+    """
+    precision = gram_precision(k * (1 + len(permutations)))
+    sx, sy = spaces(X, Y, memory_bytes=memory_bytes, precision=precision)
+    return space_imbalance_ranks(sx, sy, k, permutations, memory_bytes)
+
+
+def space_imbalance_ranks(
+    sx: Space, sy: Space, k: int, permutations: Sequence[torch.Tensor] = (), memory_bytes: int = MEMORY_BYTES
+) -> dict[str, Any]:
+    """:func:`imbalance_ranks` on spaces built already (e.g. :meth:`Space.subset` of the full ones, which
+    reuses their Gram distances for the half-sample intervals)."""
+    n = sx.n
+    with sx.cached():  # in this order each space's matrix is needed at most twice when only one fits at a time
+        nn_x = nearest_neighbours(sx, k, memory_bytes)
+    with sy.cached():
+        nn_y = nearest_neighbours(sy, k, memory_bytes)
+        queries_y = [nn_x]
+        queries_x = [nn_y]
+        for p in permutations:
+            p = p.to(nn_x.device)
+            inverse = torch.empty_like(p)
+            inverse[p] = torch.arange(n, device=p.device)
+            queries_y.append(p[nn_x[inverse]])  # Y row p[i] = pair i; its X-neighbour pairs j sit in Y rows p[j]
+            queries_x.append(inverse[nn_y[p]])  # pair i's Y-neighbour pairs, as X rows
+        ranks_y, ties_y = query_ranks(sy, torch.cat(queries_y, 1), memory_bytes)
+    with sx.cached():
+        ranks_x, ties_x = query_ranks(sx, torch.cat(queries_x, 1), memory_bytes)
+    return {
+        "x_to_y": list(ranks_y.cpu().split(k, 1)),
+        "y_to_x": list(ranks_x.cpu().split(k, 1)),
+        "ties": ties_x + ties_y,
+    }
