@@ -251,3 +251,37 @@ def test_reading_of_the_two_imbalance_directions(b_to_e, e_to_b, p, verdict):
         _imbalance("E_to_B", 5, 0.01, 0.01),
     ]
     assert agreement.reading(rows, ("B", "E"))["map_adds"] == verdict
+
+
+def test_a_baseline_equal_to_the_map_agrees_at_every_level():
+    from freqmaps import stats
+
+    generator = torch.Generator().manual_seed(7)
+    learned = (torch.rand(40, 1, 6, 6, generator=generator) > 0.7).float()
+    labels = torch.arange(40) % 4
+    settings = stats.StatsSettings(statistics=["cosine", "information_imbalance"], n_null=20, k=[1], n_half_samples=4)
+    rows, draws = agreement.compare_with_map(
+        learned * 3.0, learned, labels, ("B", "E"), settings, list(agreement.LEVELS), 0, torch.device("cpu")
+    )
+    for level in agreement.LEVELS:
+        mine = {(r["statistic"], r["direction"]): r for r in rows if r["level"] == level}
+        assert mine[("cosine", "")]["value"] == pytest.approx(1.0)
+        imbalance = mine[("information_imbalance", "B_to_E")]
+        assert imbalance["value"] == pytest.approx(2 / imbalance["n"])  # every nearest neighbour kept: rank 1
+        assert "within_class_p_value" in mine[("cosine", "")] or level == "class_mean"
+    assert {d["level"] for d in draws} == set(agreement.LEVELS)
+    reading = agreement.reading([r for r in rows if r["level"] == "image"], ("B", "E"))
+    assert reading["map_adds"] == "little"
+
+
+def test_an_unrelated_baseline_leaves_the_map_unexplained():
+    from freqmaps import stats
+
+    generator = torch.Generator().manual_seed(8)
+    learned = (torch.rand(60, 1, 6, 6, generator=generator) > 0.7).float()
+    baseline = torch.rand(60, 1, 6, 6, generator=generator)
+    settings = stats.StatsSettings(statistics=["information_imbalance"], n_null=50, k=[1], n_half_samples=4)
+    rows, _ = agreement.compare_with_map(
+        baseline, learned, torch.arange(60) % 3, ("B", "E"), settings, ["image"], 0, torch.device("cpu")
+    )
+    assert agreement.reading(rows, ("B", "E"))["map_adds"] == "much"

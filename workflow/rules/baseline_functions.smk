@@ -23,4 +23,4 @@ def heat_map_input(wildcards):
 
 
 def baseline_library():
-    return library("baselines/__init__", "baselines/measures", "baselines/agreement", "baselines/stage", "maps", "fourier")
+    return library("baselines", "maps", "fourier")

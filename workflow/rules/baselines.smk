@@ -6,7 +6,7 @@ rule baseline_heat_map:
     """Error rate per added Fourier basis image (Yin et al. 2019), batched over frequencies and images."""
     input:
         baseline_library(),
-        library("baselines/figures"),
+        library("figures"),
         weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
     output:
         heat_map=f"{BASE}/fourier_heat_map.safetensors",
@@ -133,7 +133,7 @@ rule baseline_mean_maps:
     """Class-mean essential and adversarial maps beside the class means of every baseline on the same images."""
     input:
         baseline_library(),
-        library("baselines/figures"),
+        library("figures"),
         essential="results/{dataset}/{model}/seed{seed}/maps/essential.safetensors",
         adversarial="results/{dataset}/{model}/seed{seed}/maps/adversarial/{attack}.safetensors",
         clean=rules.baseline_clean_spectra.output.baselines,
