@@ -54,7 +54,8 @@ def test_agreement_tables_cover_every_baseline_map_and_level(tiny_run):
             assert directions == {f"B_to_{short}", f"{short}_to_B"}
             image_cosine = [r for r in mine if r["level"] == "image" and r["statistic"] == "cosine"]
             assert len(image_cosine) == 1 and -1 <= float(image_cosine[0]["value"]) <= 1
-    assert {r["map"] for r in rows if r["baseline"] == "fourier_heat_map"} == {"essential", "adversarial"}
+    heat = [r for r in rows if r["baseline"] == "fourier_heat_map"]
+    assert {r["map"] for r in heat} == {"essential", "adversarial"} and {r["statistic"] for r in heat} == {"pearson"}
     draws = _rows(tiny_run / B / "agreement/fgsm_null_draws.csv")
     assert {r["null"] for r in draws} == {"random", "within_class"}
     summary = _rows(tiny_run / "results/baselines.csv")

@@ -92,7 +92,9 @@ def compare_with_map(
         level_settings = settings
         if level == "class_mean":
             level_settings = replace(settings, nulls=["random"])
-        extra = {"level": level}
+        extra: dict[str, Any] = {"level": level}
+        if level == "matched":  # near 1: the maps keep almost everything, and matching says little
+            extra["support_share"] = float(Y.flatten(1).mean(1).mean()) if len(Y) else math.nan
         if len(X) < 2:
             rows.append({**extra, "statistic": "", "n": len(X), "value": math.nan, "note": f"{len(X)} row(s)"})
             continue

@@ -132,7 +132,8 @@ def agreement_tables(
     draws_path,
 ) -> None:
     """Every per-image baseline against the essential and the adversarial maps of one attack, at every level,
-    each statistic with its nulls; a reading per (baseline, map, level); the heat map's cosine with the mean maps."""
+    each statistic with its nulls; a reading per (baseline, map, level); the heat map's Pearson correlation with
+    the mean kept maps."""
     started = time.time()
     dev = resolve_device(device)
     settings = stats.StatsSettings(**{**stats_cfg, "statistics": baseline_cfg["statistics"]})
@@ -160,13 +161,13 @@ def agreement_tables(
         heat, _ = load_tensors(heat_map_path)
         for kind, data in learned.items():
             mean_map = data["maps"].double().mean((0, 1)).flatten()
-            value = stats.cosine_per_image(heat["error_rate"].flatten()[None], mean_map[None]).item()
+            value = stats.pearson_per_image(heat["error_rate"].flatten()[None], mean_map[None]).item()
             rows.append(
                 {
                     "baseline": "fourier_heat_map",
                     "map": kind,
                     "level": "model",
-                    "statistic": "cosine",
+                    "statistic": "pearson",
                     "n": 1,
                     "value": value if math.isfinite(value) else math.nan,
                     "note": "one heat map per model against the mean kept map: no null",
@@ -189,7 +190,8 @@ def agreement_tables(
 
 def summarise(sidecars: list, out_path) -> None:
     """One reading per (dataset, model, seed, attack, baseline, map, level) across the config, with the
-    cosine at that level beside it: where the learned maps add to a cheap measure and where they do not."""
+    cosine at that level beside it (the heat map: its Pearson correlation with the mean kept map): where the
+    learned maps add to a cheap measure and where they do not."""
     out = []
     for sidecar in sidecars:
         parts = Path(sidecar).parts  # results/<dataset>/<model>/seed<seed>/baselines/agreement/<attack>.json
@@ -203,11 +205,15 @@ def summarise(sidecars: list, out_path) -> None:
         cosine = {
             (r["baseline"], r["map"], r["level"]): r["value"] for r in record["rows"] if r.get("statistic") == "cosine"
         }
+        support = {
+            (r["baseline"], r["map"], r["level"]): r["support_share"] for r in record["rows"] if "support_share" in r
+        }
         for reading in record["readings"]:
             key = (reading["baseline"], reading["map"], reading["level"])
-            out.append({**where, **reading, "cosine": cosine.get(key)})
+            share = support.get(key)
+            out.append({**where, **reading, "cosine": cosine.get(key), "support_share": share})
         out += [
-            {**where, "baseline": r["baseline"], "map": r["map"], "level": r["level"], "cosine": r["value"]}
+            {**where, "baseline": r["baseline"], "map": r["map"], "level": r["level"], "pearson": r["value"]}
             for r in record["rows"]
             if r["level"] == "model"
         ]
