@@ -88,6 +88,16 @@ def _mirror(half_values: torch.Tensor, entries: torch.Tensor, height: int, width
     return full
 
 
+def _heat_map(
+    error_rate: torch.Tensor, loss_change: torch.Tensor, entries: torch.Tensor, height: int, width: int
+) -> dict[str, torch.Tensor]:
+    """Per-frequency values of the half-spectrum entries as the stored, shifted full-spectrum maps."""
+    return {
+        "error_rate": shifted(_mirror(error_rate, entries, height, width)),
+        "loss_change": shifted(_mirror(loss_change, entries, height, width)),
+    }
+
+
 def _perturbed_outcome(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor, perturbations: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -126,10 +136,7 @@ def fourier_heat_map(
             errors[pair], losses[pair] = _perturbed_outcome(model, x[image], y[image], delta)
     error_rate = errors.view(-1, n).mean(1).cpu()
     loss_change = (losses.view(-1, n) - clean_loss).mean(1).cpu()
-    return {
-        "error_rate": shifted(_mirror(error_rate, entries, height, width)),
-        "loss_change": shifted(_mirror(loss_change, entries, height, width)),
-    }
+    return _heat_map(error_rate, loss_change, entries, height, width)
 
 
 def fourier_heat_map_loop(
@@ -155,10 +162,7 @@ def fourier_heat_map_loop(
             errors, losses = _perturbed_outcome(model, x, y, delta)
             error_rate[f] = errors.mean().item()
             loss_change[f] = (losses - clean_loss).mean().item()
-    return {
-        "error_rate": shifted(_mirror(error_rate, entries, height, width)),
-        "loss_change": shifted(_mirror(loss_change, entries, height, width)),
-    }
+    return _heat_map(error_rate, loss_change, entries, height, width)
 
 
 # ------------------------------------------------------------------ per-image spectra
