@@ -285,3 +285,15 @@ def test_an_unrelated_baseline_leaves_the_map_unexplained():
         baseline, learned, torch.arange(60) % 3, ("B", "E"), settings, ["image"], 0, torch.device("cpu")
     )
     assert agreement.reading(rows, ("B", "E"))["map_adds"] == "much"
+
+
+def test_schema_baseline_statistics_are_the_stats_registry():
+    from freqmaps import stats
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    items = schema["properties"]["baselines"]["properties"]["statistics"]["items"]
+    while "$ref" in items:
+        reference, items = items["$ref"], schema
+        for part in reference.removeprefix("#/").split("/"):
+            items = items[part]
+    assert items["enum"] == list(stats.STATISTICS)
