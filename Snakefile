@@ -35,6 +35,8 @@ include: "workflow/rules/stats.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/frequency_bias.smk"
 include: "workflow/rules/known_answer.smk"
+include: "workflow/rules/baseline_functions.smk"
+include: "workflow/rules/baselines.smk"
 
 
 rule all:
@@ -43,6 +45,7 @@ rule all:
         f"{RESULTS}/run.csv",
         figure_targets(),
         expand_models(f"{RUN}/known_answer/known_answer.json", dataset=synthetic_datasets()),
+        baseline_targets(),
 
 
 rule train_all:
@@ -81,3 +84,9 @@ rule known_answer:
     """Known-answer validation of every model on every synthetic dataset."""
     input:
         expand_models(f"{RUN}/known_answer/known_answer.json", dataset=synthetic_datasets()),
+
+
+rule baselines:
+    """Cheap baselines beside the learned maps: needs a baselines section with measures in the config."""
+    input:
+        baseline_targets(),

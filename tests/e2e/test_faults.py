@@ -166,7 +166,7 @@ def test_a_seed_beyond_32_bits_trains_and_attacks(tmp_path):
     seed = 4294967296
     text = TINY_CONFIG.read_text().replace("seeds: [0]", f"seeds: [{seed}]").replace("n_train: 3000", "n_train: 500")
     (tmp_path / "config.yaml").write_text(text)
-    target = f"results/fashion_mnist/cnn/seed{seed}/attacks/pgd.safetensors"
+    target = f"results/default/fashion_mnist/cnn/seed{seed}/attacks/pgd.safetensors"
     result = snakemake(tmp_path, target)
     assert result.returncode == 0, result.stderr[-3000:]
     tensors, meta = load_tensors(tmp_path / target)

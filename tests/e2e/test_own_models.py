@@ -66,7 +66,7 @@ def own_models_run(tmp_path_factory):
 
 
 def _model(workdir: Path, name: str) -> tuple[dict, dict[str, torch.Tensor]]:
-    folder = workdir / f"results/fashion_mnist/{name}/seed0"
+    folder = workdir / f"results/default/fashion_mnist/{name}/seed0"
     return json.loads((folder / "model.json").read_text()), load_file(str(folder / "model.safetensors"))
 
 
@@ -92,10 +92,11 @@ def test_head_only_training_keeps_the_backbone_and_trains_a_new_head(own_models_
 
 def test_both_models_are_attacked_mapped_and_correlated(own_models_run):
     workdir, _ = own_models_run
-    rows = list(csv.DictReader((workdir / "results/summary.csv").open()))
+    rows = list(csv.DictReader((workdir / "results/default/summary.csv").open()))
     assert {row["model"] for row in rows} == {"as_is", "head"}
     for name in ("as_is", "head"):
-        assert (workdir / f"results/fashion_mnist/{name}/seed0/maps/adversarial/pgd.safetensors").stat().st_size > 0
+        adversarial_maps = workdir / f"results/default/fashion_mnist/{name}/seed0/maps/adversarial/pgd.safetensors"
+        assert adversarial_maps.stat().st_size > 0
 
 
 def test_a_changed_weights_file_reruns_the_models_built_from_it(own_models_run, tmp_path):

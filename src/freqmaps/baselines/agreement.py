@@ -1,0 +1,167 @@
+"""How far the cheap measures agree with the learned maps, and which of them recovers planted bands.
+
+Agreement (METHOD.md §4 statistics, through ``freqmaps.stats.compare``) between a baseline B and a map set M
+(essential E or adversarial A) at three levels:
+- ``image``: the per-image rows, paired by image id;
+- ``class_mean``: one row per class, the mean baseline against the mean map (random re-pairing null only:
+  with one row per class a within-class null is the identity);
+- ``matched``: matched sparsity. A map's support is its entries >= ``SUPPORT``; the baseline keeps its top-m
+  entries, m the map's support size on that image, and the two indicator sets are compared (their cosine is
+  the share of the baseline's top-m inside the map's support).
+
+Information imbalance reads both ways: Delta(B -> M) small means B's neighbourhoods predict M's, i.e. the map
+carries nothing the baseline lacks; Delta(B -> M) at its null means the map carries information the baseline
+does not (see :func:`reading`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import torch
+
+from freqmaps import stats
+
+SUPPORT = 0.5  # a map entry is in the map's support when it is at least this (masks lie in [0, 1])
+LEVELS = ("image", "class_mean", "matched")
+ALPHA = 0.05  # p-value below which Delta(B -> M) is called smaller than chance
+
+
+def support(maps_: torch.Tensor) -> torch.Tensor:
+    """The entries a learned map keeps, bool of the same shape."""
+    return maps_ >= SUPPORT
+
+
+def top_m(values: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """Indicator of the m[i] largest entries of each row of ``values`` [N, ...] (ties: the lower index first)."""
+    flat = values.flatten(1)
+    order = torch.sort(flat, dim=1, descending=True, stable=True).indices
+    rank = torch.empty_like(order)
+    rank.scatter_(1, order, torch.arange(flat.shape[1]).expand_as(order).contiguous())
+    return (rank < m[:, None]).view(values.shape)
+
+
+def common_channels(baseline: torch.Tensor, learned: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both sets with the same channel count: a side with several channels is averaged when the other has one."""
+    if baseline.shape[1] == learned.shape[1]:
+        return baseline, learned
+    return baseline.float().mean(1, keepdim=True), learned.float().mean(1, keepdim=True)
+
+
+def class_means(values: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean of ``values`` over the rows of each class present, and those classes."""
+    classes = labels.unique(sorted=True)
+    return torch.stack([values[labels == c].double().mean(0) for c in classes]), classes
+
+
+def level_inputs(
+    level: str, baseline: torch.Tensor, learned: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The two sides and labels a level compares (rows paired)."""
+    baseline, learned = common_channels(baseline.float(), learned.float())
+    if level == "image":
+        return baseline, learned, labels
+    if level == "class_mean":
+        b, classes = class_means(baseline, labels)
+        m, _ = class_means(learned, labels)
+        return b.float(), m.float(), classes
+    if level == "matched":
+        kept = support(learned)
+        m = kept.flatten(1).sum(1)
+        rows = m > 0  # an empty map has no support to match
+        return top_m(baseline[rows], m[rows]).float(), kept[rows].float(), labels[rows]
+    raise ValueError(f"baselines.levels: unknown level {level!r}; known: {LEVELS}")
+
+
+def compare_with_map(
+    baseline: torch.Tensor,
+    learned: torch.Tensor,
+    labels: torch.Tensor,
+    names: tuple[str, str],
+    settings: stats.StatsSettings,
+    levels: list[str],
+    seed: int,
+    device: torch.device,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows and null draws of every level between one baseline and one map set (images already paired)."""
+    rows, draws = [], []
+    for level in levels:
+        X, Y, labels_ = level_inputs(level, baseline, learned, labels)
+        level_settings = settings
+        if level == "class_mean":
+            level_settings = replace(settings, nulls=["random"])
+        extra: dict[str, Any] = {"level": level}
+        if level == "matched":  # near 1: the maps keep almost everything, and matching says little
+            extra["support_share"] = float(Y.flatten(1).mean(1).mean()) if len(Y) else math.nan
+        if len(X) < 2:
+            rows.append({**extra, "statistic": "", "n": len(X), "value": math.nan, "note": f"{len(X)} row(s)"})
+            continue
+        X = stats.features(X, settings.pool, "maps")
+        Y = stats.features(Y, settings.pool, "maps")
+        result = stats.compare(X, Y, labels_, level_settings, seed, device, names=names)
+        rows += [{**extra, **row} for row in result.rows]
+        draws += [{**extra, **draw} for draw in result.null_draws]
+    return rows, draws
+
+
+def reading(rows: list[dict[str, Any]], names: tuple[str, str]) -> dict[str, Any]:
+    """What the information imbalance of one (baseline, map, level) says, at its smallest k.
+
+    ``map_adds``: ``little`` when Delta(B -> M) is below its random null (p < ALPHA) and no larger than
+    Delta(M -> B) (the baseline predicts the map at least as well as the reverse); ``some`` when it is below
+    the null but larger than the reverse; ``much`` when it is not below the null (the baseline does not
+    predict the map's neighbourhoods). Empty when information imbalance was not computed.
+    """
+    forward, backward = f"{names[0]}_to_{names[1]}", f"{names[1]}_to_{names[0]}"
+    imbalance = [r for r in rows if r["statistic"] == "information_imbalance" and not r.get("note")]
+    if not imbalance:
+        return {"k": None, "delta_baseline_to_map": None, "delta_map_to_baseline": None, "map_adds": ""}
+    k = min(r["k"] for r in imbalance)
+    by_direction = {r["direction"]: r for r in imbalance if r["k"] == k}
+    b_to_m, m_to_b = by_direction[forward], by_direction[backward]
+    p = b_to_m.get("random_p_value", math.nan)
+    if p < ALPHA:
+        verdict = "little" if b_to_m["value"] <= m_to_b["value"] else "some"
+    else:
+        verdict = "much"
+    return {
+        "k": k,
+        "delta_baseline_to_map": b_to_m["value"],
+        "delta_map_to_baseline": m_to_b["value"],
+        "p_baseline_to_map": p,
+        "map_adds": verdict,
+    }
+
+
+# ------------------------------------------------------------------ planted bands (synthetic datasets)
+def band_recovery(
+    values: torch.Tensor, chosen: torch.Tensor, bands: torch.Tensor, classes: torch.Tensor
+) -> dict[str, float]:
+    """Precision and recall of one measure against the planted bands.
+
+    ``values`` [N, C, H, W] (shifted), ``chosen`` bool [N, H, W] the entries the measure keeps (a map's
+    support, a baseline's top-m), ``bands`` bool [K, H, W], ``classes`` [N] the class whose band each image
+    should use. Precision: the share of the L1 mass (``mass_in_band``) and of the chosen entries
+    (``chosen_in_band``) inside the band; recall: the share of the band chosen per image, and by the union
+    of a class's images (``recall_class``, averaged over classes). ``band_area`` is what an indifferent
+    measure scores on ``mass_in_band``.
+    """
+    region = bands[classes]
+    mass = values.double().abs().sum(1)
+    in_band = (chosen & region).flatten(1).sum(1).double()
+    area = region.flatten(1).sum(1).double()
+    per_class = []
+    for c in classes.unique():
+        union = chosen[classes == c].any(0)
+        per_class.append(float((union & bands[c]).sum() / bands[c].sum()))
+    return {
+        "n_images": len(values),
+        "band_area": float((area / region[0].numel()).mean()),
+        "mass_in_band": float(((mass * region).flatten(1).sum(1) / mass.flatten(1).sum(1).clamp(min=1e-300)).mean()),
+        "chosen_in_band": float((in_band / chosen.flatten(1).sum(1).clamp(min=1)).mean()),
+        "recall_image": float((in_band / area).mean()),
+        "recall_class": sum(per_class) / len(per_class),
+        "chosen_mean": float(chosen.flatten(1).sum(1).double().mean()),
+    }

@@ -1,0 +1,299 @@
+"""The baselines stage of the workflow: plain paths and settings in, result files out (one function per rule).
+
+Per-image baselines are stored like the maps: shifted spectra [N, C, H, W] under the baseline's name, with the
+image ids (rows of the configured test images, as in the map files), labels and targets beside them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from freqmaps import maps, stats
+from freqmaps.baselines import agreement, measures
+from freqmaps.data import dataset_info, head, load_dataset
+from freqmaps.io import load_tensors, read_json, save_tensors, write_csv, write_json
+from freqmaps.models import freeze
+from freqmaps.runtime import provenance, resolve_device, seed_everything
+from freqmaps.training import load_classifier
+
+log = logging.getLogger(__name__)
+
+MAP_KINDS = {"essential": "E", "adversarial": "A"}  # map set -> its name in the statistics' directions
+
+
+def _model(dataset: str, data_cfg: dict[str, Any], weights_path, device: torch.device):
+    info = dataset_info(dataset, data_cfg)
+    return freeze(load_classifier(weights_path, info, device)), info
+
+
+def _map_settings(map_cfg: dict[str, Any]) -> maps.MapSettings:
+    return maps.MapSettings(**{k: v for k, v in map_cfg.items() if k != "shards"})
+
+
+def heat_map(
+    dataset: str,
+    data_cfg: dict[str, Any],
+    weights_path,
+    heat_map_cfg: dict[str, Any],
+    seed: int,
+    device: str,
+    out_path,
+    figure_path,
+) -> None:
+    """The model's Fourier heat map on the first ``n_images`` configured test images (error rate, loss change),
+    and its figure."""
+    from freqmaps.baselines.figures import heat_map_figure
+
+    settings = measures.HeatMapSettings(**heat_map_cfg)
+    seed_everything(seed)
+    dev = resolve_device(device)
+    model, _ = _model(dataset, data_cfg, weights_path, dev)
+    data = head(load_dataset(dataset, "test", data_cfg), min(settings.n_images, data_cfg.get("n_test_images") or 10**9))
+    started = time.time()
+    result = measures.fourier_heat_map(model, data.floats(), data.labels, settings, dev, seed)
+    seconds = time.time() - started
+    log.info("Fourier heat map of %d images in %.1f s", len(data), seconds)
+    meta = {"n_images": len(data), "seconds": seconds, **provenance(dev, seed, asdict(settings))}
+    save_tensors(out_path, result, meta)
+    write_json(Path(out_path).with_suffix(".json"), meta)
+    heat_map_figure(out_path, figure_path)
+
+
+def per_image(
+    scope: str,
+    names: list[str],
+    dataset: str,
+    data_cfg: dict[str, Any],
+    weights_path,
+    map_cfg: dict[str, Any],
+    seed: int,
+    device: str,
+    out_path,
+    attack_path=None,
+) -> None:
+    """Every configured per-image baseline of one scope (``clean``: the configured test images; ``attack``: the
+    images of one attack file) for all images, ids 0..N-1 as in the map files."""
+    wanted = measures.of_scope(scope, names)
+    seed_everything(seed)
+    dev = resolve_device(device)
+    model, _ = _model(dataset, data_cfg, weights_path, dev)
+    if scope == "attack":
+        tensors, _ = load_tensors(attack_path)
+        inputs = measures.BaselineInputs(
+            tensors["clean"], tensors["labels"], tensors["adversarial"], tensors["adversarial_labels"]
+        )
+    else:
+        data = head(load_dataset(dataset, "test", data_cfg), data_cfg.get("n_test_images"))
+        inputs = measures.BaselineInputs(data.floats(), data.labels)
+    settings = _map_settings(map_cfg)
+    out: dict[str, torch.Tensor] = {}
+    seconds: dict[str, float] = {}
+    for name in wanted:
+        started = time.time()
+        out.update(measures.per_image_baselines([name], model, inputs, settings, dev))
+        seconds[name] = time.time() - started
+    out["ids"] = torch.arange(len(inputs.clean))
+    out["labels"] = inputs.labels
+    out["targets"] = (inputs.labels if inputs.adversarial_labels is None else inputs.adversarial_labels).clone()
+    meta = {"scope": scope, "baselines": wanted, "seconds": seconds, **provenance(dev, seed, asdict(settings))}
+    save_tensors(out_path, out, meta)
+    write_json(Path(out_path).with_suffix(".json"), meta)
+
+
+def _kept(path) -> dict[str, torch.Tensor]:
+    tensors, _ = load_tensors(path)
+    kept = tensors["outcome"] == maps.KEPT
+    return {key: tensors[key][kept] for key in ("maps", "ids", "labels", "targets")}
+
+
+def _rows_of(baselines: dict[str, torch.Tensor], ids: torch.Tensor) -> torch.Tensor:
+    """Rows of a per-image baseline file for the given image ids."""
+    row = {int(i): r for r, i in enumerate(baselines["ids"].tolist())}
+    return torch.tensor([row[int(i)] for i in ids], dtype=torch.long)
+
+
+def agreement_tables(
+    essential_path,
+    adversarial_path,
+    baseline_paths: list,
+    heat_map_path,
+    stats_cfg: dict[str, Any],
+    baseline_cfg: dict[str, Any],
+    seed: int,
+    device: str,
+    table_path,
+    draws_path,
+) -> None:
+    """Every per-image baseline against the essential and the adversarial maps of one attack, at every level,
+    each statistic with its nulls; a reading per (baseline, map, level); the heat map's Pearson correlation with
+    the mean kept maps."""
+    started = time.time()
+    dev = resolve_device(device)
+    settings = stats.StatsSettings(**{**stats_cfg, "statistics": baseline_cfg["statistics"]})
+    levels = baseline_cfg["levels"]
+    learned = {"essential": _kept(essential_path), "adversarial": _kept(adversarial_path)}
+    rows, draws, readings = [], [], []
+    for path in baseline_paths:
+        tensors, meta = load_tensors(path)
+        for name in meta["baselines"]:
+            for kind, data in learned.items():
+                names = ("B", MAP_KINDS[kind])
+                index = _rows_of(tensors, data["ids"])
+                labels = data["labels"]
+                extra = {"baseline": name, "map": kind}
+                found, null_draws = agreement.compare_with_map(
+                    tensors[name][index], data["maps"], labels, names, settings, levels, seed, dev
+                )
+                rows += [{**extra, **row} for row in found]
+                draws += [{**extra, **draw} for draw in null_draws]
+                for level in levels:
+                    level_rows = [r for r in found if r["level"] == level]
+                    readings.append({**extra, "level": level, **agreement.reading(level_rows, names)})
+                log.info("%s against %s maps: %d rows", name, kind, len(found))
+    if heat_map_path:
+        heat, _ = load_tensors(heat_map_path)
+        for kind, data in learned.items():
+            mean_map = data["maps"].double().mean((0, 1)).flatten()
+            value = stats.pearson_per_image(heat["error_rate"].flatten()[None], mean_map[None]).item()
+            rows.append(
+                {
+                    "baseline": "fourier_heat_map",
+                    "map": kind,
+                    "level": "model",
+                    "statistic": "pearson",
+                    "n": 1,
+                    "value": value if math.isfinite(value) else math.nan,
+                    "note": "one heat map per model against the mean kept map: no null",
+                }
+            )
+    write_csv(table_path, rows)
+    write_csv(draws_path, draws)
+    write_json(
+        Path(table_path).with_suffix(".json"),
+        {
+            "essential": str(essential_path),
+            "adversarial": str(adversarial_path),
+            "readings": readings,
+            "rows": rows,
+            "seconds": time.time() - started,
+            **provenance(dev, seed, {"stats": stats_cfg, "baselines": baseline_cfg}),
+        },
+    )
+
+
+def summarise(sidecars: list, out_path) -> None:
+    """One reading per (dataset, model, seed, attack, baseline, map, level) across the config, with the
+    cosine at that level beside it (the heat map: its Pearson correlation with the mean kept map): where the
+    learned maps add to a cheap measure and where they do not."""
+    out = []
+    for sidecar in sidecars:
+        parts = Path(sidecar).parts  # results/<dataset>/<model>/seed<seed>/baselines/agreement/<attack>.json
+        where = {
+            "dataset": parts[-6],
+            "model": parts[-5],
+            "seed": parts[-4].removeprefix("seed"),
+            "attack": Path(sidecar).stem,
+        }
+        record = read_json(sidecar)
+        cosine = {
+            (r["baseline"], r["map"], r["level"]): r["value"] for r in record["rows"] if r.get("statistic") == "cosine"
+        }
+        support = {
+            (r["baseline"], r["map"], r["level"]): r["support_share"] for r in record["rows"] if "support_share" in r
+        }
+        for reading in record["readings"]:
+            key = (reading["baseline"], reading["map"], reading["level"])
+            share = support.get(key)
+            out.append({**where, **reading, "cosine": cosine.get(key), "support_share": share})
+        out += [
+            {**where, "baseline": r["baseline"], "map": r["map"], "level": r["level"], "pearson": r["value"]}
+            for r in record["rows"]
+            if r["level"] == "model"
+        ]
+    write_csv(out_path, out)
+
+
+def known_answer(
+    dataset: str,
+    data_cfg: dict[str, Any],
+    weights_path,
+    essential_path,
+    adversarial_paths: dict[str, str],
+    clean_baselines_path,
+    attack_baseline_paths: dict[str, str],
+    heat_map_path,
+    device: str,
+    out_path,
+) -> None:
+    """Which measure recovers the planted bands: learned maps and every baseline, one table (precision, recall).
+
+    Clean-image measures and essential maps are judged against the true class's band, attacked-image measures
+    and adversarial maps against the adversarial class's band; a baseline keeps its top-m entries per image,
+    m the support of the learned map of the same kind on that image. Images of the class the model gives the
+    empty image are left out, as in the known-answer check of the maps.
+    """
+    from freqmaps.known_answer import blank_class
+    from freqmaps.synthetic import SyntheticSettings, class_bands
+
+    dev = resolve_device(device)
+    model, info = _model(dataset, data_cfg, weights_path, dev)
+    bands = class_bands(SyntheticSettings.from_config(data_cfg))
+    blank = blank_class(model, info, dev)
+    rows = []
+
+    def judge(measure: str, attack: str, learned: dict[str, torch.Tensor], baselines: dict | None, band: str) -> None:
+        classes = learned["labels"] if band == "true" else learned["targets"]
+        use = classes != blank
+        data = {key: value[use] for key, value in learned.items()}
+        chosen = agreement.support(data["maps"]).any(1)
+        where = {"attack": attack, "band": band}
+        rows.append({"measure": measure, **where, **agreement.band_recovery(data["maps"], chosen, bands, classes[use])})
+        m = chosen.flatten(1).sum(1)
+        for name in (baselines or {}).get("names", []):
+            values = baselines["tensors"][name][_rows_of(baselines["tensors"], data["ids"])]
+            top = agreement.top_m(values.double().abs().sum(1), m)
+            rows.append({"measure": name, **where, **agreement.band_recovery(values, top, bands, classes[use])})
+
+    essential = _kept(essential_path)
+    clean = _baseline_file(clean_baselines_path)
+    if heat_map_path:
+        heat, _ = load_tensors(heat_map_path)
+        clean["tensors"]["fourier_heat_map"] = heat["error_rate"].expand(len(clean["tensors"]["ids"]), 1, -1, -1)
+        clean["names"].append("fourier_heat_map")
+    judge("essential_maps", "", essential, clean, "true")
+    for attack, path in adversarial_paths.items():
+        judge("adversarial_maps", attack, _kept(path), _baseline_file(attack_baseline_paths[attack]), "adversarial")
+    write_csv(out_path, rows)
+    write_json(Path(out_path).with_suffix(".json"), {"blank_class": blank, "rows": rows, **provenance(dev, None)})
+
+
+def _baseline_file(path) -> dict[str, Any]:
+    tensors, meta = load_tensors(path)
+    return {"tensors": tensors, "names": list(meta["baselines"])}
+
+
+def class_mean_baselines(learned_path, baseline_paths: list, key: str = "labels") -> dict[str, torch.Tensor]:
+    """Mean kept map and mean of every baseline over the same images, per class: name -> [K, H, W] (channel
+    means; a class with no kept map is NaN)."""
+    data = _kept(learned_path)
+    classes = data[key]
+    out = {"map": data["maps"]}
+    for path in baseline_paths:
+        base = _baseline_file(path)
+        for name in base["names"]:
+            out[name] = base["tensors"][name][_rows_of(base["tensors"], data["ids"])]
+    k = int(max(classes.max().item() + 1, 1)) if len(classes) else 1
+    means = {}
+    for name, values in out.items():
+        per_class = torch.full((k, *values.shape[-2:]), math.nan, dtype=torch.float64)
+        for c in classes.unique():
+            per_class[c] = values[classes == c].double().mean((0, 1))
+        means[name] = per_class
+    return means

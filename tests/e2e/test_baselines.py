@@ -1,0 +1,127 @@
+"""The baselines stage through the real workflow: the tiny run writes every baseline file beside the maps,
+with the maps' image ids, and the agreement tables; without the section the stage plans nothing; on a
+synthetic dataset the planted-band table ranks the learned maps and every baseline."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+import yaml
+
+from freqmaps.baselines import BASELINES, of_scope
+from freqmaps.io import load_tensors
+from tests.conftest import REPO, TINY_CONFIG, TINY_RESULTS, snakemake
+
+pytestmark = pytest.mark.e2e
+B = f"{TINY_RESULTS}/baselines"
+
+
+def _rows(path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_tiny_run_stores_baselines_like_the_maps(tiny_run):
+    configured = yaml.safe_load(TINY_CONFIG.read_text())["baselines"]["measures"]
+    clean, meta = load_tensors(tiny_run / B / "clean.safetensors")
+    attacked, _ = load_tensors(tiny_run / B / "attacks/pgd.safetensors")
+    attack, _ = load_tensors(tiny_run / TINY_RESULTS / "attacks/pgd.safetensors")
+    essential, _ = load_tensors(tiny_run / TINY_RESULTS / "maps/essential.safetensors")
+    assert meta["baselines"] == of_scope("clean", configured)
+    assert clean["ids"].tolist() == list(range(len(attack["labels"])))  # every configured test image
+    assert attacked["targets"].tolist() == attack["adversarial_labels"].tolist()
+    for name in of_scope("clean", configured):
+        assert clean[name].shape == (len(attack["labels"]), *essential["maps"].shape[1:])
+    for name in of_scope("attack", configured):
+        assert attacked[name].shape == (len(attack["labels"]), *essential["maps"].shape[1:])
+    heat, _ = load_tensors(tiny_run / B / "fourier_heat_map.safetensors")
+    assert heat["error_rate"].shape == essential["maps"].shape[-2:]
+    assert (tiny_run / B / "fourier_heat_map.png").stat().st_size > 0
+    assert (tiny_run / B / "figures/pgd_mean_maps.png").stat().st_size > 0
+
+
+def test_agreement_tables_cover_every_baseline_map_and_level(tiny_run):
+    rows = _rows(tiny_run / B / "agreement/fgsm.csv")
+    per_image = [name for name in BASELINES if BASELINES[name].scope != "model"]
+    for name in per_image:
+        for kind, short in (("essential", "E"), ("adversarial", "A")):
+            mine = [r for r in rows if r["baseline"] == name and r["map"] == kind]
+            assert {r["level"] for r in mine} == {"image", "class_mean", "matched"}
+            directions = {r["direction"] for r in mine if r["statistic"] == "information_imbalance"}
+            assert directions == {f"B_to_{short}", f"{short}_to_B"}
+            image_cosine = [r for r in mine if r["level"] == "image" and r["statistic"] == "cosine"]
+            assert len(image_cosine) == 1 and -1 <= float(image_cosine[0]["value"]) <= 1
+    heat = [r for r in rows if r["baseline"] == "fourier_heat_map"]
+    assert {r["map"] for r in heat} == {"essential", "adversarial"} and {r["statistic"] for r in heat} == {"pearson"}
+    draws = _rows(tiny_run / B / "agreement/fgsm_null_draws.csv")
+    assert {r["null"] for r in draws} == {"random", "within_class"}
+    summary = _rows(tiny_run / "results/default/baselines.csv")
+    assert {r["attack"] for r in summary} == {"pgd", "fgsm"}
+    assert {r["map_adds"] for r in summary if r["level"] == "image"} <= {"little", "some", "much"}
+
+
+def test_without_measures_the_stage_plans_nothing(tmp_path):
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["baselines"]["measures"] = []
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(tmp_path, "--dry-run")
+    assert out.returncode == 0, out.stderr
+    assert "baseline_" not in out.stdout
+    del config["baselines"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(tmp_path, "--dry-run")
+    assert out.returncode == 0 and "baseline_" not in out.stdout
+
+
+def test_unknown_baseline_stops_before_any_job(tmp_path):
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["baselines"]["measures"] = ["fourier_heatmap"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(tmp_path, "--dry-run")
+    assert out.returncode != 0 and "fourier_heatmap" in out.stderr + out.stdout
+
+
+def test_heat_map_norm_reruns_only_what_uses_the_heat_map(tiny_run, tmp_path):
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["baselines"]["heat_map"]["norm"] = 3.0
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(workdir, "--dry-run")
+    assert out.returncode == 0, out.stderr
+    assert "rule baseline_heat_map:" in out.stdout
+    for untouched in ("baseline_clean_spectra", "baseline_attack_spectra", "essential_maps_shard", "train"):
+        assert f"rule {untouched}:" not in out.stdout
+
+
+@pytest.fixture(scope="module")
+def synthetic_run(tmp_path_factory):
+    """A small synthetic experiment (rings with known bands) run to the baselines' planted-band table."""
+    workdir = tmp_path_factory.mktemp("baselines_synthetic")
+    config = yaml.safe_load((REPO / "configs/synthetic_known_answer.yaml").read_text())
+    config.pop("frequency_bias")
+    config["device"] = "cpu"
+    config["datasets"] = {"synthetic": {**config["datasets"]["synthetic"], "n_train": 3000, "n_test_images": 80}}
+    config["attacks"] = {"pgd": config["attacks"]["pgd"]}
+    config["maps"]["max_steps"] = 250
+    config["baselines"] = {"measures": list(BASELINES), "heat_map": {"n_images": 40}}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    run = snakemake(workdir, "results/default/synthetic/cnn/seed0/baselines/known_answer.csv", timeout=1500)
+    assert run.returncode == 0, run.stderr[-4000:]
+    return workdir
+
+
+def test_planted_band_table_has_every_measure_and_the_maps_find_the_bands(synthetic_run):
+    rows = _rows(synthetic_run / "results/default/synthetic/cnn/seed0/baselines/known_answer.csv")
+    measures = {r["measure"] for r in rows}
+    assert measures == {"essential_maps", "adversarial_maps", *BASELINES}
+    essential = next(r for r in rows if r["measure"] == "essential_maps")
+    assert float(essential["mass_in_band"]) > 2 * float(essential["band_area"])  # known answer: the bands
+    for row in rows:
+        for key in ("chosen_in_band", "recall_image", "recall_class"):
+            assert 0 <= float(row[key]) <= 1
+    record = json.loads((synthetic_run / "results/default/synthetic/cnn/seed0/baselines/known_answer.json").read_text())
+    assert record["blank_class"] in range(4)

@@ -1,0 +1,216 @@
+# Cheap baselines beside the learned maps (METHOD.md §8): the Fourier heat map per model, per-image gradient,
+# perturbation and one-step saliency spectra, their agreement with the maps, and planted-band recovery on
+# synthetic datasets. Target: `snakemake baselines`; part of `all` when the config has a baselines section
+# with measures (an empty list or no section switches the stage off).
+rule baseline_heat_map:
+    """Error rate per added Fourier basis image (Yin et al. 2019), batched over frequencies and images."""
+    input:
+        baseline_library(),
+        library("figures"),
+        weights=f"{RUN}/model.safetensors",
+    output:
+        heat_map=f"{BASE}/fourier_heat_map.safetensors",
+        sidecar=f"{BASE}/fourier_heat_map.json",
+        figure=report(
+            f"{BASE}/fourier_heat_map.png",
+            caption="../report/baseline_heat_map.rst",
+            category="Baselines",
+            subcategory="{dataset} / {model} / seed {seed}",
+            labels={"figure": "Fourier heat map"},
+        ),
+    params:
+        dataset=dataset_settings,
+        heat_map=canonical(BASELINES_CFG.get("heat_map", {})),
+        device=setting(config, "device"),
+    log:
+        f"{LOGS}/baseline_heat_map.log",
+    benchmark:
+        f"{BENCHMARKS}/baseline_heat_map.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        runtime=60,
+        mem_mb=4000,
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/baseline_heat_map.py"
+
+
+rule baseline_clean_spectra:
+    """Per-image baselines of the clean test images (gradient spectrum, one-step saliency), all images."""
+    input:
+        baseline_library(),
+        weights=f"{RUN}/model.safetensors",
+    output:
+        baselines=f"{BASE}/clean.safetensors",
+        sidecar=f"{BASE}/clean.json",
+    params:
+        scope="clean",
+        measures=of_scope("clean", BASELINE_MEASURES),
+        dataset=dataset_settings,
+        maps=map_settings(),
+        device=setting(config, "device"),
+    log:
+        f"{LOGS}/baseline_clean.log",
+    benchmark:
+        f"{BENCHMARKS}/baseline_clean.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        runtime=30,
+        mem_mb=4000,
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/baseline_spectra.py"
+
+
+rule baseline_attack_spectra:
+    """Per-image baselines of one attack's images (perturbation and adversarial gradient spectra, saliency)."""
+    input:
+        baseline_library(),
+        weights=f"{RUN}/model.safetensors",
+        attack=f"{RUN}/attacks/{{attack}}.safetensors",
+    output:
+        baselines=f"{BASE}/attacks/{{attack}}.safetensors",
+        sidecar=f"{BASE}/attacks/{{attack}}.json",
+    params:
+        scope="attack",
+        measures=of_scope("attack", BASELINE_MEASURES),
+        dataset=dataset_settings,
+        maps=map_settings(),
+        device=setting(config, "device"),
+    log:
+        f"{LOGS}/baseline_attack_{{attack}}.log",
+    benchmark:
+        f"{BENCHMARKS}/baseline_attack_{{attack}}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        runtime=30,
+        mem_mb=4000,
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/baseline_spectra.py"
+
+
+rule baseline_agreement:
+    """Every baseline against the essential and adversarial maps: per image, class means, matched sparsity."""
+    input:
+        baseline_library(),
+        library("stats"),
+        unpack(heat_map_input),
+        essential=f"{RUN}/maps/essential.safetensors",
+        adversarial=f"{RUN}/maps/adversarial/{{attack}}.safetensors",
+        clean=rules.baseline_clean_spectra.output.baselines,
+        attack_baselines=rules.baseline_attack_spectra.output.baselines,
+    output:
+        table=f"{BASE}/agreement/{{attack}}.csv",
+        sidecar=f"{BASE}/agreement/{{attack}}.json",
+        null_draws=f"{BASE}/agreement/{{attack}}_null_draws.csv",
+    params:
+        stats=canonical(config["stats"]),
+        baselines=canonical({k: v for k, v in BASELINES_CFG.items() if k in ("statistics", "levels")}),
+        device=setting(config, "device"),
+    log:
+        f"{LOGS}/baseline_agreement_{{attack}}.log",
+    benchmark:
+        f"{BENCHMARKS}/baseline_agreement_{{attack}}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        runtime=60,
+        mem_mb=8000,
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/baseline_agreement.py"
+
+
+rule baseline_mean_maps:
+    """Class-mean essential and adversarial maps beside the class means of every baseline on the same images."""
+    input:
+        baseline_library(),
+        library("figures"),
+        essential=f"{RUN}/maps/essential.safetensors",
+        adversarial=f"{RUN}/maps/adversarial/{{attack}}.safetensors",
+        clean=rules.baseline_clean_spectra.output.baselines,
+        attack_baselines=rules.baseline_attack_spectra.output.baselines,
+    output:
+        report(
+            f"{BASE}/figures/{{attack}}_mean_maps.png",
+            caption="../report/baseline_mean_maps.rst",
+            category="Baselines",
+            subcategory="{dataset} / {model} / seed {seed}",
+            labels={"attack": "{attack}", "figure": "mean maps and baselines"},
+        ),
+    params:
+        class_names=class_names,
+    log:
+        f"{LOGS}/baseline_mean_maps_{{attack}}.log",
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/baseline_figures.py"
+
+
+rule baseline_known_answer:
+    """Which measure recovers the planted bands of a synthetic dataset: learned maps against every baseline."""
+    input:
+        baseline_library(),
+        library("known_answer", "synthetic"),
+        unpack(heat_map_input),
+        weights=f"{RUN}/model.safetensors",
+        essential=f"{RUN}/maps/essential.safetensors",
+        adversarial=expand(
+            f"{RUN}/maps/adversarial/{{attack}}.safetensors",
+            attack=config["attacks"],
+            allow_missing=True,
+        ),
+        clean=rules.baseline_clean_spectra.output.baselines,
+        attack_baselines=expand(f"{BASE}/attacks/{{attack}}.safetensors", attack=config["attacks"], allow_missing=True),
+    output:
+        table=report(
+            f"{BASE}/known_answer.csv",
+            caption="../report/baseline_known_answer.rst",
+            category="Baselines",
+            subcategory="{dataset} / {model} / seed {seed}",
+            labels={"table": "planted-band recovery"},
+        ),
+        sidecar=f"{BASE}/known_answer.json",
+    params:
+        dataset=dataset_settings,
+        attacks=list(config["attacks"]),
+        device=setting(config, "device"),
+    wildcard_constraints:
+        dataset="synthetic(_[A-Za-z0-9]+)?",
+    log:
+        f"{LOGS}/baseline_known_answer.log",
+    threads: 1
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/baseline_known_answer.py"
+
+
+rule baseline_summary:
+    """Where the learned maps add to each cheap measure, across the config."""
+    input:
+        baseline_library(),
+        tables=expand_attacks(f"{BASE}/agreement/{{attack}}.json"),
+    output:
+        table=report(
+            f"{RESULTS}/baselines.csv",
+            caption="../report/baseline_summary.rst",
+            category="Baselines",
+            labels={"table": "agreement readings"},
+        ),
+    log:
+        f"{LOGS_ROOT}/baseline_summary.log",
+    localrule: True
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/baseline_summary.py"
