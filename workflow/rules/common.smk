@@ -3,7 +3,7 @@ from snakemake.utils import validate
 
 
 from freqmaps.data import check_source, dataset_info, is_synthetic
-from freqmaps.frequency_bias import MODEL_PREFIX, STUDY_INPUTS, variant_models
+from freqmaps.frequency_bias.variants import MODEL_PREFIX, variant_models
 
 validate(config, schema="../schemas/config.schema.yaml")
 for _name, _dataset in config["datasets"].items():

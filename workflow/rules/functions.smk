@@ -57,20 +57,6 @@ def map_settings():
     return canonical({k: v for k, v in config["maps"].items() if k != "shards"})
 
 
-def study_inputs(kind):
-    """The file of one kind for every variant and seed of the study."""
-    if not STUDY:
-        return []
-    path = {  # keys: freqmaps.frequency_bias.STUDY_INPUTS
-        "model": "results/{dataset}/{model}/seed{seed}/model.json",
-        "attack": f"results/{{dataset}}/{{model}}/seed{{seed}}/attacks/{STUDY['attack']}.json",
-        "dataset_mask": f"{BIAS}/dataset_mask.safetensors",
-        "image_masks": f"{BIAS}/image_masks.safetensors",
-        "class_maps": f"{BIAS}/class_maps/{STUDY['attack']}.safetensors",
-    }[kind]
-    return expand(path, dataset=STUDY["dataset"], model=[MODEL_PREFIX + v for v in STUDY["variants"]], seed=config["seeds"])
-
-
 def study_settings(key):
     return canonical((STUDY or {}).get(key, {}))
 
