@@ -2,12 +2,12 @@
 # training variant (bias_<variant>, trained by the ordinary train rule), a dataset-level mask, single-image
 # masks and class-level maps per variant and seed, then tables and figures across the variants.
 # Target: `snakemake frequency_bias` (or `make frequency_bias`).
-from freqmaps.frequency_bias.study import STUDY_INPUTS, input_name
+from freqmaps.frequency_bias import study as bias_study
 
 
 def study_files(wildcards):
     """Every file the study reads, per variant and seed, named by freqmaps.frequency_bias.study.input_name."""
-    produced_by = {  # kinds: STUDY_INPUTS
+    produced_by = {  # kinds: bias_study.STUDY_INPUTS
         "attack": rules.gather_attack.output.metrics,
         "dataset_mask": rules.dataset_mask.output.mask,
         "dataset_mask_sidecar": rules.dataset_mask.output.sidecar,
@@ -15,12 +15,12 @@ def study_files(wildcards):
         "class_maps_sidecar": rules.class_maps.output.sidecar,
     }
     return {
-        input_name(kind, variant, seed): expand(
+        bias_study.input_name(kind, variant, seed): expand(
             produced_by[kind], dataset=wildcards.dataset, model=MODEL_PREFIX + variant, seed=seed, attack=STUDY["attack"]
         )[0]
         for variant in STUDY["variants"]
         for seed in config["seeds"]
-        for kind in STUDY_INPUTS
+        for kind in bias_study.STUDY_INPUTS
     }
 
 
