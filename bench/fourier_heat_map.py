@@ -12,11 +12,12 @@ import argparse
 import time
 
 import torch
+from measure import bench_report, synchronize
 
 from freqmaps.baselines import measures
 from freqmaps.data import CIFAR10
 from freqmaps.models import build_model, freeze
-from freqmaps.runtime import bench_report, resolve_device, synchronize
+from freqmaps.runtime import resolve_device
 
 
 def main() -> None:

@@ -14,11 +14,12 @@ import argparse
 import time
 
 import torch
+from measure import bench_report
 
 from freqmaps.data import head, load_split
 from freqmaps.maps import MapSettings, learn_maps
 from freqmaps.models import freeze
-from freqmaps.runtime import bench_report, seed_everything
+from freqmaps.runtime import seed_everything
 from freqmaps.training import TrainSettings, train_classifier
 
 

@@ -20,13 +20,13 @@ import json
 import time
 
 import torch
+from measure import bench_report, matmul_rate, synchronize
 from torch.utils.flop_counter import FlopCounterMode
 
 from freqmaps.data import CIFAR10, FASHION_MNIST
 from freqmaps.fourier import apply_mask
 from freqmaps.maps import MapSettings, learn_maps, reference_map
 from freqmaps.models import build_model, freeze
-from freqmaps.runtime import bench_report, matmul_rate, synchronize
 
 
 def flops_per_mask_step(model, images: torch.Tensor, targets: torch.Tensor) -> float:

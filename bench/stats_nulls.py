@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 import torch
+from measure import bench_report, synchronize
 
 from freqmaps import stats
-from freqmaps.runtime import bench_report, synchronize
 
 
 def main() -> None:

@@ -19,9 +19,9 @@ import warnings
 
 import numpy as np
 import torch
+from measure import bench_report
 
 from freqmaps import stats
-from freqmaps.runtime import bench_report
 
 
 def map_like(n: int, d: int = 3072, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

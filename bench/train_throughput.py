@@ -16,11 +16,11 @@ import json
 import time
 
 import torch
+from measure import bench_report, matmul_rate, synchronize
 from torch.utils.flop_counter import FlopCounterMode
 
 from freqmaps.data import CIFAR10, ImageSet
 from freqmaps.models import build_model, freeze
-from freqmaps.runtime import bench_report, matmul_rate, synchronize
 from freqmaps.training import TrainSettings, train_classifier
 
 

@@ -1,17 +1,18 @@
-"""Snakemake wrapper: class-level maps of one attack (freqmaps.frequency_bias.class_maps_stage)."""
+"""Snakemake wrapper: class-level maps of one attack (freqmaps.frequency_bias.stages.class_maps)."""
 
-from freqmaps import frequency_bias
+from freqmaps.frequency_bias import stages
 from freqmaps.runtime import setup_logging
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
-frequency_bias.class_maps_stage(
-    sm.wildcards.dataset,
-    sm.params.dataset,
-    sm.input.weights,
-    sm.input.attack,
-    sm.params.class_maps,
-    int(sm.wildcards.seed),
-    sm.params.device,
-    sm.output.maps,
+stages.class_maps(
+    dataset=sm.wildcards.dataset,
+    data_cfg=sm.params.dataset,
+    weights_path=sm.input.weights,
+    attack_path=sm.input.attack,
+    class_cfg=sm.params.class_maps,
+    seed=int(sm.wildcards.seed),
+    device=sm.params.device,
+    maps_path=sm.output.maps,
+    sidecar_path=sm.output.sidecar,
 )

@@ -1,16 +1,17 @@
-"""Snakemake wrapper: a dataset-level mask (freqmaps.frequency_bias.dataset_mask_stage)."""
+"""Snakemake wrapper: a dataset-level mask (freqmaps.frequency_bias.stages.dataset_mask)."""
 
-from freqmaps import frequency_bias
+from freqmaps.frequency_bias import stages
 from freqmaps.runtime import setup_logging
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
-frequency_bias.dataset_mask_stage(
-    sm.wildcards.dataset,
-    sm.params.dataset,
-    sm.input.weights,
-    sm.params.mask,
-    int(sm.wildcards.seed),
-    sm.params.device,
-    sm.output.mask,
+stages.dataset_mask(
+    dataset=sm.wildcards.dataset,
+    data_cfg=sm.params.dataset,
+    weights_path=sm.input.weights,
+    mask_cfg=sm.params.mask,
+    seed=int(sm.wildcards.seed),
+    device=sm.params.device,
+    mask_path=sm.output.mask,
+    sidecar_path=sm.output.sidecar,
 )

@@ -1,16 +1,17 @@
-"""Snakemake wrapper: [P1] single-image masks (freqmaps.frequency_bias.image_masks_stage)."""
+"""Snakemake wrapper: [P1] single-image masks (freqmaps.frequency_bias.stages.image_masks)."""
 
-from freqmaps import frequency_bias
+from freqmaps.frequency_bias import stages
 from freqmaps.runtime import setup_logging
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
-frequency_bias.image_masks_stage(
-    sm.wildcards.dataset,
-    sm.params.dataset,
-    sm.input.weights,
-    sm.params.maps,
-    int(sm.wildcards.seed),
-    sm.params.device,
-    sm.output.masks,
+stages.image_masks(
+    dataset=sm.wildcards.dataset,
+    data_cfg=sm.params.dataset,
+    weights_path=sm.input.weights,
+    map_cfg=sm.params.maps,
+    seed=int(sm.wildcards.seed),
+    device=sm.params.device,
+    masks_path=sm.output.masks,
+    sidecar_path=sm.output.sidecar,
 )

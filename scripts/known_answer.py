@@ -6,11 +6,11 @@ from freqmaps.runtime import setup_logging
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
 known_answer.known_answer(
-    sm.wildcards.dataset,
-    sm.params.dataset,
-    sm.input.weights,
-    sm.input.essential,
-    dict(zip(sm.params.attacks, sm.input.adversarial, strict=True)),
-    sm.params.device,
-    dict(sm.output.items()),
+    dataset=sm.wildcards.dataset,
+    data_cfg=sm.params.dataset,
+    weights_path=sm.input.weights,
+    essential_path=sm.input.essential,
+    adversarial_paths=dict(zip(sm.params.attacks, sm.input.adversarial, strict=True)),
+    device=sm.params.device,
+    out=dict(sm.output.items()),
 )

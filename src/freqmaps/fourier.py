@@ -7,6 +7,9 @@ Three parameterisations of M for images [B, C, H, W]:
   (M(k) + M(-k)) / 2, so this is the same family at half the parameters and cheaper FFTs. Its L1 penalty
   weights each half-spectrum column by how many full-spectrum entries it stands for, so the penalty equals
   that of the symmetric full mask.
+
+Also here: the [P1] invariance loss of a mask (single-image and dataset-level masks share it) and the polar
+coordinates of a centred spectrum (bands, the low-frequency index and the synthetic data's planted bands).
 """
 
 from __future__ import annotations
@@ -67,9 +70,36 @@ def full_spectrum(masks: torch.Tensor, parameterisation: str, width: int) -> tor
     return full
 
 
+def invariance_loss(
+    masked_ce: torch.Tensor,
+    clean_ce: torch.Tensor,
+    mask_l1: torch.Tensor,
+    entries: int,
+    lam: float,
+    *,
+    mean_over_images: bool = False,
+) -> torch.Tensor:
+    """[P1]'s invariance loss: exp((CE(f(x'), t) - CE(f(x), t))^2) + (lam / |M_0|_1) |M|_1, |M_0|_1 = ``entries``.
+
+    ``masked_ce`` and ``clean_ce`` are per-image cross-entropies [N], ``mask_l1`` the L1 norm of each image's
+    mask [N] (``l1_norm``). Returns the loss per image; with ``mean_over_images`` (one mask shared by all N
+    images, ``mask_l1`` its norm) the mean of the first term over the images plus the mask's penalty once.
+    """
+    change = torch.exp((masked_ce - clean_ce) ** 2)
+    return (change.mean() if mean_over_images else change) + lam / entries * mask_l1
+
+
 def shifted(masks: torch.Tensor) -> torch.Tensor:
     """Centre the DC component, as maps are stored and plotted."""
     return torch.fft.fftshift(masks, dim=(-2, -1))
+
+
+def polar_frequencies(height: int, width: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Radius and angle (atan2, in [-pi, pi]) of every entry of a shifted spectrum, whose centre (zero
+    frequency) is at (H // 2, W // 2): two float64 [H, W] tensors."""
+    rows = torch.arange(height, dtype=torch.float64, device=device)[:, None] - height // 2
+    cols = torch.arange(width, dtype=torch.float64, device=device)[None, :] - width // 2
+    return torch.sqrt(rows**2 + cols**2), torch.atan2(rows, cols)
 
 
 def band_index(height: int, width: int, n_bands: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,12 +108,9 @@ def band_index(height: int, width: int, n_bands: int = 64) -> tuple[torch.Tensor
     Radial annuli have edges linspace(0, sqrt(2) * H / 2, n_bands + 1) around the centre (H // 2, W // 2);
     angular sectors split [-pi, pi) into n_bands equal parts. Every entry lies in exactly one band of each.
     """
-    rows = torch.arange(height, dtype=torch.float64)[:, None] - height // 2
-    cols = torch.arange(width, dtype=torch.float64)[None, :] - width // 2
-    radius = torch.sqrt(rows**2 + cols**2)
+    radius, angle = polar_frequencies(height, width)
     edges = torch.linspace(0, math.sqrt(2) * height / 2, n_bands + 1, dtype=torch.float64)
     radial = (torch.searchsorted(edges, radius, right=True) - 1).clamp(0, n_bands - 1)
-    angle = torch.atan2(rows, cols).expand(height, width)
     angular = torch.floor((angle + math.pi) / (2 * math.pi) * n_bands).long().clamp(0, n_bands - 1)
     return radial, angular
 
@@ -114,8 +141,7 @@ def low_frequency_share(shifted_masks: torch.Tensor, radius_fraction: float = 0.
     Returns [N] for masks [N, C, H, W]."""
     masks = shifted_masks.double()
     height, width = masks.shape[-2:]
-    rows = torch.arange(height, dtype=torch.float64, device=masks.device)[:, None] - height // 2
-    cols = torch.arange(width, dtype=torch.float64, device=masks.device)[None, :] - width // 2
-    inside = (rows**2 + cols**2).sqrt() <= radius_fraction * height
+    radius, _ = polar_frequencies(height, width, masks.device)
+    inside = radius <= radius_fraction * height
     energy = masks**2
     return energy[..., inside].flatten(1).sum(1) / energy.flatten(1).sum(1).clamp(min=1e-300)

@@ -14,17 +14,17 @@ model and reported apart, as are adversarial maps whose target is a blank class.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from freqmaps import maps
-from freqmaps.data import dataset_info
+from freqmaps.classifier import FrozenClassifier, load_frozen_classifier
+from freqmaps.data import is_synthetic
 from freqmaps.io import load_tensors, write_csv, write_json
-from freqmaps.models import freeze
-from freqmaps.runtime import resolve_device
 from freqmaps.synthetic import SyntheticSettings, attack_regions, band_mass, class_bands
-from freqmaps.training import load_classifier, predict
+from freqmaps.training import predict
 
 THRESHOLD = 0.7  # mean share of an essential map's L1 mass inside its class's band
 EMPTY = 1e-3  # a map whose mean entry is below this is empty
@@ -34,9 +34,10 @@ def _nonempty(maps_: torch.Tensor) -> torch.Tensor:
     return maps_.abs().flatten(1).mean(1) > EMPTY
 
 
-def blank_class(model, info, device) -> int:
+def blank_class(classifier: FrozenClassifier) -> int:
     """The class the model gives the empty image (what an all-zero mask produces)."""
-    return int(predict(model, torch.zeros(1, info.channels, info.size, info.size), device)[0])
+    info = classifier.info
+    return int(predict(classifier.model, torch.zeros(1, info.channels, info.size, info.size), classifier.device)[0])
 
 
 def essential_answer(essential: dict[str, torch.Tensor], bands: torch.Tensor, blank: int) -> dict[str, Any]:
@@ -97,10 +98,11 @@ def adversarial_answer(adversarial: dict[str, torch.Tensor], bands: torch.Tensor
 
 
 def known_answer(
+    *,
     dataset: str,
-    data_cfg: dict,
-    weights_path,
-    essential_path,
+    data_cfg: dict[str, Any],
+    weights_path: str | Path,
+    essential_path: str | Path,
     adversarial_paths: dict[str, str],
     device: str,
     out: dict[str, str],
@@ -108,11 +110,11 @@ def known_answer(
     """Every known-answer measure of one model: a JSON record, a per-class table and the layout figure."""
     from freqmaps import figures
 
-    dev = resolve_device(device)
-    info = dataset_info(dataset, data_cfg)
+    if not is_synthetic(dataset):
+        raise ValueError(f"known answer: dataset {dataset!r} has no planted bands (only synthetic datasets do)")
+    classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
     bands = class_bands(SyntheticSettings.from_config(data_cfg))
-    model = freeze(load_classifier(weights_path, info, dev))
-    blank = blank_class(model, info, dev)
+    blank = blank_class(classifier)
     essential, _ = load_tensors(essential_path)
     record = {"essential": essential_answer(essential, bands, blank), "adversarial": {}}
     adversarial = {}
@@ -121,4 +123,4 @@ def known_answer(
         record["adversarial"][attack] = adversarial_answer(adversarial[attack], bands, blank)
     write_json(out["sidecar"], record)
     write_csv(out["classes"], record["essential"]["classes"])
-    figures.planted_and_learned(bands, essential, adversarial, info.class_names, out["figure"])
+    figures.planted_and_learned(bands, essential, adversarial, classifier.info.class_names, out["figure"])

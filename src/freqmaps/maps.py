@@ -25,7 +25,15 @@ import torch
 from torch import nn
 
 from freqmaps.config import schema_defaults
-from freqmaps.fourier import PARAMETERISATIONS, apply_mask, full_spectrum, l1_norm, l1_weights, mask_shape
+from freqmaps.fourier import (
+    PARAMETERISATIONS,
+    apply_mask,
+    full_spectrum,
+    invariance_loss,
+    l1_norm,
+    l1_weights,
+    mask_shape,
+)
 from freqmaps.runtime import fp32_precision
 
 log = logging.getLogger(__name__)
@@ -184,7 +192,7 @@ def map_loss(
     ce = nn.functional.cross_entropy(logits, targets, reduction="none")
     if settings.objective == "essential":
         return ce + settings.lam * l1_norm(mask, weights)
-    return torch.exp((ce - clean_ce) ** 2) + settings.lam / entries * l1_norm(mask, weights)
+    return invariance_loss(ce, clean_ce, l1_norm(mask, weights), entries, settings.lam)
 
 
 def _forward(model: nn.Module, images: torch.Tensor, settings: MapSettings) -> torch.Tensor:

@@ -147,11 +147,6 @@ def provenance(device: torch.device | str, seed: int | None, settings: Any = Non
     return record
 
 
-def bench_report(benchmark: str, device: torch.device | str, runs: list[dict[str, Any]], **measured: Any) -> str:
-    """The JSON object a bench script prints last: its runs, what else it measured, and the provenance."""
-    return json.dumps({"benchmark": benchmark, **measured, **provenance(device, None), "runs": runs}, indent=2)
-
-
 def peak_memory_mb(device: torch.device) -> float:
     """Peak memory of this process: CUDA allocator peak on a GPU, max RSS on the CPU."""
     if device.type == "cuda":
@@ -178,12 +173,6 @@ def setup_logging(log_file: str | os.PathLike | None = None, level: int = loggin
     logging.captureWarnings(True)
 
 
-def synchronize(device: torch.device) -> None:
-    """Wait for the device's queued work (for timings); nothing to wait for on the CPU."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 @contextmanager
 def fp32_precision(matmul: str, conv: str | None = None) -> Iterator[None]:
     """The arithmetic of float32 matrix products (CUDA and oneDNN) and, with ``conv``, of cuDNN
@@ -206,16 +195,3 @@ def fp32_precision(matmul: str, conv: str | None = None) -> Iterator[None]:
     finally:
         for backend, value in before.items():
             backend.fp32_precision = value
-
-
-def matmul_rate(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
-    """The device's measured fp32 matrix-multiply rate in FLOP/s (TF32 off): the yardstick for benchmarks."""
-    with fp32_precision("ieee"):
-        a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-        a @ b
-        synchronize(device)
-        start = time.perf_counter()
-        for _ in range(repeats):
-            a @ b
-        synchronize(device)
-        return 2 * n**3 * repeats / (time.perf_counter() - start)

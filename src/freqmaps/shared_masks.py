@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from freqmaps.config import schema_defaults
-from freqmaps.fourier import apply_mask, l1_norm, l1_weights, mask_shape
+from freqmaps.data import ImageSet
+from freqmaps.fourier import apply_mask, invariance_loss, l1_norm, l1_weights, mask_shape
 from freqmaps.maps import adam_step
+from freqmaps.training import accuracy
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +58,7 @@ def class_level_maps(
     """
     clean, adversarial = clean.to(device), adversarial.to(device)
     labels, adversarial_labels = labels.to(device), adversarial_labels.to(device)
-    with torch.no_grad():
-        correct = model(clean).argmax(1) == labels
-    success = correct & (adversarial_labels != labels)
+    correct, success = _correct_and_attacked(model, clean, labels, adversarial_labels)
     phases = [  # (images, targets, owner class of the mask applied)
         (adversarial[success], labels[success], adversarial_labels[success]),
         (clean[correct], labels[correct], labels[correct]),
@@ -115,8 +115,7 @@ def evaluate_class_maps(
 ) -> dict[str, float]:
     """How many attacks the predicted adversarial class's map undoes; how much clean accuracy the true
     class's map keeps (fractions of the successfully attacked and of the correctly classified images)."""
-    correct = model(clean).argmax(1) == labels
-    success = correct & (adversarial_labels != labels)
+    correct, success = _correct_and_attacked(model, clean, labels, adversarial_labels)
     reverted = model(apply_mask(adversarial[success], masks[adversarial_labels[success]], parameterisation)).argmax(1)
     kept = model(apply_mask(clean[correct], masks[labels[correct]], parameterisation)).argmax(1)
     return {
@@ -125,6 +124,15 @@ def evaluate_class_maps(
         "n_attacked": int(success.sum()),
         "n_correct": int(correct.sum()),
     }
+
+
+@torch.no_grad()
+def _correct_and_attacked(
+    model: nn.Module, clean: torch.Tensor, labels: torch.Tensor, adversarial_labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which clean images the model classifies correctly, and which of those the attack moved to another class."""
+    correct = model(clean).argmax(1) == labels
+    return correct, correct & (adversarial_labels != labels)
 
 
 # ------------------------------------------------------------------ dataset-level masks
@@ -144,52 +152,46 @@ class DatasetMaskSettings:
     sparsity_tol: float
     zero: float  # entries at or below this count as removed
     parameterisation: str
-    history: list = field(default_factory=list)
-
-
-def invariance_loss(
-    masked_logits: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, lam: float
-) -> torch.Tensor:
-    """[P1]: mean over images of exp((CE(f(x'), y) - CE(f(x), y))^2) + (lam / |M_0|_1) |M|_1, |M_0|_1 = M.numel()."""
-    masked_ce = nn.functional.cross_entropy(masked_logits, targets, reduction="none")
-    ce = nn.functional.cross_entropy(logits, targets, reduction="none")
-    return torch.exp((masked_ce - ce) ** 2).mean() + lam / mask.numel() * mask.abs().sum()
 
 
 def dataset_level_mask(
     model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    eval_images: torch.Tensor,
-    eval_labels: torch.Tensor,
+    train: ImageSet,
+    held_out: ImageSet,
     settings: DatasetMaskSettings,
     device: torch.device,
     generator: torch.Generator,
 ) -> dict[str, Any]:
     """One mask for every image of a dataset, trained with the invariance loss (docs/METHOD.md §6).
 
-    After each epoch the mask is evaluated on ``eval_images``: it is saved while the masked accuracy is at
-    least ``accuracy_fraction`` of the unmasked accuracy; training stops once the sparsity (fraction of
-    entries <= ``zero``) has changed by at most ``sparsity_tol`` for ``patience`` consecutive epochs.
+    The mask learns on ``train``; after each epoch it is evaluated on ``held_out``: it is saved while the
+    masked accuracy is at least ``accuracy_fraction`` of the unmasked accuracy; training stops once the
+    sparsity (fraction of entries <= ``zero``) has changed by at most ``sparsity_tol`` for ``patience``
+    consecutive epochs.
     """
-    shape = mask_shape(settings.parameterisation, *images.shape[1:])
+    shape = mask_shape(settings.parameterisation, *train.images.shape[1:])
     mask = torch.ones(1, *shape, device=device, requires_grad=True)
     optimiser = torch.optim.Adam([mask], lr=settings.lr)
-    steps_per_epoch = math.ceil(len(images) / settings.batch_size)
+    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=settings.lr, pct_start=settings.pct_start, total_steps=settings.epochs * steps_per_epoch
     )
-    with torch.no_grad():
-        base_accuracy = _accuracy(model, eval_images, eval_labels, None, settings.parameterisation, device)
+    base_accuracy = accuracy(model, held_out, device)
     saved, saved_epoch, history, calm, sparsity_before = None, None, [], 0, 0.0
     for epoch in range(1, settings.epochs + 1):
-        order = torch.randperm(len(images), generator=generator)
+        order = torch.randperm(len(train), generator=generator)
         for s in range(steps_per_epoch):
             index = order[s * settings.batch_size : (s + 1) * settings.batch_size]
-            x, y = images[index].to(device), labels[index].to(device)
+            x, y = train.floats(index).to(device), train.labels[index].to(device)
             with torch.no_grad():
-                logits = model(x)
-            loss = invariance_loss(model(apply_mask(x, mask, settings.parameterisation)), logits, y, mask, settings.lam)
+                clean_ce = nn.functional.cross_entropy(model(x), y, reduction="none")
+            masked_ce = nn.functional.cross_entropy(
+                model(apply_mask(x, mask, settings.parameterisation)), y, reduction="none"
+            )
+            # one mask for all images: the penalty uses its plain L1 norm over its M.numel() entries
+            loss = invariance_loss(
+                masked_ce, clean_ce, mask.abs().sum(), mask.numel(), settings.lam, mean_over_images=True
+            )
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -197,17 +199,19 @@ def dataset_level_mask(
             with torch.no_grad():
                 mask.clamp_(0, 1)
         with torch.no_grad():
-            accuracy = _accuracy(model, eval_images, eval_labels, mask, settings.parameterisation, device)
+            masked_accuracy = accuracy(
+                model, FilteredImages.of(held_out, mask.detach(), settings.parameterisation), device
+            )
             sparsity = (mask <= settings.zero).double().mean().item()
-        history.append({"epoch": epoch, "loss": loss.item(), "masked_accuracy": accuracy, "sparsity": sparsity})
+        history.append({"epoch": epoch, "loss": loss.item(), "masked_accuracy": masked_accuracy, "sparsity": sparsity})
         log.info(
             "dataset mask epoch %d: masked accuracy %.4f (unmasked %.4f), sparsity %.4f",
             epoch,
-            accuracy,
+            masked_accuracy,
             base_accuracy,
             sparsity,
         )
-        if accuracy >= settings.accuracy_fraction * base_accuracy:
+        if masked_accuracy >= settings.accuracy_fraction * base_accuracy:
             saved, saved_epoch = mask.detach().clone(), epoch
         calm = calm + 1 if abs(sparsity - sparsity_before) <= settings.sparsity_tol else 0
         sparsity_before = sparsity
@@ -226,11 +230,18 @@ def dataset_level_mask(
     }
 
 
-def _accuracy(model, images, labels, mask, parameterisation, device, batch_size: int = 512) -> float:
-    correct = 0
-    for s in range(0, len(images), batch_size):
-        x = images[s : s + batch_size].to(device)
-        if mask is not None:
-            x = apply_mask(x, mask, parameterisation)
-        correct += (model(x).argmax(1).cpu() == labels[s : s + batch_size]).sum().item()
-    return correct / max(len(images), 1)
+@dataclass
+class FilteredImages(ImageSet):
+    """A split seen through one Fourier mask: ``floats`` returns the filtered images (filtered on the mask's
+    device), so ``training.accuracy`` of a ``FilteredImages`` is the classifier's accuracy under the mask."""
+
+    mask: torch.Tensor
+    parameterisation: str
+
+    @classmethod
+    def of(cls, images: ImageSet, mask: torch.Tensor, parameterisation: str) -> FilteredImages:
+        return cls(images.images, images.labels, images.info, mask, parameterisation)
+
+    def floats(self, index: torch.Tensor | slice | None = None, device: torch.device | str = "cpu") -> torch.Tensor:
+        unfiltered = super().floats(index).to(self.mask.device)
+        return apply_mask(unfiltered, self.mask, self.parameterisation).to(device)

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from freqmaps.fourier import polar_frequencies
+
 LAYOUTS = ("rings", "wedges", "scales")
 
 
@@ -60,11 +62,8 @@ class SyntheticSettings:
 
 def _grid(size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Radius and orientation (folded to [0, pi), so k and -k agree) of every entry of a shifted spectrum."""
-    rows = torch.arange(size, dtype=torch.float64)[:, None] - size // 2
-    cols = torch.arange(size, dtype=torch.float64)[None, :] - size // 2
-    radius = torch.sqrt(rows**2 + cols**2).expand(size, size)
-    orientation = torch.remainder(torch.atan2(rows, cols), math.pi).expand(size, size)
-    return radius, orientation
+    radius, angle = polar_frequencies(size, size)
+    return radius, torch.remainder(angle, math.pi)
 
 
 def class_bands(settings: SyntheticSettings) -> torch.Tensor:

@@ -183,7 +183,7 @@ def test_an_error_names_key_value_and_allowed_values_not_the_schema():
 
 def test_the_study_is_validated_again_once_its_models_are_added():
     """The workflow validates the config after adding the study's bias_<variant> models (common.smk)."""
-    from freqmaps.frequency_bias import variant_models
+    from freqmaps.frequency_bias.variants import variant_models
 
     config = tiny()
     config["models"].update(variant_models(config))

@@ -1,8 +1,19 @@
+import math
+
 import numpy as np
 import pytest
 import torch
 
-from freqmaps.fourier import apply_mask, full_spectrum, l1_norm, l1_weights, mask_shape, shifted
+from freqmaps.fourier import (
+    apply_mask,
+    full_spectrum,
+    invariance_loss,
+    l1_norm,
+    l1_weights,
+    mask_shape,
+    polar_frequencies,
+    shifted,
+)
 
 
 def test_mask_forward_equals_direct_fft_filter():
@@ -76,3 +87,39 @@ def test_band_energies_partition_the_normalised_mask():
     low[..., 15:18, 15:18] = 1  # energy only near the centre
     r, _ = band_energies(low, 64)
     assert r[0, 0, :5].pow(2).sum() == pytest.approx(1.0)  # radius <= sqrt(2): annuli 0..4 of width 0.354
+
+
+def test_invariance_loss_known_values():
+    clean_ce = torch.rand(6) + 0.1
+    mask = torch.ones(1, 28, 28)
+    l1 = mask.abs().sum()
+    # an identity mask leaves the classifier unchanged: exp(0) = 1, and |M|_1 / |M_0|_1 = 1
+    unchanged = invariance_loss(clean_ce, clean_ce, l1, mask.numel(), 0.2, mean_over_images=True)
+    assert unchanged.item() == pytest.approx(1.2)
+    assert invariance_loss(clean_ce, clean_ce, torch.tensor(0.0), mask.numel(), 0.2, mean_over_images=True) == 1.0
+    per_image = invariance_loss(clean_ce + 1.0, clean_ce, torch.full((6,), 392.0), 784, 0.2)
+    assert per_image.shape == (6,) and torch.allclose(per_image, torch.full((6,), math.e + 0.1))
+
+
+def test_single_image_maps_use_the_same_invariance_loss():
+    """maps.map_loss's invariance objective is this loss, per image, with the full-spectrum entry count."""
+    from freqmaps.maps import MapSettings, map_loss
+
+    torch.manual_seed(0)
+    logits, clean_logits = torch.randn(5, 10), torch.randn(5, 10)
+    targets, masks = torch.randint(0, 10, (5,)), torch.rand(5, 3, 8, 5)
+    weights = l1_weights("hermitian", 8)
+    clean_ce = torch.nn.functional.cross_entropy(clean_logits, targets, reduction="none")
+    settings = MapSettings(objective="invariance", parameterisation="hermitian", lam=0.07)
+    masked_ce = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
+    expected = invariance_loss(masked_ce, clean_ce, l1_norm(masks, weights), 3 * 8 * 8, 0.07)
+    assert torch.equal(map_loss(logits, targets, masks, weights, settings, clean_ce, 3 * 8 * 8), expected)
+
+
+@pytest.mark.parametrize(("height", "width"), [(8, 8), (7, 10)])
+def test_polar_frequencies_are_centred_on_the_zero_frequency(height, width):
+    radius, angle = polar_frequencies(height, width)
+    assert radius.shape == angle.shape == (height, width)
+    assert radius[height // 2, width // 2] == 0 and radius.argmin() == (height // 2) * width + width // 2
+    assert radius[height // 2, width // 2 + 2] == 2 and angle[height // 2, width // 2 + 2] == 0  # +x axis
+    assert angle[height // 2 - 1, width // 2] == pytest.approx(-math.pi / 2)  # the row above the centre

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from freqmaps import frequency_bias
 from freqmaps.fourier import low_frequency_share
+from freqmaps.frequency_bias import statistics, study, variants
 from tests.conftest import require_fashion_mnist
 
 
@@ -30,7 +30,7 @@ def test_linear_probe_reads_class_from_masks_and_not_from_scrambled_labels():
     labels = torch.arange(300) % 5
     prototypes = rng.random((5, 1, 8, 8))
     masks = torch.from_numpy(prototypes[labels.numpy()] + 0.3 * rng.random((300, 1, 8, 8)))
-    result = frequency_bias.linear_probe(masks, labels, seed=0)
+    result = statistics.linear_probe(masks, labels, seed=0)
     assert result["probe_accuracy"] > 0.9
     assert result["probe_scrambled_accuracy"] < 0.45  # chance is 0.2
     assert result["probe_n_test"] == 90
@@ -40,8 +40,8 @@ def test_hierarchical_interval_covers_the_mean_and_narrows_with_more_images():
     rng = np.random.default_rng(1)
     few = [rng.normal(0.3, 0.1, 20) for _ in range(3)]
     many = [rng.normal(0.3, 0.1, 2000) for _ in range(3)]
-    low_few, high_few = frequency_bias.hierarchical_interval(few, 500, 0)
-    low_many, high_many = frequency_bias.hierarchical_interval(many, 500, 0)
+    low_few, high_few = statistics.hierarchical_interval(few, 500, 0)
+    low_many, high_many = statistics.hierarchical_interval(many, 500, 0)
     assert low_few < np.mean(np.concatenate(few)) < high_few
     assert high_many - low_many < (high_few - low_few) / 3
 
@@ -55,22 +55,33 @@ def test_variant_models_share_one_recipe():
             "variants": {"standard": {}, "adversarial": {"adv_steps": 3}, "rotate": None},
         },
     }
-    models = frequency_bias.variant_models(config)
+    models = variants.variant_models(config)
     assert sorted(models) == ["bias_adversarial", "bias_rotate", "bias_standard"]
     assert models["bias_adversarial"]["train"] == {"epochs": 2, "lr": 0.05, "adv_steps": 3, "variant": "adversarial"}
     assert models["bias_rotate"]["train"]["variant"] == "rotate"
     with pytest.raises(ValueError, match="needs 'standard'"):
-        frequency_bias.variant_models(
-            {**config, "frequency_bias": {**config["frequency_bias"], "variants": {"scale": {}}}}
-        )
+        variants.variant_models({**config, "frequency_bias": {**config["frequency_bias"], "variants": {"scale": {}}}})
     with pytest.raises(ValueError, match="models.bias_standard"):
-        frequency_bias.variant_models({**config, "models": {"bias_standard": {"arch": "small_cnn"}}})
+        variants.variant_models({**config, "models": {"bias_standard": {"arch": "small_cnn"}}})
 
 
-def test_study_paths_regroup_variant_major_inputs():
-    files = {"model": ["s0", "s1", "a0", "a1"]}
-    paths = frequency_bias.study_paths(["standard", "adversarial"], [0, 1], files)
-    assert paths["adversarial"][1]["model"] == "a1" and paths["standard"][1]["model"] == "s1"
+def test_study_input_names_are_one_per_kind_variant_and_seed():
+    names = {
+        study.input_name(kind, variant, seed)
+        for kind in study.STUDY_INPUTS
+        for variant in ("standard", "adversarial")
+        for seed in (0, 1, 10)
+    }
+    assert len(names) == len(study.STUDY_INPUTS) * 2 * 3
+    assert all(name.isidentifier() for name in names)  # usable as a Snakemake input name
+    with pytest.raises(ValueError, match="'model'"):
+        study.input_name("model", "standard", 0)
+
+
+def test_study_names_the_inputs_it_lacks(tmp_path):
+    files = {study.input_name(kind, "standard", 0): "x" for kind in study.STUDY_INPUTS if kind != "image_masks"}
+    with pytest.raises(ValueError, match="image_masks__standard__seed0"):
+        study.study(files=files, variants=["standard"], seeds=[0], settings={}, out={})
 
 
 def test_adversarial_training_is_more_robust_than_standard_training():

@@ -5,31 +5,20 @@ import copy
 import pytest
 import torch
 
-from freqmaps.data import FASHION_MNIST
+from freqmaps.data import FASHION_MNIST, ImageSet, head
 from freqmaps.fourier import apply_mask
 from freqmaps.models import build_model, freeze
 from freqmaps.shared_masks import (
     ClassMapSettings,
     DatasetMaskSettings,
+    FilteredImages,
     class_level_maps,
     dataset_level_mask,
     evaluate_class_maps,
-    invariance_loss,
 )
+from freqmaps.training import accuracy
 
 CPU = torch.device("cpu")
-
-
-def test_invariance_loss_known_values():
-    logits = torch.randn(6, 10)
-    y = torch.randint(0, 10, (6,))
-    mask = torch.ones(1, 28, 28)
-    # an identity mask leaves the classifier unchanged: exp(0) = 1, and |M|_1 / |M_0|_1 = 1
-    assert invariance_loss(logits, logits, y, mask, lam=0.2).item() == pytest.approx(1.2)
-    assert invariance_loss(logits, logits, y, torch.zeros(1, 28, 28), lam=0.2).item() == pytest.approx(1.0)
-    shifted = logits.clone()
-    shifted[torch.arange(6), y] -= 1.0  # every masked CE differs from the clean CE
-    assert invariance_loss(shifted, logits, y, mask, lam=0.0).item() > 1.0
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +69,9 @@ def test_class_map_evaluation_matches_a_direct_count(attacked):
 
 def test_dataset_mask_sparsifies_and_keeps_accuracy(trained_cnn):
     model, test, _ = trained_cnn
-    images, labels = test.floats()[:512], test.labels[:512]
+    images = head(test, 512)
     settings = DatasetMaskSettings(epochs=6, lr=0.2, batch_size=128, patience=50)  # Adam moves ~lr a step
-    result = dataset_level_mask(model, images, labels, images, labels, settings, CPU, torch.Generator().manual_seed(0))
+    result = dataset_level_mask(model, images, images, settings, CPU, torch.Generator().manual_seed(0))
     assert result["history"][-1]["sparsity"] > 0.05  # the L1 term removes frequencies
     if result["saved_epoch"] is not None:
         assert result["masked_accuracy"] >= 0.99 * result["unmasked_accuracy"]
@@ -91,7 +80,31 @@ def test_dataset_mask_sparsifies_and_keeps_accuracy(trained_cnn):
 
 def test_dataset_mask_stops_when_sparsity_is_stable():
     model = freeze(build_model("small_cnn", FASHION_MNIST))
-    images, labels = torch.rand(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    generator = torch.Generator().manual_seed(0)
+    images = ImageSet(
+        torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8, generator=generator),
+        torch.randint(0, 10, (64,), generator=generator),
+        FASHION_MNIST,
+    )
     settings = DatasetMaskSettings(epochs=30, lr=1e-9, patience=3, batch_size=64)  # the mask cannot move
-    result = dataset_level_mask(model, images, labels, images, labels, settings, CPU, torch.Generator().manual_seed(0))
+    result = dataset_level_mask(model, images, images, settings, CPU, generator)
     assert len(result["history"]) == 3
+
+
+def test_accuracy_under_a_mask_is_a_direct_count(trained_cnn):
+    """training.accuracy of FilteredImages equals filtering every image and counting correct predictions."""
+    model, test, _ = trained_cnn
+    images = head(test, 600)  # two batches of training.accuracy
+    mask = (torch.rand(1, 1, 28, 28, generator=torch.Generator().manual_seed(0)) > 0.3).float()
+    masked = FilteredImages.of(images, mask, "shared")
+    assert torch.equal(masked.floats(slice(5, 9)), apply_mask(images.floats(slice(5, 9)), mask, "shared"))
+    with torch.no_grad():
+        correct = sum(
+            int(model(apply_mask(images.floats(slice(i, i + 1)), mask, "shared")).argmax() == images.labels[i])
+            for i in range(len(images))
+        )
+    assert accuracy(model, masked, CPU) == correct / len(images)
+    assert accuracy(model, FilteredImages.of(images, torch.ones(1, 1, 28, 28), "shared"), CPU) == pytest.approx(
+        accuracy(model, images, CPU),
+        abs=2 / len(images),  # an all-pass mask changes pixels by float rounding only
+    )

@@ -112,3 +112,20 @@ def test_known_answer_measures_on_constructed_maps():
     assert result["judged_maps"] == 2 and result["to_blank_class"] == 1
     assert result["adversarial_only_mass"] + result["shared_mass"] == pytest.approx(1.0)
     assert result["true_only_mass"] == 0.0 and result["neither_mass"] == 0.0
+
+
+def test_known_answer_refuses_a_dataset_without_planted_bands(tmp_path):
+    """Only synthetic datasets have a known answer: any other name stops before a model or map is read."""
+    from freqmaps.known_answer import known_answer
+
+    absent = tmp_path / "absent.safetensors"
+    with pytest.raises(ValueError, match="'fashion_mnist' has no planted bands"):
+        known_answer(
+            dataset="fashion_mnist",
+            data_cfg={},
+            weights_path=absent,
+            essential_path=absent,
+            adversarial_paths={},
+            device="cpu",
+            out={},
+        )

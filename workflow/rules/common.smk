@@ -4,7 +4,7 @@ from pathlib import Path
 
 from freqmaps.config import check_pool_fits, setting, validate_config
 from freqmaps.data import check_source, dataset_info, is_synthetic
-from freqmaps.frequency_bias import MODEL_PREFIX, STUDY_INPUTS, variant_models
+from freqmaps.frequency_bias.variants import MODEL_PREFIX, variant_models
 from freqmaps.models import weights_inputs
 from freqmaps.training import check_model_config
 

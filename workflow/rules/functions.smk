@@ -1,23 +1,22 @@
 from pathlib import Path
 
+from freqmaps._dependencies import library_files
+
 # Functions the rules call: targets, settings passed as params, and the library modules a rule depends on.
 
 
 def library(*modules):
-    """The package modules a job runs, and those every job uses, as inputs: editing them reruns the job.
+    """The package files a job runs, as inputs: editing one reruns the job. ``modules`` are the stage modules the
+    rule's script calls; everything they import from freqmaps follows (freqmaps._dependencies), plus the schema
+    whose defaults fill what the config leaves out.
 
     Inside the working directory they are given relative to it, so a finished run copied or moved with its
     workflow (scratch to project storage) reruns nothing; a workflow elsewhere is named by its absolute path.
     """
-    shared = ("io", "runtime", "config")  # config: the schema's defaults fill what the config leaves out
     root = Path(workflow.basedir).resolve()  # the checkout holding the Snakefile
-    package, sources = root / "src" / "freqmaps", []
-    for module in (*modules, *shared):
-        if (package / module).is_dir():  # a subpackage: each of its modules
-            sources += sorted((package / module).glob("*.py"))
-        else:
-            sources.append(package / f"{module}.py")
-    sources.append(root / "workflow" / "schemas" / "config.schema.yaml")
+    package = root / "src" / "freqmaps"
+    files = library_files(*(m.replace("/", ".") for m in modules), package_dir=package)
+    sources = [package / f for f in files] + [root / "workflow" / "schemas" / "config.schema.yaml"]
     here = Path.cwd().resolve()
     return [str(s.relative_to(here)) if s.is_relative_to(here) else str(s) for s in sources]
 
@@ -65,7 +64,7 @@ def model_settings(wildcards):
 
 def model_weights(wildcards):
     """The weights files a model is built from (local, cached or RobustBench's), unless still to be downloaded."""
-    return weights_inputs(config["models"][wildcards.model])
+    return weights_inputs(MODELS[wildcards.model])
 
 
 def attack_settings(wildcards):
@@ -75,20 +74,6 @@ def attack_settings(wildcards):
 def map_settings():
     """Map settings that change the maps (the shard count only splits the work)."""
     return canonical({k: v for k, v in config["maps"].items() if k != "shards"})
-
-
-def study_inputs(kind):
-    """The file of one kind for every variant and seed of the study."""
-    if not STUDY:
-        return []
-    path = {  # keys: freqmaps.frequency_bias.STUDY_INPUTS
-        "model": f"{RUN}/model.json",
-        "attack": f"{RUN}/attacks/{STUDY['attack']}.json",
-        "dataset_mask": f"{BIAS}/dataset_mask.safetensors",
-        "image_masks": f"{BIAS}/image_masks.safetensors",
-        "class_maps": f"{BIAS}/class_maps/{STUDY['attack']}.safetensors",
-    }[kind]
-    return expand(path, dataset=STUDY["dataset"], model=[MODEL_PREFIX + v for v in STUDY["variants"]], seed=config["seeds"])
 
 
 def study_settings(key):

@@ -1,12 +1,13 @@
 # Known-answer validation on synthetic datasets (datasets named synthetic or synthetic_<name>): do the
 # essential maps find the planted bands, and where do the adversarial maps put their mass?
 # Target: `snakemake known_answer`.
+import re
 
 
 rule known_answer_model:
     """Planted bands against learned essential and adversarial maps of one model."""
     input:
-        library("known_answer", "synthetic", "figures", "maps"),
+        library("known_answer", "classifier", "synthetic", "figures", "maps"),
         weights=f"{RUN}/model.safetensors",
         essential=f"{RUN}/maps/essential.safetensors",
         adversarial=expand(
@@ -29,7 +30,7 @@ rule known_answer_model:
         attacks=list(config["attacks"]),
         device=setting(config, "device"),
     wildcard_constraints:
-        dataset="synthetic(_[A-Za-z0-9]+)?",
+        dataset="|".join(map(re.escape, synthetic_datasets())) or "(?!)",  # (?!): no synthetic dataset, no job
     log:
         f"{LOGS}/known_answer.log",
     threads: 1
