@@ -89,12 +89,19 @@ def test_twonn_equals_installed_dadapy(map_like):
         assert theirs == pytest.approx(golden, rel=1e-9)  # curve_fit differs across scipy builds at ~1e-11
 
 
+def test_gram_precision_is_float32_only_for_few_queries_in_few_dimensions():
+    assert stats.gram_precision(1, 500) == torch.float32
+    assert (
+        stats.gram_precision(1, 3072) == stats.gram_precision(7, 500) == stats.gram_precision(201, 50) == torch.float64
+    )
+
+
 @pytest.mark.parametrize("precision", [torch.float32, torch.float64])
 @pytest.mark.parametrize("cache", [True, False])
 def test_neighbours_and_ranks_are_exact_under_near_ties_and_duplicates(cache, precision):
     """Offsets far below float32 resolution and exact duplicates: the certified search must still give the
-    order of a full float64 sort (distance, then index), through both ranking paths, several row chunks and
-    both Gram precisions."""
+    order of a full float64 sort (distance, then index), for few and many queries per row, several row chunks
+    and both Gram precisions."""
     n = 64
     g = torch.Generator().manual_seed(3)
     X = torch.randint(0, 4, (n, 6), generator=g).double() + torch.randint(0, 3, (n, 6), generator=g).double() * 2**-28
@@ -106,7 +113,7 @@ def test_neighbours_and_ranks_are_exact_under_near_ties_and_duplicates(cache, pr
         reference[i, d.argsort(stable=True)] = torch.arange(n)
     memory = n * 96 * 10  # chunks of 10 rows
     assert torch.equal(stats.nearest_neighbours(space, 5, memory), reference.argsort(1)[:, 1:6])
-    for width in (4, 40):  # counted by broadcasting, and by binary search in sorted bounds
+    for width in (4, 40):
         queries = (torch.arange(n)[:, None] + torch.randint(1, n, (n, width), generator=g)) % n
         ranks, ties = stats.query_ranks(space, queries, memory)
         assert torch.equal(ranks, reference.gather(1, queries))

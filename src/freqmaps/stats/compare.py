@@ -234,7 +234,8 @@ def _information_imbalance(paired: Paired) -> list[Estimate]:
     if ks:
         kmax = max(ks)
         draws = [(kind, p) for kind, perms in paired.repairings.items() for p in perms]
-        full = spaces(paired.E, paired.A, memory_bytes=MEMORY_BYTES, precision=gram_precision(kmax * (1 + len(draws))))
+        precision = gram_precision(kmax * (1 + len(draws)), max(paired.E.shape[1], paired.A.shape[1]))
+        full = spaces(paired.E, paired.A, memory_bytes=MEMORY_BYTES, precision=precision)
         ranks = space_imbalance_ranks(*full, kmax, [p for _, p in draws])
         paired.details["information_imbalance"] = {"ties": ranks["ties"]}
 

@@ -26,7 +26,11 @@ from freqmaps.runtime import fp32_precision
 MEMORY_BYTES = 2**32  # default working-memory budget of the engine (distance matrices, sorts, comparisons)
 
 
-_SMALL_QUERY = 32  # up to this many queried points per row, ranks are counted by broadcasting; beyond, by sorting
+# float32 Gram distances while (queried points per row) x (D + 48) stays within this; beyond, float64. The float32
+# intervals widen with D (slack (D + 48) u), so each query's window of undecided points, and its exact re-checks,
+# grow with k and D; float64 intervals are 2^29 times narrower, at twice the product's cost. Measured on the
+# grid k = 1..10, D = 50..3072 (BENCHMARKS.md): float32 pays only for a few queries in few dimensions.
+_FLOAT32_QUERY_DIMENSIONS = 1500
 
 
 def _slack(dim: int, precision: torch.dtype) -> float:
@@ -36,10 +40,11 @@ def _slack(dim: int, precision: torch.dtype) -> float:
     return (3 * dim + 64) * 2.0**-53  # float64: the exact values' own rounding (< 2(D + 3)u) counts too
 
 
-def gram_precision(queries_per_row: int) -> torch.dtype:
-    """float32 Gram distances for a few queried points per row; float64 for many (the re-pairing nulls),
-    where float32 intervals overlap most mid-distribution targets and every overlap costs an exact re-check."""
-    return torch.float32 if queries_per_row <= _SMALL_QUERY else torch.float64
+def gram_precision(queries_per_row: int, dim: int) -> torch.dtype:
+    """float32 Gram distances for a few queried points per row in few dimensions; float64 otherwise (larger k,
+    many dimensions, the re-pairing nulls), where float32 intervals would overlap many targets and every
+    overlap costs an exact re-check."""
+    return torch.float32 if queries_per_row * (dim + 48) <= _FLOAT32_QUERY_DIMENSIONS else torch.float64
 
 
 class Space:
@@ -233,13 +238,9 @@ def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch
     widest = space.widest(rows)[:, None]
     below, _ = _directed(target.double() - half - widest, d2.dtype)
     _, above = _directed(target.double() + half + widest, d2.dtype)
-    if queries.shape[1] <= _SMALL_QUERY:
-        surely_closer = (d2[:, None, :] < below[:, :, None]).sum(2)
-        not_farther = (d2[:, None, :] <= above[:, :, None]).sum(2)
-    else:
-        ordered = _sorted_rows(d2)
-        surely_closer = torch.searchsorted(ordered, below.contiguous())
-        not_farther = torch.searchsorted(ordered, above.contiguous(), right=True)
+    ordered = _sorted_rows(d2)  # one sort per row, whatever k: counting by comparison costs k passes
+    surely_closer = torch.searchsorted(ordered, below.contiguous())
+    not_farther = torch.searchsorted(ordered, above.contiguous(), right=True)
     ranks = surely_closer
     c, q = (not_farther - surely_closer > 1).nonzero(as_tuple=True)  # more than the queried point itself
     if len(c) == 0:
@@ -305,7 +306,7 @@ def imbalance_ranks(
     matrices (observed first, then one per permutation) and ``ties``, all exact, each space's distances
     computed once.
     """
-    precision = gram_precision(k * (1 + len(permutations)))
+    precision = gram_precision(k * (1 + len(permutations)), max(X.shape[1], Y.shape[1]))
     sx, sy = spaces(X, Y, memory_bytes=memory_bytes, precision=precision)
     return space_imbalance_ranks(sx, sy, k, permutations, memory_bytes)
 
