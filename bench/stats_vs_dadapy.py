@@ -14,8 +14,8 @@ float64 squared distances from differences, one stable sort per row, ranks by in
 JSON line per case (times, ratios, whether the values are identical) and the report last.
 
     python bench/stats_vs_dadapy.py [--ks 1 2 ... 10] [--sizes 1500 5000] [--dims 50 500 3072]
-        [--data nonlinear golden] [--repeats 3] [--threads 2] [--no-dadapy] [--no-plain] [--load P]
-        [--nulls P]
+        [--data nonlinear golden] [--repeats 3] [--threads 2] [--device cpu|cuda] [--no-dadapy] [--no-plain]
+        [--load P] [--nulls P]
 
 ``--load P`` starts P competing processes doing float64 matrix products for the whole run (a shared node).
 ``--nulls P`` also times P random re-pairing null draws at k = 5 as ``compare()`` computes them (one pass per
@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from freqmaps import stats  # noqa: E402
-from freqmaps.runtime import bench_report  # noqa: E402
+from freqmaps.runtime import bench_report, synchronize  # noqa: E402
 
 
 def nonlinear(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -126,6 +126,7 @@ def main() -> None:
     parser.add_argument("--data", nargs="+", default=["nonlinear", "golden"], choices=["nonlinear", "golden"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2, help="torch threads, as the correlate rule's")
+    parser.add_argument("--device", default="cpu", help="where ours runs (DADApy and the plain method: CPU)")
     parser.add_argument("--no-dadapy", action="store_true", help="skip the reference (e.g. where it is not installed)")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain exact method")
     parser.add_argument("--load", type=int, default=0, help="competing processes doing matrix products")
@@ -141,7 +142,7 @@ def main() -> None:
             for n in args.sizes:
                 for d in args.dims if data == "nonlinear" else [3072]:
                     X, Y = (nonlinear if data == "nonlinear" else golden)(n, d)
-                    tX, tY = torch.from_numpy(X), torch.from_numpy(Y)
+                    tX, tY = torch.from_numpy(X).to(args.device), torch.from_numpy(Y).to(args.device)
                     stats.information_imbalance(tX[:200], tY[:200], k=1)  # warm-up
                     for k in args.ks:
                         runs.append(one_case(data, n, d, k, X, Y, tX, tY, args))
@@ -152,7 +153,9 @@ def main() -> None:
     finally:
         for burner in burners:
             burner.terminate()
-    print(bench_report("stats_vs_dadapy", "cpu", runs, threads=args.threads, load=args.load, repeats=args.repeats))
+    print(
+        bench_report("stats_vs_dadapy", args.device, runs, threads=args.threads, load=args.load, repeats=args.repeats)
+    )
 
 
 def one_case(data, n, d, k, X, Y, tX, tY, args) -> dict:
@@ -163,11 +166,12 @@ def one_case(data, n, d, k, X, Y, tX, tY, args) -> dict:
     if not args.no_dadapy:
         calls["dadapy"] = lambda: dadapy_imbalance(X, Y, k)
     if not args.no_plain:
-        calls["plain"] = lambda: plain_imbalance(tX, tY, k)
+        calls["plain"] = lambda: plain_imbalance(tX.cpu(), tY.cpu(), k)
     for _ in range(args.repeats):
         for name, call in calls.items():
             start = time.perf_counter()
             values[name] = call()
+            synchronize(torch.device(args.device))
             times[name].append(time.perf_counter() - start)
     run = {
         "data": data,

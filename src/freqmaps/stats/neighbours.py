@@ -3,8 +3,9 @@
 Points are ordered by the float64 distance of their rows (the sum of squared float64 differences), the point
 itself first in its own neighbour list and ties broken by index (a stable order): DADApy's order, so on
 tie-free data the full-rank information imbalance is bit-identical to DADApy's. The order is found with Gram
-distances (float32, or float64 for many queries per row) whose error intervals are proven, and float64
-differences only where the intervals cannot decide.
+distances (float32 for a few queries per row in few dimensions, else float64: :func:`gram_precision`) whose
+error intervals are proven, and float64 differences only where the intervals cannot decide. Each row of
+distances is sorted once and every queried rank is a binary search in it, so the cost hardly grows with k.
 
 Public: :class:`Space` (one representation: certified Gram distances and exact ones), :func:`spaces` (several
 spaces sharing a memory budget), :func:`nearest_neighbours`, :func:`query_ranks`, :func:`imbalance_ranks` and
@@ -29,8 +30,9 @@ MEMORY_BYTES = 2**32  # default working-memory budget of the engine (distance ma
 # float32 Gram distances while (queried points per row) x (D + 48) stays within this; beyond, float64. The float32
 # intervals widen with D (slack (D + 48) u), so each query's window of undecided points, and its exact re-checks,
 # grow with k and D; float64 intervals are 2^29 times narrower, at twice the product's cost. Measured on the
-# grid k = 1..10, D = 50..3072 (BENCHMARKS.md): float32 pays only for a few queries in few dimensions.
-_FLOAT32_QUERY_DIMENSIONS = 1500
+# grid k = 1..10, D = 50..3072 (BENCHMARKS.md): float32 pays for k = 1 even at D = 3072, float64 from k = 5 there.
+_FLOAT32_QUERY_DIMENSIONS = 3500
+_BROADCAST_QUERIES = 1  # one query per row: two comparison passes beat sorting the row; more: sort once
 
 
 def _slack(dim: int, precision: torch.dtype) -> float:
@@ -238,9 +240,13 @@ def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch
     widest = space.widest(rows)[:, None]
     below, _ = _directed(target.double() - half - widest, d2.dtype)
     _, above = _directed(target.double() + half + widest, d2.dtype)
-    ordered = _sorted_rows(d2)  # one sort per row, whatever k: counting by comparison costs k passes
-    surely_closer = torch.searchsorted(ordered, below.contiguous())
-    not_farther = torch.searchsorted(ordered, above.contiguous(), right=True)
+    if queries.shape[1] <= _BROADCAST_QUERIES:
+        surely_closer = (d2[:, None, :] < below[:, :, None]).sum(2)
+        not_farther = (d2[:, None, :] <= above[:, :, None]).sum(2)
+    else:  # one sort per row, whatever k: counting by comparison costs two passes per query
+        ordered = _sorted_rows(d2)
+        surely_closer = torch.searchsorted(ordered, below.contiguous())
+        not_farther = torch.searchsorted(ordered, above.contiguous(), right=True)
     ranks = surely_closer
     c, q = (not_farther - surely_closer > 1).nonzero(as_tuple=True)  # more than the queried point itself
     if len(c) == 0:
