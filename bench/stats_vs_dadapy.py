@@ -1,30 +1,56 @@
-"""Information imbalance (both directions, k = 1) and TwoNN: freqmaps against DADApy, same data, one run.
+"""Information imbalance (both directions) at every k: freqmaps against DADApy and the plain exact method.
 
-Data: GOLDEN.md's map-like construction (N maps of D = 3072 entries in [0, 1] driven by a shared latent),
-tie-free. Prints one JSON object with times, ratios and whether the values are identical.
+Grid: k x N x D on two constructions, side by side in one run:
 
-    python bench/stats_vs_dadapy.py [--sizes 2000 5000] [--device cpu|cuda] [--no-dadapy] [--nulls P]
+- ``nonlinear``: X ~ N(0, 1)^D, Y = tanh(X W / sqrt(D)) + 0.3 N(0, 1) (a nonlinear relation between spaces);
+- ``golden``: GOLDEN.md's map-like construction (D = 3072 entries in [0, 1] driven by a shared latent; its D is
+  fixed, so it runs once per N).
 
-With ``--nulls P`` it also times the re-pairing null as ``compare()`` computes it (P random re-pairings of
-the rows, k = 1, both directions, one pass per space) against DADApy called once per re-pairing (on the
-first three, extrapolated per draw), and checks those draws are identical.
+OpenMP's idle threads sleep (``OMP_WAIT_POLICY=PASSIVE``, as the correlate job sets it) unless the caller set
+the variable. Per case the three methods are called interleaved in the same process (ours, DADApy, plain, repeated), and
+each time is the median of ``--repeats`` calls, so a competing load hits all three alike. DADApy 0.3.4:
+``MetricComparisons(X, maxk=N-1).return_information_imbalace(Y, k=k, subset_size=N)``. The plain exact method:
+float64 squared distances from differences, one stable sort per row, ranks by inverse permutation. Prints one
+JSON line per case (times, ratios, whether the values are identical) and the report last.
+
+    python bench/stats_vs_dadapy.py [--ks 1 2 ... 10] [--sizes 1500 5000] [--dims 50 500 3072]
+        [--data nonlinear golden] [--repeats 3] [--threads 2] [--device cpu|cuda] [--no-dadapy] [--no-plain]
+        [--load P] [--nulls P]
+
+``--load P`` starts P competing processes doing float64 matrix products for the whole run (a shared node).
+``--nulls P`` also times P random re-pairing null draws at k = 5 as ``compare()`` computes them (one pass per
+space) against DADApy called once per re-pairing (the first three, per draw), and checks those draws.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
+import statistics
 import time
 import warnings
 
-import numpy as np
-import torch
-from measure import bench_report
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as scripts/correlate.py runs: idle threads sleep
 
-from freqmaps import stats
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from measure import bench_report, synchronize  # noqa: E402
+
+from freqmaps import stats  # noqa: E402
 
 
-def map_like(n: int, d: int = 3072, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def nonlinear(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """X ~ N(0, 1)^d and Y = tanh(X W / sqrt(d)) + 0.3 noise: tie-free, related nonlinearly."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    Y = np.tanh(X @ rng.normal(size=(d, d)) / np.sqrt(d)) + 0.3 * rng.normal(size=(n, d))
+    return X, Y
+
+
+def golden(n: int, d: int = 3072, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """GOLDEN.md's map-like construction (the same draws as tests/conftest.golden_map_like)."""
     rng = np.random.default_rng(seed)
     Z = rng.normal(size=(n, 20))
     A = np.clip(Z @ rng.normal(size=(20, d)) * 0.3 + 0.5, 0, 1)
@@ -32,90 +58,162 @@ def map_like(n: int, d: int = 3072, seed: int = 0) -> tuple[np.ndarray, np.ndarr
     return A, B
 
 
-def timed(fn):
-    start = time.perf_counter()
-    value = fn()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return value, time.perf_counter() - start
+def plain_ranks(X: torch.Tensor, k: int, block: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """The plain exact method for one space: float64 squared differences, one stable sort per row.
+    Returns each row's k nearest other points and the rank of every point in every row."""
+    n = len(X)
+    neighbours = torch.empty(n, k, dtype=torch.long)
+    rank = torch.empty(n, n, dtype=torch.long)
+    positions = torch.arange(n).expand(block, n)
+    for start in range(0, n, block):
+        rows = X[start : start + block]
+        d2 = ((rows[:, None, :] - X[None, :, :]) ** 2).sum(2) if X.shape[1] <= 64 else _differences(rows, X)
+        d2[torch.arange(len(rows)), torch.arange(start, start + len(rows))] = -torch.inf
+        order = d2.argsort(dim=1, stable=True)
+        neighbours[start : start + len(rows)] = order[:, 1 : k + 1]
+        rank[start : start + len(rows)].scatter_(1, order, positions[: len(rows)])
+    return neighbours, rank
+
+
+def _differences(rows: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    out = torch.empty(len(rows), len(X), dtype=torch.float64)
+    for i, row in enumerate(rows):
+        difference = X - row
+        out[i] = (difference * difference).sum(1)
+    return out
+
+
+def plain_imbalance(X: torch.Tensor, Y: torch.Tensor, k: int) -> tuple[float, float]:
+    nn_x, rank_x = plain_ranks(X, k)
+    nn_y, rank_y = plain_ranks(Y, k)
+    n = len(X)
+    return (
+        rank_y.gather(1, nn_x).double().mean().item() / (n / 2.0),
+        rank_x.gather(1, nn_y).double().mean().item() / (n / 2.0),
+    )
+
+
+def dadapy_imbalance(X: np.ndarray, Y: np.ndarray, k: int) -> tuple[float, float]:
+    from dadapy import MetricComparisons
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = MetricComparisons(X, maxk=len(X) - 1).return_information_imbalace(Y, k=k, subset_size=len(X))
+    return float(theirs[0][0]), float(theirs[1][0])
+
+
+def _burn(_: int) -> None:  # a competing CPU load: float64 matrix products until terminated
+    torch.set_num_threads(1)
+    a = torch.randn(512, 512, dtype=torch.float64)
+    while True:
+        a = torch.tanh(a @ a)
+
+
+def median_seconds(fn, repeats: int) -> tuple[object, float]:
+    times, value = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - start)
+    return value, statistics.median(times)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000])
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--ks", type=int, nargs="+", default=list(range(1, 11)))
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1500, 5000])
+    parser.add_argument("--dims", type=int, nargs="+", default=[50, 500, 3072])
+    parser.add_argument("--data", nargs="+", default=["nonlinear", "golden"], choices=["nonlinear", "golden"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads, as the correlate rule's")
+    parser.add_argument("--device", default="cpu", help="where ours runs (DADApy and the plain method: CPU)")
     parser.add_argument("--no-dadapy", action="store_true", help="skip the reference (e.g. where it is not installed)")
-    parser.add_argument("--nulls", type=int, default=0, help="also time P re-pairing null draws")
+    parser.add_argument("--no-plain", action="store_true", help="skip the plain exact method")
+    parser.add_argument("--load", type=int, default=0, help="competing processes doing matrix products")
+    parser.add_argument("--nulls", type=int, default=0, help="also time P re-pairing null draws at k = 5")
     args = parser.parse_args()
-    device = torch.device(args.device)
+    torch.set_num_threads(args.threads)
+    burners = [multiprocessing.Process(target=_burn, args=(i,), daemon=True) for i in range(args.load)]
+    for burner in burners:
+        burner.start()
     runs = []
-    for n in args.sizes:
-        A, B = map_like(n)
-        tA, tB = torch.from_numpy(A).to(device), torch.from_numpy(B).to(device)
-        stats.information_imbalance(tA[:200], tB[:200])  # warm-up
-        ours, ours_s = timed(lambda tA=tA, tB=tB: stats.information_imbalance(tA, tB, k=1))
-        id_ours, id_ours_s = timed(lambda tA=tA: stats.twonn_dadapy(tA))
-        run = {
-            "n": n,
-            "d": A.shape[1],
-            "ours_ii_seconds": ours_s,
-            "ours_twonn_seconds": id_ours_s,
-            "ours_ii": [ours["x_to_y"], ours["y_to_x"]],
-            "ours_twonn": id_ours,
-            "ties": ours["ties"],
-        }
-        if not args.no_dadapy:
-            from dadapy import Data, MetricComparisons
+    try:
+        for data in args.data:
+            for n in args.sizes:
+                for d in args.dims if data == "nonlinear" else [3072]:
+                    X, Y = (nonlinear if data == "nonlinear" else golden)(n, d)
+                    tX, tY = torch.from_numpy(X).to(args.device), torch.from_numpy(Y).to(args.device)
+                    stats.information_imbalance(tX[:200], tY[:200], k=1)  # warm-up
+                    for k in args.ks:
+                        runs.append(one_case(data, n, d, k, X, Y, tX, tY, args))
+                        print(json.dumps(runs[-1]), flush=True)
+                    if args.nulls:
+                        runs.append(null_case(data, n, d, X, Y, tX, tY, args))
+                        print(json.dumps(runs[-1]), flush=True)
+    finally:
+        for burner in burners:
+            burner.terminate()
+    print(
+        bench_report("stats_vs_dadapy", args.device, runs, threads=args.threads, load=args.load, repeats=args.repeats)
+    )
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                theirs, theirs_s = timed(
-                    lambda A=A, B=B, n=n: MetricComparisons(A).return_information_imbalace(B, k=1, subset_size=n)
-                )
-                id_theirs, id_theirs_s = timed(lambda A=A: Data(A).compute_id_2NN()[0])
-            run.update(
-                {
-                    "dadapy_ii_seconds": theirs_s,
-                    "dadapy_twonn_seconds": id_theirs_s,
-                    "dadapy_ii": [float(theirs[0][0]), float(theirs[1][0])],
-                    "dadapy_twonn": float(id_theirs),
-                    "ii_speedup": theirs_s / ours_s,
-                    "twonn_speedup": id_theirs_s / id_ours_s,
-                    "ii_identical": [ours["x_to_y"], ours["y_to_x"]] == [float(theirs[0][0]), float(theirs[1][0])],
-                    "twonn_relative_difference": abs(id_ours - id_theirs) / id_theirs,
-                }
-            )
-        if args.nulls:
-            generator = torch.Generator().manual_seed(0)
-            perms = [torch.randperm(n, generator=generator) for _ in range(args.nulls)]
-            ranks, null_s = timed(lambda tA=tA, tB=tB, perms=perms: stats.imbalance_ranks(tA, tB, 1, perms))
-            ours_null = [[r.double().mean().item() / (n / 2.0) for r in ranks[d][1:]] for d in ("x_to_y", "y_to_x")]
-            run.update({"null_draws": args.nulls, "ours_null_seconds_per_draw": null_s / args.nulls})
-            if not args.no_dadapy:
-                from dadapy import MetricComparisons
 
-                checked = perms[:3]
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    theirs_null, theirs_null_s = timed(
-                        lambda A=A, B=B, n=n, checked=checked: [
-                            MetricComparisons(A).return_information_imbalace(B[p.numpy()], k=1, subset_size=n)
-                            for p in checked
-                        ]
-                    )
-                run.update(
-                    {
-                        "dadapy_null_seconds_per_draw": theirs_null_s / len(checked),
-                        "null_speedup": (theirs_null_s / len(checked)) / (null_s / args.nulls),
-                        "null_identical": all(
-                            [ours_null[0][i], ours_null[1][i]] == [float(v[0][0]), float(v[1][0])]
-                            for i, v in enumerate(theirs_null)
-                        ),
-                    }
-                )
-        runs.append(run)
-        print(json.dumps(run), flush=True)
-    print(bench_report("stats_vs_dadapy", device, runs))
+def one_case(data, n, d, k, X, Y, tX, tY, args) -> dict:
+    """Ours, DADApy's and the plain method's Δ in both directions, interleaved, median of the repeats."""
+    times: dict[str, list[float]] = {"ours": [], "dadapy": [], "plain": []}
+    values: dict[str, tuple[float, float]] = {}
+    calls = {"ours": lambda: tuple(stats.information_imbalance(tX, tY, k=k)[d] for d in ("x_to_y", "y_to_x"))}
+    if not args.no_dadapy:
+        calls["dadapy"] = lambda: dadapy_imbalance(X, Y, k)
+    if not args.no_plain:
+        calls["plain"] = lambda: plain_imbalance(tX.cpu(), tY.cpu(), k)
+    for _ in range(args.repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            values[name] = call()
+            synchronize(torch.device(args.device))
+            times[name].append(time.perf_counter() - start)
+    run = {
+        "data": data,
+        "n": n,
+        "d": d,
+        "k": k,
+        "ours_seconds": statistics.median(times["ours"]),
+        "ours": values["ours"],
+    }
+    for name in ("dadapy", "plain"):
+        if name in values:
+            run[f"{name}_seconds"] = statistics.median(times[name])
+            run[f"{name}_over_ours"] = run[f"{name}_seconds"] / run["ours_seconds"]
+            run[f"identical_to_{name}"] = values[name] == values["ours"]
+    return run
+
+
+def null_case(data, n, d, X, Y, tX, tY, args) -> dict:
+    """P random re-pairings at k = 5, as compare() ranks them, against DADApy once per re-pairing."""
+    generator = torch.Generator().manual_seed(0)
+    perms = [torch.randperm(n, generator=generator) for _ in range(args.nulls)]
+    ranks, seconds = median_seconds(lambda: stats.imbalance_ranks(tX, tY, 5, perms), 1)
+    ours = [[r[:, :5].double().mean().item() / (n / 2.0) for r in ranks[d][1:]] for d in ("x_to_y", "y_to_x")]
+    run = {
+        "data": data,
+        "n": n,
+        "d": d,
+        "k": 5,
+        "null_draws": args.nulls,
+        "ours_null_seconds_per_draw": seconds / args.nulls,
+    }
+    if not args.no_dadapy:
+        checked = perms[:3]
+        theirs, theirs_s = median_seconds(lambda: [dadapy_imbalance(X, Y[p.numpy()], 5) for p in checked], 1)
+        run.update(
+            {
+                "dadapy_null_seconds_per_draw": theirs_s / len(checked),
+                "null_dadapy_over_ours": (theirs_s / len(checked)) / (seconds / args.nulls),
+                "null_identical": all((ours[0][i], ours[1][i]) == theirs[i] for i in range(len(checked))),
+            }
+        )
+    return run
 
 
 if __name__ == "__main__":

@@ -1,6 +1,12 @@
 """Snakemake wrapper: statistics between essential and adversarial maps (freqmaps.stages.correlate)."""
 
-from freqmaps import stages
+import os
+
+# Idle OpenMP threads sleep instead of spinning: on shared cores spinning threads starve the working ones
+# (15x slower under a competing load, BENCHMARKS.md). Read when torch loads, so set before the import.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from freqmaps import stages  # noqa: E402
 from freqmaps.runtime import setup_logging
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
@@ -14,4 +20,5 @@ stages.correlate(
     table_path=sm.output.table,
     per_image_path=sm.output.per_image,
     null_draws_path=sm.output.null_draws,
+    threads=sm.threads,
 )

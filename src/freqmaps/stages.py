@@ -275,10 +275,13 @@ def correlate(
     table_path: str | Path,
     per_image_path: str | Path,
     null_draws_path: str | Path,
+    threads: int | None = None,
 ) -> None:
     """Every configured statistic between E and A, each against its nulls: a flat table (``view`` then the
     columns of :func:`freqmaps.stats.compare`), the null draws in long format, per-image values and a sidecar."""
     started = time.time()
+    if threads is not None:  # the threads the job was given, not every core of a shared node
+        torch.set_num_threads(threads)
     dev = resolve_device(device)
     pairs = kept_pairs(essential_path, adversarial_path)
     settings = stats.StatsSettings(**stats_cfg)

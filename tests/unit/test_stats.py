@@ -89,12 +89,19 @@ def test_twonn_equals_installed_dadapy(map_like):
         assert theirs == pytest.approx(golden, rel=1e-9)  # curve_fit differs across scipy builds at ~1e-11
 
 
+def test_gram_precision_is_float32_only_for_few_queries_in_few_dimensions():
+    assert stats.gram_precision(1, 3072) == stats.gram_precision(5, 500) == torch.float32
+    assert (
+        stats.gram_precision(5, 3072) == stats.gram_precision(7, 500) == stats.gram_precision(201, 50) == torch.float64
+    )
+
+
 @pytest.mark.parametrize("precision", [torch.float32, torch.float64])
 @pytest.mark.parametrize("cache", [True, False])
 def test_neighbours_and_ranks_are_exact_under_near_ties_and_duplicates(cache, precision):
     """Offsets far below float32 resolution and exact duplicates: the certified search must still give the
-    order of a full float64 sort (distance, then index), through both ranking paths, several row chunks and
-    both Gram precisions."""
+    order of a full float64 sort (distance, then index), for few and many queries per row, several row chunks
+    and both Gram precisions."""
     n = 64
     g = torch.Generator().manual_seed(3)
     X = torch.randint(0, 4, (n, 6), generator=g).double() + torch.randint(0, 3, (n, 6), generator=g).double() * 2**-28
@@ -106,7 +113,7 @@ def test_neighbours_and_ranks_are_exact_under_near_ties_and_duplicates(cache, pr
         reference[i, d.argsort(stable=True)] = torch.arange(n)
     memory = n * 96 * 10  # chunks of 10 rows
     assert torch.equal(stats.nearest_neighbours(space, 5, memory), reference.argsort(1)[:, 1:6])
-    for width in (4, 40):  # counted by broadcasting, and by binary search in sorted bounds
+    for width in (1, 4, 40):  # counted by comparison passes, and by binary search in the sorted row
         queries = (torch.arange(n)[:, None] + torch.randint(1, n, (n, width), generator=g)) % n
         ranks, ties = stats.query_ranks(space, queries, memory)
         assert torch.equal(ranks, reference.gather(1, queries))
@@ -374,6 +381,37 @@ def test_compare_detects_per_image_structure_and_reports_nulls():
     assert idcor["ci_low"] > idcor["random_null_mean"]
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny linear algebra many times over: one thread (two would mostly wait for each other)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("name", ["cka", "svcca"])
+def test_matrix_statistic_intervals_cover_the_population_value(name, one_thread):
+    """X ~ N(0, I_3), Y = X + N(0, I_3): population linear CKA = ||S_xy||^2 / (||S_xx|| ||S_yy||) = 3 / (sqrt 3 *
+    2 sqrt 3) = 1/2, and every canonical correlation is 1/sqrt 2 (SVCCA keeps all three directions). Over many
+    replicates, compare()'s 95% intervals must cover it at about the nominal rate (the bootstrap with
+    replacement they replace sat above its own estimate) and always contain their own estimate."""
+    truth = {"cka": 0.5, "svcca": 2**-0.5}[name]
+    n, replicates = 300, 100
+    generator = torch.Generator().manual_seed(0)
+    settings = stats.StatsSettings(statistics=[name], nulls=["random"], n_null=1)  # 100 random halves
+    covered = contained = 0
+    for seed in range(replicates):
+        X = torch.randn(n, 3, generator=generator, dtype=torch.float64)
+        Y = X + torch.randn(n, 3, generator=generator, dtype=torch.float64)
+        (row,) = stats.compare(X, Y, torch.zeros(n), settings, seed, torch.device("cpu")).rows
+        assert row["ci_method"] == "half_samples"
+        covered += row["ci_low"] <= truth <= row["ci_high"]
+        contained += row["ci_low"] <= row["value"] <= row["ci_high"]
+    assert contained == replicates
+    assert 0.88 <= covered / replicates <= 0.99  # nominal 0.95; binomial sd 0.022 at 100 replicates
+
+
 def test_half_sample_interval_of_a_mean_is_its_normal_interval():
     """Known answer: for a mean, random halves give the full-sample standard error (1/m - 1/N = 1/N)."""
     values = torch.from_numpy(np.random.default_rng(1).normal(2.0, 3.0, size=800))
@@ -429,3 +467,47 @@ def test_distances_are_true_float32_whatever_the_caller_set(map_like):
     finally:
         torch.backends.mkldnn.matmul.fp32_precision = before
     assert torch.equal(under_bf16, plain)
+
+
+def test_correlate_writes_flat_rows_long_null_draws_and_the_figures_read_them(tmp_path):
+    """The stage's tables in the contract's column order, the null draws in long format (one row per view,
+    statistic, direction, k, null and draw), and the two figures that parse them."""
+    import csv
+
+    from freqmaps import figures, maps, stages
+    from freqmaps.io import save_tensors
+
+    n = 30
+    g = torch.Generator().manual_seed(0)
+    base = torch.rand(n, 1, 8, 8, generator=g)
+    for kind, noise in (("essential", 0.1), ("adversarial", 0.2)):
+        tensors = {
+            "maps": base + noise * torch.rand(n, 1, 8, 8, generator=g),
+            "ids": torch.arange(n),
+            "labels": torch.arange(n) % 3,
+            "targets": (torch.arange(n) + 1) % 3,
+            "outcome": torch.full((n,), maps.KEPT),
+        }
+        save_tensors(tmp_path / f"{kind}.safetensors", tensors, {})
+    cfg = {"n_null": 5, "n_bootstrap": 5, "n_half_samples": 4, "k": [1, 40], "views": ["maps", "radial_bands"]}
+    out = {name: tmp_path / f"pgd{name}.csv" for name in ("", "_per_image", "_null_draws")}
+    stages.correlate(
+        tmp_path / "essential.safetensors", tmp_path / "adversarial.safetensors", cfg, 0, "cpu", *out.values()
+    )
+    with open(out[""]) as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    nulls = [f"{kind}_{c}" for kind in stats.NULLS for c in ("null_mean", "null_sd", "p_value")]
+    assert reader.fieldnames == ["view", *stats.COLUMNS, *nulls, "note"]
+    k40 = [r for r in rows if r["k"] == "40"]
+    assert len(k40) == 4 and all(
+        r["value"] == "nan" and r["note"] == "information_imbalance: k=40 >= n=30 pairs" for r in k40
+    )
+    with open(out["_null_draws"]) as handle:
+        draws = list(csv.DictReader(handle))
+    assert list(draws[0]) == ["view", "statistic", "direction", "k", "null", "draw", "value"]
+    finite = [r for r in rows if r["note"] == ""]
+    assert len(draws) == len(finite) * len(stats.NULLS) * 5
+    figures.null_histograms(out[""], out["_null_draws"], tmp_path / "nulls.png")
+    figures.information_imbalance_plane([out[""]], ["pgd"], tmp_path / "plane.png")
+    assert (tmp_path / "nulls.png").stat().st_size > 0 and (tmp_path / "plane.png").stat().st_size > 0

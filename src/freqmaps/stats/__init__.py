@@ -26,6 +26,7 @@ from freqmaps.stats.compare import (
 from freqmaps.stats.imbalance import idcor, idcor_prepare, information_imbalance, two_nearest, twonn, twonn_dadapy
 from freqmaps.stats.neighbours import (
     Space,
+    gram_precision,
     imbalance_ranks,
     nearest_neighbours,
     query_ranks,
@@ -68,6 +69,7 @@ __all__ = [
     "compare",
     "cosine_per_image",
     "features",
+    "gram_precision",
     "half_sample_interval",
     "idcor",
     "idcor_prepare",

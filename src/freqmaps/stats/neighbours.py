@@ -3,8 +3,9 @@
 Points are ordered by the float64 distance of their rows (the sum of squared float64 differences), the point
 itself first in its own neighbour list and ties broken by index (a stable order): DADApy's order, so on
 tie-free data the full-rank information imbalance is bit-identical to DADApy's. The order is found with Gram
-distances (float32, or float64 for many queries per row) whose error intervals are proven, and float64
-differences only where the intervals cannot decide.
+distances (float32 for a few queries per row in few dimensions, else float64: :func:`gram_precision`) whose
+error intervals are proven, and float64 differences only where the intervals cannot decide. Each row of
+distances is sorted once and every queried rank is a binary search in it, so the cost hardly grows with k.
 
 Public: :class:`Space` (one representation: certified Gram distances and exact ones), :func:`spaces` (several
 spaces sharing a memory budget), :func:`nearest_neighbours`, :func:`query_ranks`, :func:`imbalance_ranks` and
@@ -26,7 +27,12 @@ from freqmaps.runtime import fp32_precision
 MEMORY_BYTES = 2**32  # default working-memory budget of the engine (distance matrices, sorts, comparisons)
 
 
-_SMALL_QUERY = 32  # up to this many queried points per row, ranks are counted by broadcasting; beyond, by sorting
+# float32 Gram distances while (queried points per row) x (D + 48) stays within this; beyond, float64. The float32
+# intervals widen with D (slack (D + 48) u), so each query's window of undecided points, and its exact re-checks,
+# grow with k and D; float64 intervals are 2^29 times narrower, at twice the product's cost. Measured on the
+# grid k = 1..10, D = 50..3072 (BENCHMARKS.md): float32 pays for k = 1 even at D = 3072, float64 from k = 5 there.
+_FLOAT32_QUERY_DIMENSIONS = 3500
+_BROADCAST_QUERIES = 1  # one query per row: two comparison passes beat sorting the row; more: sort once
 
 
 def _slack(dim: int, precision: torch.dtype) -> float:
@@ -36,10 +42,11 @@ def _slack(dim: int, precision: torch.dtype) -> float:
     return (3 * dim + 64) * 2.0**-53  # float64: the exact values' own rounding (< 2(D + 3)u) counts too
 
 
-def gram_precision(queries_per_row: int) -> torch.dtype:
-    """float32 Gram distances for a few queried points per row; float64 for many (the re-pairing nulls),
-    where float32 intervals overlap most mid-distribution targets and every overlap costs an exact re-check."""
-    return torch.float32 if queries_per_row <= _SMALL_QUERY else torch.float64
+def gram_precision(queries_per_row: int, dim: int) -> torch.dtype:
+    """float32 Gram distances for a few queried points per row in few dimensions; float64 otherwise (larger k,
+    many dimensions, the re-pairing nulls), where float32 intervals would overlap many targets and every
+    overlap costs an exact re-check."""
+    return torch.float32 if queries_per_row * (dim + 48) <= _FLOAT32_QUERY_DIMENSIONS else torch.float64
 
 
 class Space:
@@ -233,10 +240,10 @@ def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch
     widest = space.widest(rows)[:, None]
     below, _ = _directed(target.double() - half - widest, d2.dtype)
     _, above = _directed(target.double() + half + widest, d2.dtype)
-    if queries.shape[1] <= _SMALL_QUERY:
+    if queries.shape[1] <= _BROADCAST_QUERIES:
         surely_closer = (d2[:, None, :] < below[:, :, None]).sum(2)
         not_farther = (d2[:, None, :] <= above[:, :, None]).sum(2)
-    else:
+    else:  # one sort per row, whatever k: counting by comparison costs two passes per query
         ordered = _sorted_rows(d2)
         surely_closer = torch.searchsorted(ordered, below.contiguous())
         not_farther = torch.searchsorted(ordered, above.contiguous(), right=True)
@@ -305,7 +312,7 @@ def imbalance_ranks(
     matrices (observed first, then one per permutation) and ``ties``, all exact, each space's distances
     computed once.
     """
-    precision = gram_precision(k * (1 + len(permutations)))
+    precision = gram_precision(k * (1 + len(permutations)), max(X.shape[1], Y.shape[1]))
     sx, sy = spaces(X, Y, memory_bytes=memory_bytes, precision=precision)
     return space_imbalance_ranks(sx, sy, k, permutations, memory_bytes)
 

@@ -44,24 +44,6 @@ def bootstrap_interval(
     return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, (1 + level) / 2))
 
 
-def bootstrap_matrix_interval(
-    statistic: Callable[[torch.Tensor, torch.Tensor], float],
-    E: torch.Tensor,
-    A: torch.Tensor,
-    n: int,
-    generator: torch.Generator,
-    level: float = 0.95,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of a statistic of the paired rows (pairs resampled with replacement).
-
-    Only for statistics defined on a multiset of rows (CKA, SVCCA). Neighbour statistics (IdCor,
-    information imbalance) get no bootstrap: resampled duplicates have distance 0 and no rank order.
-    """
-    index = torch.randint(0, len(E), (n, len(E)), generator=generator).to(E.device)
-    draws = np.array([statistic(E[i], A[i]) for i in index])
-    return float(np.quantile(draws, (1 - level) / 2)), float(np.quantile(draws, (1 + level) / 2))
-
-
 def half_sample_interval(
     statistic: Callable[[torch.Tensor], np.ndarray],
     observed: np.ndarray,
@@ -72,8 +54,9 @@ def half_sample_interval(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Interval for statistics that resampling with replacement breaks, from random halves of the rows.
 
-    Neighbour statistics (IdCor, information imbalance) have no rank order among duplicated rows, so the
-    rows are subsampled without replacement instead: ``n`` random halves (m = size // 2, kept in their
+    Neighbour statistics (IdCor, information imbalance) have no rank order among duplicated rows, and CKA and
+    SVCCA are inflated by them (a duplicated pair aligns with itself), so the rows are subsampled without
+    replacement instead: ``n`` random halves (m = size // 2, kept in their
     original order, so ties still break by index). For a mean-like statistic the spread of half-sample
     values about their own mean equals the standard error at full size (1/m - 1/N = 1/N), so the interval
     is the percentile interval of the half-sample values moved by (observed - their mean), which also
