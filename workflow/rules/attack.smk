@@ -3,9 +3,9 @@
 
 
 rule attack:
-    """Attack one shard of the first n_test_images test images."""
+    """Attack one shard of the n_test_images test images chosen by the dataset's selection."""
     input:
-        library("attacks", "stages"),
+        library("data", "attacks", "stages"),
         weights="results/{dataset}/{model}/seed{seed}/model.safetensors",
     output:
         "results/{dataset}/{model}/seed{seed}/attacks/{attack}/shards/{scatteritem}.safetensors",
