@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from freqmaps import attacks, maps, stats
-from freqmaps.data import ImageSet, dataset_info, head, load_dataset
+from freqmaps.data import dataset_info, load_dataset, select_test_images
 from freqmaps.fourier import shifted
 from freqmaps.io import ResultFileError, load_tensors, save_tensors, write_csv, write_json
 from freqmaps.models import freeze
@@ -22,11 +22,6 @@ from freqmaps.runtime import peak_memory_mb, provenance, resolve_device, seed_ev
 from freqmaps.training import TrainSettings, load_classifier, predict, save_classifier, train_classifier
 
 log = logging.getLogger(__name__)
-
-
-def _test_images(dataset: str, data_cfg: dict[str, Any]) -> ImageSet:
-    test = load_dataset(dataset, "test", data_cfg)
-    return head(test, data_cfg.get("n_test_images"))
 
 
 def train(
@@ -64,16 +59,22 @@ def attack(
     device: str,
     out_path: str | Path,
 ) -> None:
-    """Attack one shard of the configured test images; store clean/adversarial images, labels and norms."""
+    """Attack one shard of the configured test images; store clean/adversarial images, labels, success and norms.
+
+    ``ids`` number the configured test images (0..n-1), ``test_ids`` are their indices in the test split.
+    """
     index, total = parse_shard(shard)
-    seed_everything(seed * 100_003 + index)  # each shard its own reproducible random stream (PGD starts)
+    stream = seed * 100_003 + index
+    seed_everything(stream)  # each shard its own reproducible random stream (PGD starts)
     dev = resolve_device(device)
-    data = _test_images(dataset, data_cfg)
+    data, test_ids = select_test_images(dataset, data_cfg)
     ids = torch.arange(len(data)).tensor_split(total)[index - 1]
-    mine = ImageSet(data.images[ids], data.labels[ids], data.info)
     model = freeze(load_classifier(weights_path, data.info, dev))
-    tensors, metrics = attacks.run_attack(model, mine, attack_cfg["method"], attack_cfg.get("params", {}), dev)
-    tensors["ids"] = ids
+    backend = attack_cfg.get("backend", "torchattacks")
+    tensors, metrics = attacks.run_attack(
+        model, data.subset(ids), attack_cfg["method"], attack_cfg.get("params", {}), dev, backend=backend, seed=stream
+    )
+    tensors["ids"], tensors["test_ids"] = ids, test_ids[ids]
     meta = {
         "attack": attack_name,
         "shard": shard,
@@ -109,7 +110,10 @@ def gather_attack(shard_paths: list[str | Path], out_path: str | Path) -> None:
     merged, parts, metas = _merge_shards(shard_paths)
     first = metas[0]
     seconds = sum(m["metrics"]["attack_seconds"] for m in metas)
-    metrics = attacks.attack_metrics(merged, first["metrics"]["method"], first["metrics"]["params"], seconds)
+    done = first["metrics"]
+    metrics = attacks.attack_metrics(
+        merged, done["method"], done["params"], seconds, done.get("backend", "torchattacks")
+    )
     record = {
         "attack": first["attack"],
         **{key: first[key] for key in PROVENANCE_KEYS},
@@ -123,7 +127,7 @@ def gather_attack(shard_paths: list[str | Path], out_path: str | Path) -> None:
 def _admitted(kind: str, dataset: str, data_cfg: dict[str, Any], model, dev, attack_path: str | Path | None):
     """Images, targets, true labels and ids the method admits, and the outcome of every configured image."""
     if kind == "essential":
-        data = _test_images(dataset, data_cfg)
+        data, _ = select_test_images(dataset, data_cfg)
         images, labels = data.floats(), data.labels
         correct = predict(model, images, dev) == labels
         selection = torch.where(correct, maps.KEPT, maps.MISCLASSIFIED_CLEAN)
@@ -135,7 +139,7 @@ def _admitted(kind: str, dataset: str, data_cfg: dict[str, Any], model, dev, att
         images, labels, targets = tensors["adversarial"], tensors["labels"], tensors["adversarial_labels"]
         correct = tensors["clean_predictions"] == labels
         selection = torch.where(
-            correct, torch.where(targets != labels, maps.KEPT, maps.ATTACK_FAILED), maps.MISCLASSIFIED_CLEAN
+            correct, torch.where(tensors["success"], maps.KEPT, maps.ATTACK_FAILED), maps.MISCLASSIFIED_CLEAN
         )
     else:
         raise ValueError(f"map kind must be 'essential' or 'adversarial', not {kind!r}")

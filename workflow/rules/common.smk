@@ -2,13 +2,15 @@
 from snakemake.utils import validate
 
 
+from freqmaps.attacks import check_attack
 from freqmaps.data import check_source, dataset_info, is_synthetic
 from freqmaps.frequency_bias import MODEL_PREFIX, STUDY_INPUTS, variant_models
 
 validate(config, schema="../schemas/config.schema.yaml")
 for _name, _dataset in config["datasets"].items():
-    check_source(_name, _dataset.get("root"), _dataset.get("download", False))
-    dataset_info(_name, _dataset)  # a bad class list or size fails here, before any job
+    check_source(_name, _dataset)  # missing or damaged files, a bad class list or size fail here, before any job
+for _name, _attack in config["attacks"].items():
+    check_attack(_name, _attack)  # an unknown method or parameter fails here, naming the key and the valid ones
 
 # The main experiment runs on the models the config names; the frequency-bias study adds one model per
 # variant (bias_<variant>), built from its shared recipe, reachable through the frequency_bias target.
