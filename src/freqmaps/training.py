@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from freqmaps.data import DatasetInfo, ImageSet, crop_and_flip, random_affine
+from freqmaps.data import AUGMENTATIONS, DatasetInfo, ImageSet, random_affine
 from freqmaps.io import ResultFileError, load_tensors, save_tensors, write_json
 from freqmaps.models import build_model
 from freqmaps.runtime import peak_memory_mb, provenance
@@ -34,7 +34,7 @@ class TrainSettings:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     milestones: list[int] = field(default_factory=list)  # epochs at which lr is divided by 10
-    base_augmentation: str = "crop_flip"  # crop_flip | none
+    base_augmentation: str | None = None  # crop_flip | crop | none; None: the dataset's (DatasetInfo.augmentation)
     n_train: int | None = None  # first n training images (None: all)
     adv_eps: float = 8 / 255  # adversarial variant: PGD L-inf radius in pixel units
     adv_steps: int = 10
@@ -47,14 +47,15 @@ class TrainSettings:
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
             raise ValueError(f"models.*.train.variant: unknown variant {self.variant!r}; known: {VARIANTS}")
-        if self.base_augmentation not in ("crop_flip", "none"):
-            raise ValueError(f"models.*.train.base_augmentation: {self.base_augmentation!r} is not crop_flip|none")
+        if self.base_augmentation not in (None, *AUGMENTATIONS):
+            raise ValueError(
+                f"models.*.train.base_augmentation: {self.base_augmentation!r} is not one of {sorted(AUGMENTATIONS)}"
+            )
         self.scale = tuple(self.scale)
 
 
 def _augment(x: torch.Tensor, s: TrainSettings, generator: torch.Generator) -> torch.Tensor:
-    if s.base_augmentation == "crop_flip":
-        x = crop_and_flip(x, generator, padding=max(1, x.shape[-1] // 8))
+    x = AUGMENTATIONS[s.base_augmentation](x, generator, padding=max(1, x.shape[-1] // 8))
     if s.variant == "scale":
         x = random_affine(x, generator, scale=s.scale)
     elif s.variant == "translate":
@@ -90,6 +91,7 @@ def train_classifier(
     """Train from scratch with SGD + step decay; returns the model (eval mode) and its metrics."""
     from tqdm import tqdm
 
+    settings.base_augmentation = settings.base_augmentation or train.info.augmentation  # recorded as used
     model = build_model(settings.arch, train.info).to(device)
     optimiser = torch.optim.SGD(
         model.parameters(),

@@ -405,3 +405,16 @@ def test_imagenette_folders_load_as_configured(tmp_path):
         load_dataset("imagenette", "test", {**cfg, "classes": ["n00000000", "n01440764"]})
     with pytest.raises(DatasetError, match="datasets.imagenette.root"):
         check_source("imagenette", {"root": str(tmp_path / "elsewhere")})
+
+
+def test_training_uses_the_dataset_augmentation_unless_told():
+    from freqmaps.runtime import seed_everything
+    from freqmaps.training import TrainSettings, train_classifier
+
+    cfg = {"size": 16, "n_train": 32, "n_test": 8, "radius_range": [2.0, 6.0]}
+    train, test = load_dataset("synthetic", "train", cfg), load_dataset("synthetic", "test", cfg)
+    assert train.info.augmentation == "crop"  # orientation-coded wedges: no flips
+    for given, used in ((None, "crop"), ("none", "none"), ("crop_flip", "crop_flip")):
+        settings = TrainSettings(epochs=1, batch_size=16, base_augmentation=given)
+        train_classifier(train, test, settings, torch.device("cpu"), seed_everything(0))
+        assert settings.base_augmentation == used
