@@ -482,7 +482,9 @@ def _check_image_folder(name: str, source: str, cfg: dict[str, Any]) -> None:
 def _load_image_folder(info: DatasetInfo, source: str, split: str, cfg: dict[str, Any]) -> ImageSet:
     folder = _folder_splits(info.name, cfg)[split]
     _, files = list_image_folder(folder, info.class_names)
-    paths, labels = [p for p, _ in files], torch.tensor([y for _, y in files], dtype=torch.int64)
+    order = np.random.default_rng(0).permutation(len(files))  # class-sorted folders: shuffle once, fixed, so
+    paths = [files[i][0] for i in order]  # that the first n images (n_train, selection: first) mix the classes
+    labels = torch.tensor([files[i][1] for i in order], dtype=torch.int64)
     images = _images(len(paths), (info.channels, info.size, info.size), _read_files(paths, info.size, info.channels))
     return _with_train_statistics(ImageSet(images, labels, info), split, cfg)
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from freqmaps import maps
-from freqmaps.data import dataset_info, head, load_dataset
+from freqmaps.data import dataset_info, head, load_dataset, select_test_images
 from freqmaps.fourier import apply_mask, band_energies, full_spectrum, low_frequency_share, shifted
 from freqmaps.io import load_tensors, read_json, save_tensors, write_csv, write_json
 from freqmaps.models import freeze
@@ -52,7 +52,7 @@ def variant_models(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _model_and_data(dataset: str, data_cfg: dict[str, Any], weights_path, device: str):
     dev = resolve_device(device)
-    test = head(load_dataset(dataset, "test", data_cfg), data_cfg.get("n_test_images"))
+    test, _ = select_test_images(dataset, data_cfg)  # the images the main experiment analyses
     return dev, freeze(load_classifier(weights_path, test.info, dev)), test
 
 
