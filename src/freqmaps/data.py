@@ -146,7 +146,8 @@ def check_idx(path: Path) -> tuple[int, ...]:
                 handle.seek(-4, 2)
                 stored = struct.unpack("<I", handle.read(4))[0]  # uncompressed size mod 2^32 (RFC 1952)
         else:
-            head, stored = path.read_bytes()[:20], path.stat().st_size
+            with open(path, "rb") as handle:
+                head, stored = handle.read(4 + 4 * 4), path.stat().st_size
     except (gzip.BadGzipFile, EOFError, zlib.error, OSError) as err:
         raise DatasetError(f"{path}: damaged or truncated gzip archive ({err}); download the file again") from err
     dims = _idx_header(path, head)

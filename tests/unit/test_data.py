@@ -419,3 +419,16 @@ def test_training_uses_the_dataset_augmentation_unless_told():
         settings = TrainSettings(epochs=1, batch_size=16, base_augmentation=given)
         train_classifier(train, test, settings, torch.device("cpu"), seed_everything(0))
         assert settings.base_augmentation == used
+
+
+def test_uncompressed_idx_length_is_checked_before_any_job(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    _write_idx_set(raw, np.random.default_rng(13))
+    for path in raw.glob("*.gz"):
+        path.with_suffix("").write_bytes(gzip.open(path).read())
+        path.unlink()
+    check_source("mnist", {"root": str(tmp_path)})
+    images = raw / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:-1])
+    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte: truncated or damaged IDX file"):
+        check_source("mnist", {"root": str(tmp_path)})
