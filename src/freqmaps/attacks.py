@@ -1,9 +1,23 @@
-"""Adversarial attacks through torchattacks, with success rates and perturbation sizes (docs/METHOD.md §3)."""
+"""Adversarial attacks from one registry of backends, with success rates and perturbation sizes (docs/METHOD.md §3).
+
+``ATTACK_BACKENDS`` maps each backend name (the schema's ``attacks.<name>.backend`` enum) to an
+:class:`AttackBackend`: the methods it offers, the check of a configured method and its parameters (run
+before any job), and the builder of a batch attack ``(images, labels) -> adversarial images``. Images are
+in [0, 1] pixel space; models normalise internally.
+
+An attack *succeeds* on an image the model classifies correctly when clean and, when attacked, wrongly with
+a logit margin above rounding noise (:func:`decisions`): an image left exactly on a decision boundary is not
+counted, so success does not depend on the batch or the order of floating-point sums.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -11,27 +25,54 @@ import torchattacks
 from torch import nn
 
 from freqmaps.data import ImageSet
-from freqmaps.training import predict
 
 log = logging.getLogger(__name__)
 
-# torchattacks class name -> the keyword arguments a config may set (all others are an error).
-ATTACK_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "PGD": ("eps", "alpha", "steps", "random_start"),
-    "FGSM": ("eps",),
-    "DeepFool": ("steps", "overshoot"),
-    "FAB": ("norm", "eps", "steps", "n_restarts", "alpha_max", "eta", "beta"),
-    "CW": ("c", "kappa", "steps", "lr"),
-}
+BatchAttack = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+# The relative logit margin an adversarial label needs over the true one: 4x the largest relative change of
+# float32 logits that rounding caused when measured (5.4e-7 between a batch of 1 and of 40 images, and through
+# the maps stage's FFT round trip). torchattacks' DeepFool leaves images within 5e-7 of the boundary; foolbox's
+# minimal-norm FMN and DeepFool end at least 2.7e-6 and 1.5e-4 past it.
+SUCCESS_MARGIN = 2e-6
 
 
+class AttackConfigError(ValueError):
+    """A configured attack cannot run; the message names the attack, the key and the valid values."""
+
+
+def logit_margins(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """max over k != y of f_k - f_y, divided by max(1, max |f|): > SUCCESS_MARGIN means robustly misclassified."""
+    others = logits.clone()
+    others[torch.arange(len(labels), device=logits.device), labels] = -torch.inf
+    true = logits.gather(1, labels[:, None]).squeeze(1)
+    return (others.amax(1) - true) / logits.abs().amax(1).clamp(min=1)
+
+
+@torch.no_grad()
+def decisions(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device, batch_size: int = 512
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted labels and relative logit margins (see :func:`logit_margins`) on the CPU, in batches."""
+    predictions, margins = [], []
+    for i in range(0, len(images), batch_size):
+        logits = model(images[i : i + batch_size].to(device)).float()
+        predictions.append(logits.argmax(1).cpu())
+        margins.append(logit_margins(logits, labels[i : i + batch_size].to(device)).cpu())
+    if not predictions:
+        return torch.empty(0, dtype=torch.long), torch.empty(0)
+    return torch.cat(predictions), torch.cat(margins)
+
+
+# ------------------------------------------------------------------ the project's batched DeepFool (L2)
 class BatchedDeepFool(torchattacks.attack.Attack):
-    """torchattacks' DeepFool, step for step, on the whole batch at once.
+    """DeepFool (L2, all classes as candidates) on the whole batch at once, as [P2]'s reference (foolbox) does it.
 
-    torchattacks 3.5.1 runs DeepFool one image at a time with a Jacobian per image per step; this computes
-    the same per-image step (closest linearised boundary among the other classes, overshoot applied to each
-    step, clamp to [0, 1], an image stops once misclassified) with one backward pass per class for the
-    whole batch. tests/unit/test_attacks.py checks it against torchattacks.DeepFool.
+    Each step moves to the closest linearised boundary among the other classes (distance + 1e-4 for
+    stability), the steps are summed, and the overshoot is applied to the total: x = clip(x0 + (1 + overshoot)
+    * p_total), as foolbox's ``DeepFoolAttack``. An image stops once its margin passes SUCCESS_MARGIN (not
+    merely its argmax), so it ends past the boundary by more than rounding. One backward pass per class for
+    the whole batch (torchattacks 3.5.1 computes a Jacobian per image per step). tests/unit/test_attacks.py
+    checks it against foolbox's L2DeepFoolAttack and torchattacks' DeepFool.
     """
 
     def __init__(self, model: nn.Module, steps: int = 50, overshoot: float = 0.02) -> None:
@@ -40,17 +81,22 @@ class BatchedDeepFool(torchattacks.attack.Attack):
         self.supported_mode = ["default"]
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        adversarial = images.clone().detach().to(self.device)
+        x0 = images.clone().detach().to(self.device)
         labels = labels.clone().detach().to(self.device)
-        active = torch.ones(len(adversarial), dtype=torch.bool, device=self.device)
-        for _ in range(self.steps):
+        adversarial, total = x0.clone(), torch.zeros_like(x0)
+        active = torch.ones(len(x0), dtype=torch.bool, device=self.device)
+        shape = (-1, *[1] * (x0.ndim - 1))
+        for step_index in range(self.steps + 1):  # the last pass only judges the last step
             index = active.nonzero().squeeze(1)
             if len(index) == 0:
                 break
             x = adversarial[index].clone().requires_grad_(True)
             logits = self.get_logits(x)
             y = labels[index]
-            fooled = logits.argmax(1) != y
+            fooled = logit_margins(logits.detach(), y) > SUCCESS_MARGIN
+            active[index[fooled]] = False
+            if step_index == self.steps:
+                break
             classes = logits.shape[1]
             jacobian = torch.stack(
                 [torch.autograd.grad(logits[:, c].sum(), x, retain_graph=c < classes - 1)[0] for c in range(classes)], 1
@@ -59,50 +105,160 @@ class BatchedDeepFool(torchattacks.attack.Attack):
             f_prime = (logits - logits[rows, y][:, None]).detach()
             w_prime = jacobian - jacobian[rows, y][:, None]
             norms = w_prime.flatten(2).norm(dim=2)
-            value = f_prime.abs() / norms
-            value[rows, y] = torch.inf
-            closest = value.argmin(1)
+            distance = f_prime.abs() / (norms + 1e-8)
+            distance[rows, y] = torch.inf
+            closest = distance.argmin(1)
             w = w_prime[rows, closest]
-            delta = (
-                f_prime[rows, closest].abs().view(-1, *[1] * (x.ndim - 1))
-                * w
-                / norms[rows, closest].view(-1, *[1] * (x.ndim - 1)) ** 2
-            )
-            stepped = (x.detach() + (1 + self.overshoot) * delta).clamp(0, 1)
-            adversarial[index[~fooled]] = stepped[~fooled]
-            active[index[fooled]] = False
+            step = (distance[rows, closest] + 1e-4).view(shape) * w / (norms[rows, closest].view(shape) + 1e-8)
+            go = index[~fooled]
+            total[go] += step[~fooled]
+            adversarial[go] = (x0[go] + (1 + self.overshoot) * total[go]).clamp(0, 1)
         return adversarial
 
 
-def build_attack(model: nn.Module, method: str, params: dict[str, Any], num_classes: int):
-    """A configured torchattacks attack on ``model`` (inputs in [0, 1], no normalisation in torchattacks)."""
+# ------------------------------------------------------------------ backends
+@dataclass(frozen=True)
+class AttackBackend:
+    """One attack library: its method names, the check of a method's parameters, and the batch-attack builder."""
 
-    if method not in ATTACK_PARAMETERS:
-        raise ValueError(f"attacks.*.method: unknown attack {method!r}; known: {sorted(ATTACK_PARAMETERS)}")
-    unknown = set(params) - set(ATTACK_PARAMETERS[method])
-    if unknown:
-        raise ValueError(
-            f"attacks ({method}): unknown parameter(s) {sorted(unknown)}; allowed: {ATTACK_PARAMETERS[method]}"
-        )
-    if "eps" in params and not params["eps"] > 0:
-        raise ValueError(f"attacks ({method}): eps must be positive, got {params['eps']}")
-    kwargs = dict(params)
+    methods: Callable[[], dict[str, Any]]  # method name -> the class (or factory) it builds
+    automatic: tuple[str, ...]  # parameters the backend sets itself (class count, seed, verbosity)
+    build: Callable[[nn.Module, str, dict[str, Any], int, int, torch.device], BatchAttack]
+
+
+def _keyword_parameters(factory: Any) -> dict[str, inspect.Parameter]:
+    """A class's constructor parameters by name, without self and the model."""
+    parameters = dict(inspect.signature(factory.__init__).parameters)
+    parameters.pop("self", None)
+    parameters.pop("model", None)
+    return {n: p for n, p in parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
+@functools.cache
+def torchattacks_methods() -> dict[str, Any]:
+    """Every torchattacks attack class that attacks a model (its first constructor argument)."""
+    found = {}
+    for name in torchattacks.__all__ if hasattr(torchattacks, "__all__") else dir(torchattacks):
+        cls = getattr(torchattacks, name, None)
+        if inspect.isclass(cls) and issubclass(cls, torchattacks.attack.Attack):
+            first = next(iter(list(inspect.signature(cls.__init__).parameters)[1:]), None)
+            if first == "model":
+                found[name] = cls
+    return found
+
+
+_TORCHATTACKS_AUTOMATIC = ("n_classes", "seed", "verbose")
+
+
+def _build_torchattacks(
+    model: nn.Module, method: str, params: dict[str, Any], num_classes: int, seed: int, device: torch.device
+) -> BatchAttack:
     if method == "DeepFool":
-        return BatchedDeepFool(model, **kwargs)
-    if method == "FAB":
-        kwargs["n_classes"] = num_classes  # torchattacks' default of 10 would be wrong for other datasets
-    return getattr(torchattacks, method)(model, **kwargs)
+        return BatchedDeepFool(model, **params)
+    cls = torchattacks_methods()[method]
+    accepted = _keyword_parameters(cls)
+    automatic = {"n_classes": num_classes, "seed": seed, "verbose": False}
+    return cls(model, **params, **{k: v for k, v in automatic.items() if k in accepted})
+
+
+FOOLBOX_METHODS = {  # [P2]'s attacks (minimal-norm with eps omitted), and PGD to compare the backends
+    "LInfFMNAttack": "LInfFMNAttack",
+    "LinfDeepFoolAttack": "LinfDeepFoolAttack",
+    "LinfPGD": "LinfPGD",
+}
+_FOOLBOX_NEEDS_EPS = ("LinfPGD",)
+
+
+@functools.cache
+def foolbox_methods() -> dict[str, Any]:
+    import foolbox
+
+    return {name: getattr(foolbox.attacks, attr) for name, attr in FOOLBOX_METHODS.items()}
+
+
+def _build_foolbox(
+    model: nn.Module, method: str, params: dict[str, Any], num_classes: int, seed: int, device: torch.device
+) -> BatchAttack:
+    import foolbox
+
+    settings = dict(params)
+    eps = settings.pop("eps", None)  # None: minimal-norm, every image pushed just past the boundary
+    attack = foolbox_methods()[method](**settings)
+    fmodel = foolbox.PyTorchModel(model.eval(), bounds=(0, 1), device=device)
+
+    def run(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        _, clipped, _ = attack(fmodel, images.to(device), labels.to(device), epsilons=eps)
+        return clipped
+
+    return run
+
+
+ATTACK_BACKENDS: dict[str, AttackBackend] = {
+    "torchattacks": AttackBackend(torchattacks_methods, _TORCHATTACKS_AUTOMATIC, _build_torchattacks),
+    "foolbox": AttackBackend(foolbox_methods, (), _build_foolbox),
+}
+
+
+def check_attack(name: str, cfg: dict[str, Any]) -> None:
+    """Refuse, before any job, an unknown backend or method and parameters the method's class does not take."""
+    backend_name = cfg.get("backend", "torchattacks")
+    if backend_name not in ATTACK_BACKENDS:
+        raise AttackConfigError(
+            f"attacks.{name}.backend: unknown backend {backend_name!r}; known: {sorted(ATTACK_BACKENDS)}"
+        )
+    backend, method, params = ATTACK_BACKENDS[backend_name], cfg.get("method"), cfg.get("params") or {}
+    methods = backend.methods()
+    if method not in methods:
+        raise AttackConfigError(
+            f"attacks.{name}.method: unknown {backend_name} attack {method!r}; known: {sorted(methods)}"
+        )
+    accepted = _keyword_parameters(methods[method])
+    valid = sorted(set(accepted) - set(backend.automatic)) + (["eps"] if backend_name == "foolbox" else [])
+    for key in params:
+        if key not in valid:
+            set_by = " (set by freqmaps)" if key in backend.automatic else ""
+            raise AttackConfigError(
+                f"attacks.{name}.params.{key}: {backend_name} {method} has no parameter {key!r}{set_by}; valid: {valid}"
+            )
+    required = [k for k, p in accepted.items() if p.default is inspect.Parameter.empty and k not in backend.automatic]
+    required += ["eps"] if backend_name == "foolbox" and method in _FOOLBOX_NEEDS_EPS else []
+    missing = [k for k in required if k not in params]
+    if missing:
+        raise AttackConfigError(f"attacks.{name}.params: {backend_name} {method} needs {missing}; valid: {valid}")
+    if "eps" in params and not params["eps"] > 0:
+        raise AttackConfigError(f"attacks.{name}.params.eps: must be positive, got {params['eps']}")
+
+
+def build_attack(
+    model: nn.Module,
+    method: str,
+    params: dict[str, Any],
+    num_classes: int,
+    backend: str = "torchattacks",
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> BatchAttack:
+    """A configured batch attack on ``model`` (inputs in [0, 1]); the backend sets the class count and seed."""
+    check_attack("*", {"backend": backend, "method": method, "params": params})
+    return ATTACK_BACKENDS[backend].build(model, method, dict(params), num_classes, seed, torch.device(device))
 
 
 def run_attack(
-    model: nn.Module, data: ImageSet, method: str, params: dict[str, Any], device: torch.device, batch_size: int = 250
+    model: nn.Module,
+    data: ImageSet,
+    method: str,
+    params: dict[str, Any],
+    device: torch.device,
+    batch_size: int = 250,
+    backend: str = "torchattacks",
+    seed: int = 0,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Attack every image of ``data``; return the tensors to store and the summary metrics.
 
-    An attack *succeeds* on an image the model classifies correctly when clean and wrongly when attacked;
-    its adversarial label is ``argmax f(x_adv)``.
+    ``adversarial_labels`` is ``argmax f(x_adv)``; ``success`` marks correctly classified images whose
+    attacked version is misclassified with a margin (:func:`logit_margins`).
     """
-    attack = build_attack(model, method, params, data.info.num_classes)
+    attack = build_attack(model, method, params, data.info.num_classes, backend, seed, device)
     clean = data.floats()
     adversarial = torch.empty_like(clean)
     started = time.time()
@@ -110,34 +266,45 @@ def run_attack(
         x = clean[i : i + batch_size].to(device)
         y = data.labels[i : i + batch_size].to(device)
         adversarial[i : i + batch_size] = attack(x, y).detach().cpu()
-        log.info("%s: %d/%d images attacked", method, min(i + batch_size, len(data)), len(data))
+        log.info("%s (%s): %d/%d images attacked", method, backend, min(i + batch_size, len(data)), len(data))
     seconds = time.time() - started
+    clean_predictions, _ = decisions(model, clean, data.labels, device)
+    adversarial_labels, margins = decisions(model, adversarial, data.labels, device)
+    correct = clean_predictions == data.labels
     tensors = {
         "clean": clean,
         "adversarial": adversarial,
         "labels": data.labels,
-        "clean_predictions": predict(model, clean, device),
-        "adversarial_labels": predict(model, adversarial, device),
+        "clean_predictions": clean_predictions,
+        "adversarial_labels": adversarial_labels,
+        "adversarial_margins": margins,
+        "success": correct & (adversarial_labels != data.labels) & (margins > SUCCESS_MARGIN),
     }
     delta = (adversarial - clean).flatten(1)
     tensors["linf"], tensors["l2"] = delta.abs().amax(1), delta.norm(dim=1)
-    metrics = attack_metrics(tensors, method, params, seconds)
+    metrics = attack_metrics(tensors, method, params, seconds, backend)
     log.info(
-        "%s: success rate %.3f on %d correctly classified images",
+        "%s: success rate %.3f on %d correctly classified images; clean accuracy %.3f, robust accuracy %.3f",
         method,
         metrics["success_rate"],
         metrics["n_clean_correct"],
+        metrics["clean_accuracy"],
+        metrics["robust_accuracy"],
     )
     return tensors, metrics
 
 
 def attack_metrics(
-    tensors: dict[str, torch.Tensor], method: str, params: dict[str, Any], seconds: float
+    tensors: dict[str, torch.Tensor], method: str, params: dict[str, Any], seconds: float, backend: str = "torchattacks"
 ) -> dict[str, Any]:
-    """Success rate, accuracies and perturbation sizes from stored attack tensors (one shard or all)."""
+    """Success rate, clean and robust accuracy and perturbation sizes from stored attack tensors (one shard or all).
+
+    Robust accuracy is the share of images classified correctly clean on which the attack did not succeed
+    (RobustBench's definition: clean accuracy times one minus the success rate).
+    """
     labels = tensors["labels"]
     correct = tensors["clean_predictions"] == labels
-    success = correct & (tensors["adversarial_labels"] != labels)
+    success = tensors["success"]
     ok = success.nonzero().squeeze(1)
 
     def summary(values: torch.Tensor) -> dict[str, float | None]:
@@ -146,6 +313,7 @@ def attack_metrics(
         return {"mean": values.mean().item(), "median": values.median().item(), "max": values.max().item()}
 
     return {
+        "backend": backend,
         "method": method,
         "params": params,
         "n_images": len(labels),
@@ -153,7 +321,7 @@ def attack_metrics(
         "n_clean_correct": int(correct.sum()),
         "n_success": int(success.sum()),
         "success_rate": success.sum().item() / max(int(correct.sum()), 1),
-        "robust_accuracy": (tensors["adversarial_labels"] == labels).float().mean().item(),
+        "robust_accuracy": (correct & ~success).float().mean().item(),
         "linf_successful": summary(tensors["linf"][ok]),
         "l2_successful": summary(tensors["l2"][ok]),
         "attack_seconds": seconds,

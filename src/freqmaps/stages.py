@@ -15,11 +15,11 @@ import torch
 
 from freqmaps import attacks, maps, stats
 from freqmaps.config import setting
-from freqmaps.data import ImageSet, dataset_info, head, load_dataset
+from freqmaps.data import dataset_info, load_dataset, select_test_images
 from freqmaps.fourier import shifted
 from freqmaps.io import ResultFileError, atomic_path, load_tensors, save_tensors, write_csv, write_json
 from freqmaps.models import ModelSpec, freeze
-from freqmaps.runtime import peak_memory_mb, provenance, resolve_device, seed_everything, stream_seed
+from freqmaps.runtime import fitted_seed, peak_memory_mb, provenance, resolve_device, seed_everything, stream_seed
 from freqmaps.training import (
     TRAINING_MODES,
     TrainSettings,
@@ -30,12 +30,6 @@ from freqmaps.training import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def test_images(dataset: str, data_cfg: dict[str, Any]) -> ImageSet:
-    """The first ``n_test_images`` test images (the schema's default when the config leaves it out)."""
-    test = load_dataset(dataset, "test", data_cfg)
-    return head(test, setting({"datasets": {dataset: data_cfg}}, "datasets", dataset, "n_test_images"))
 
 
 def train(
@@ -83,16 +77,23 @@ def attack(
     device: str,
     out_path: str | Path,
 ) -> None:
-    """Attack one shard of the configured test images; store clean/adversarial images, labels and norms."""
+    """Attack one shard of the configured test images; store clean/adversarial images, labels, success and norms.
+
+    ``ids`` number the configured test images (0..n-1), ``test_ids`` are their indices in the test split.
+    """
     index, total = parse_shard(shard)
-    seed_everything(stream_seed(seed, index))  # each shard its own reproducible random stream (PGD starts)
+    stream = stream_seed(seed, index)
+    seed_everything(stream)  # each shard its own reproducible random stream (PGD starts)
     dev = resolve_device(device)
-    data = test_images(dataset, data_cfg)
+    data, test_ids = select_test_images(dataset, data_cfg)
     ids = torch.arange(len(data)).tensor_split(total)[index - 1]
-    mine = ImageSet(data.images[ids], data.labels[ids], data.info)
     model = freeze(load_classifier(weights_path, data.info, dev))
-    tensors, metrics = attacks.run_attack(model, mine, attack_cfg["method"], attack_cfg.get("params", {}), dev)
-    tensors["ids"] = ids
+    backend = setting({"attacks": {attack_name: attack_cfg}}, "attacks", attack_name, "backend")
+    params = attack_cfg.get("params", {})
+    tensors, metrics = attacks.run_attack(
+        model, data.subset(ids), attack_cfg["method"], params, dev, backend=backend, seed=fitted_seed(stream, 31)
+    )
+    tensors["ids"], tensors["test_ids"] = ids, test_ids[ids]
     meta = {
         "attack": attack_name,
         "shard": shard,
@@ -128,7 +129,10 @@ def gather_attack(*, shard_paths: list[str | Path], out_path: str | Path) -> Non
     merged, parts, metas = _merge_shards(shard_paths)
     first = metas[0]
     seconds = sum(m["metrics"]["attack_seconds"] for m in metas)
-    metrics = attacks.attack_metrics(merged, first["metrics"]["method"], first["metrics"]["params"], seconds)
+    done = first["metrics"]
+    metrics = attacks.attack_metrics(
+        merged, done["method"], done["params"], seconds, done.get("backend", "torchattacks")
+    )
     record = {
         "attack": first["attack"],
         **{key: first[key] for key in PROVENANCE_KEYS},
@@ -142,7 +146,7 @@ def gather_attack(*, shard_paths: list[str | Path], out_path: str | Path) -> Non
 def _admitted(kind: str, dataset: str, data_cfg: dict[str, Any], model, dev, attack_path: str | Path | None):
     """Images, targets, true labels and ids the method admits, and the outcome of every configured image."""
     if kind == "essential":
-        data = test_images(dataset, data_cfg)
+        data, _ = select_test_images(dataset, data_cfg)
         images, labels = data.floats(), data.labels
         correct = predict(model, images, dev) == labels
         selection = torch.where(correct, maps.KEPT, maps.MISCLASSIFIED_CLEAN)
@@ -154,7 +158,7 @@ def _admitted(kind: str, dataset: str, data_cfg: dict[str, Any], model, dev, att
         images, labels, targets = tensors["adversarial"], tensors["labels"], tensors["adversarial_labels"]
         correct = tensors["clean_predictions"] == labels
         selection = torch.where(
-            correct, torch.where(targets != labels, maps.KEPT, maps.ATTACK_FAILED), maps.MISCLASSIFIED_CLEAN
+            correct, torch.where(tensors["success"], maps.KEPT, maps.ATTACK_FAILED), maps.MISCLASSIFIED_CLEAN
         )
     else:
         raise ValueError(f"map kind must be 'essential' or 'adversarial', not {kind!r}")

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from freqmaps.config import schema_defaults
-from freqmaps.data import DatasetInfo, ImageSet, crop_and_flip, random_affine
+from freqmaps.data import AUGMENTATIONS, DatasetInfo, ImageSet, random_affine
 from freqmaps.io import ResultFileError, load_tensors, regenerate_command, save_tensors, write_json
 from freqmaps.models import (
     InputSpec,
@@ -99,7 +99,7 @@ class TrainSettings:
     momentum: float
     weight_decay: float
     milestones: list[int]  # epochs at which lr is divided by 10
-    base_augmentation: str  # crop_flip | none
+    base_augmentation: str | None  # crop_flip | crop | none; None: the dataset's (DatasetInfo.augmentation)
     n_train: int | None  # first n training images (None: all)
     adv_eps: float  # adversarial variant: PGD L-inf radius in pixel units
     adv_steps: int
@@ -114,8 +114,10 @@ class TrainSettings:
             raise ValueError(f"models.*.train.variant: unknown variant {self.variant!r}; known: {VARIANTS}")
         if self.mode not in TRAINING_MODES:
             raise ValueError(f"models.*.train.mode: unknown mode {self.mode!r}; known: {list(TRAINING_MODES)}")
-        if self.base_augmentation not in ("crop_flip", "none"):
-            raise ValueError(f"models.*.train.base_augmentation: {self.base_augmentation!r} is not crop_flip|none")
+        if self.base_augmentation not in (None, *AUGMENTATIONS):
+            raise ValueError(
+                f"models.*.train.base_augmentation: {self.base_augmentation!r} is not one of {sorted(AUGMENTATIONS)}"
+            )
         self.scale = tuple(self.scale)
 
 
@@ -136,8 +138,7 @@ def check_model_config(name: str, cfg: dict[str, Any]) -> None:
 
 
 def _augment(x: torch.Tensor, s: TrainSettings, generator: torch.Generator) -> torch.Tensor:
-    if s.base_augmentation == "crop_flip":
-        x = crop_and_flip(x, generator, padding=max(1, x.shape[-1] // 8))
+    x = AUGMENTATIONS[s.base_augmentation](x, generator, padding=max(1, x.shape[-1] // 8))
     augment = TRAINING_VARIANTS[s.variant].augment
     return x if augment is None else augment(x, s, generator)
 
@@ -201,6 +202,7 @@ def train_classifier(
     ``spec`` describes (default: the builtin ``settings.arch``); returns it in eval mode and its metrics."""
     from tqdm import tqdm
 
+    settings.base_augmentation = settings.base_augmentation or train.info.augmentation  # recorded as used
     spec = spec or ModelSpec(arch=settings.arch)
     mode = TRAINING_MODES[settings.mode]
     model, _, record = prepare_classifier(spec, train.info, settings.mode)

@@ -3,7 +3,7 @@
 
 
 rule attack:
-    """Attack one shard of the first n_test_images test images."""
+    """Attack one shard of the n_test_images test images chosen by the dataset's selection."""
     input:
         library("attacks", "stages"),
         weights=f"{RUN}/model.safetensors",

@@ -2,6 +2,7 @@
 import re
 from pathlib import Path
 
+from freqmaps.attacks import check_attack
 from freqmaps.config import check_pool_fits, setting, validate_config
 from freqmaps.data import check_source, dataset_info, is_synthetic
 from freqmaps.frequency_bias.variants import MODEL_PREFIX, variant_models
@@ -29,11 +30,13 @@ config["experiment"] = EXPERIMENT  # the report's landing page names it
 BENCHMARKS = f"benchmarks/{EXPERIMENT}/{{dataset}}/{{model}}/seed{{seed}}"
 _infos = {}
 for _name, _dataset in config["datasets"].items():
-    check_source(_name, _dataset.get("root"), setting(config, "datasets", _name, "download"))
-    _infos[_name] = dataset_info(_name, _dataset)  # a bad class list or size fails here, before any job
+    check_source(_name, _dataset)  # missing or damaged files, a bad class list or size fail here, before any job
+    _infos[_name] = dataset_info(_name, _dataset)
 check_pool_fits(config, _infos)
 for _name, _model in config["models"].items():
     check_model_config(_name, _model)  # unknown architecture, absent weights file, impossible training mode
+for _name, _attack in config["attacks"].items():
+    check_attack(_name, _attack)  # an unknown method or parameter fails here, naming the key and the valid ones
 
 # The main experiment runs on the models the config names; the frequency-bias study adds one model per
 # variant (bias_<variant>), built from its shared recipe, reachable through the frequency_bias target.

@@ -81,7 +81,7 @@ def study_settings(key):
 
 
 def synthetic_datasets():
-    return [name for name in config["datasets"] if is_synthetic(name)]
+    return [name for name, settings in config["datasets"].items() if is_synthetic(name, settings)]
 
 
 def experiment_runs():

@@ -15,7 +15,7 @@ import torch
 from freqmaps import maps
 from freqmaps.classifier import load_frozen_classifier
 from freqmaps.config import defaults_at
-from freqmaps.data import head, load_dataset
+from freqmaps.data import head, load_dataset, select_test_images
 from freqmaps.fourier import apply_mask, full_spectrum, shifted
 from freqmaps.io import load_tensors, save_tensors, write_json
 from freqmaps.runtime import provenance, seed_everything
@@ -26,7 +26,6 @@ from freqmaps.shared_masks import (
     class_level_maps,
     dataset_level_mask,
 )
-from freqmaps.stages import test_images
 from freqmaps.training import accuracy, predict
 
 GALLERY = 6  # images in the masked / complement gallery
@@ -54,7 +53,7 @@ def dataset_mask(
     generator = seed_everything(seed)
     classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
     model, dev = classifier.model, classifier.device
-    test = test_images(dataset, data_cfg)
+    test, _ = select_test_images(dataset, data_cfg)  # the images the main experiment analyses
     train = head(load_dataset(dataset, "train", data_cfg), n_train)
     result = dataset_level_mask(model, train, test, settings, dev, generator)
     mask = result["mask"][None].to(dev)
@@ -100,7 +99,7 @@ def image_masks(
     seed_everything(seed)
     classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
     model, dev = classifier.model, classifier.device
-    test = head(test_images(dataset, data_cfg), n_images)
+    test = head(select_test_images(dataset, data_cfg)[0], n_images)
     images = test.floats()
     targets = predict(model, images, dev)
     result = maps.learn_maps(model, images, targets, settings, dev, test.info.num_classes)
