@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from freqmaps.config import schema_defaults
+from freqmaps.runtime import fitted_seed
 from freqmaps.stats.imbalance import MIN_TWONN_POINTS, idcor
 from freqmaps.stats.neighbours import MEMORY_BYTES, gram_precision, space_imbalance_ranks, spaces
 from freqmaps.stats.resampling import (
@@ -49,19 +51,21 @@ RELATED_WHEN = ("larger", "smaller")
 
 
 @dataclass
+@schema_defaults("stats")
 class StatsSettings:
-    """Which statistics, how many null draws, and the feature view of the maps."""
+    """Which statistics, how many null draws, and the feature view of the maps. Defaults and meanings: the
+    config schema's ``stats`` section."""
 
-    statistics: list[str] = field(default_factory=lambda: list(STATISTICS))
-    nulls: list[str] = field(default_factory=lambda: list(NULLS))
-    n_null: int = 100
-    n_bootstrap: int = 200  # intervals of the per-image means (cosine, Pearson)
-    n_half_samples: int = 100  # intervals of the other statistics (random halves)
-    k: list[int] = field(default_factory=lambda: [1])
-    pool: int = 1  # max_pool2d kernel over the shifted maps (7 for 224 px images, docs/METHOD.md §4.1)
-    svcca_variance: float = 0.99
-    views: list[str] = field(default_factory=lambda: list(VIEWS))  # maps, and their band energies
-    n_bands: int = 64
+    statistics: list[str]
+    nulls: list[str]
+    n_null: int
+    n_bootstrap: int  # intervals of the per-image means (cosine, Pearson)
+    n_half_samples: int  # intervals of the other statistics (random halves)
+    k: list[int]
+    pool: int  # max_pool2d kernel over the shifted maps (7 for 224 px images, docs/METHOD.md §4.1)
+    svcca_variance: float
+    views: list[str]  # maps, and their band energies
+    n_bands: int
 
     def __post_init__(self) -> None:
         for name in self.statistics:
@@ -314,7 +318,7 @@ def compare(
 ) -> Comparison:
     """Every configured statistic between the paired rows of X and Y, each against every configured null."""
     X, Y = X.to(device).double(), Y.to(device).double()
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(fitted_seed(seed, 32))  # any admitted seed; < 2**32 as it is
     null_perms = {kind: repairings(labels, kind, settings.n_null, generator) for kind in settings.nulls}
     paired = Paired(X, Y, {k: [p.to(device) for p in v] for k, v in null_perms.items()}, settings, generator, names)
     rows: list[dict[str, Any]] = []
