@@ -29,7 +29,7 @@ def information_imbalance(
 ) -> dict[str, Any]:
     """Information imbalance Δ(X→Y) and Δ(Y→X) (Glielmo et al. 2022), DADApy's definition.
 
-    Δ(X→Y) = 2/(N k) Σ_i Σ_{j in the k nearest neighbours of i in X} rank_Y(i, j), with rank 0 for i itself.
+    Δ(X→Y) = 2/(N² k) Σ_i Σ_{j in the k nearest neighbours of i in X} rank_Y(i, j), with rank 0 for i itself.
     Ranks are exact: Gram distances decide every comparison their error bound allows and float64
     differences decide the rest, so on tie-free data the values equal DADApy's full-rank values bit for
     bit. Memory stays within about ``memory_bytes``. With ``maxk`` (< N - 1) it is DADApy's truncated
