@@ -42,7 +42,7 @@ class Normalize(nn.Module):
 
 
 class SmallCNN(nn.Module):
-    """Two conv blocks and a linear head: about 57 k parameters on one channel, fast enough for CPU experiments on 28x28."""
+    """Two conv blocks and a linear head: about 57 k parameters on one channel, fast on a CPU at 28x28."""
 
     def __init__(self, in_channels: int, num_classes: int, width: int = 32) -> None:
         super().__init__()

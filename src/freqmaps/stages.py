@@ -15,14 +15,15 @@ import torch
 
 from freqmaps import attacks, maps, stats
 from freqmaps.config import setting
-from freqmaps.data import dataset_info, load_dataset, select_test_images
+from freqmaps.data import ImageSet, dataset_info, load_dataset, select_test_images
 from freqmaps.fourier import shifted
 from freqmaps.io import ResultFileError, atomic_path, load_tensors, save_tensors, write_csv, write_json
-from freqmaps.models import ModelSpec, freeze
+from freqmaps.models import ModelSpec, freeze, model_input_spec
 from freqmaps.runtime import fitted_seed, peak_memory_mb, provenance, resolve_device, seed_everything, stream_seed
 from freqmaps.training import (
     TRAINING_MODES,
     TrainSettings,
+    classifier_input_spec,
     load_classifier,
     predict,
     save_classifier,
@@ -47,11 +48,19 @@ def train(
     spec = ModelSpec.from_config(model_cfg)
     generator = seed_everything(seed)
     dev = resolve_device(device)
-    test_set = load_dataset(dataset, "test", data_cfg)
+    size = model_input_spec(spec, dataset_info(dataset, data_cfg)).size  # images at the model's resolution
+    test_set = load_dataset(dataset, "test", data_cfg, size)
     trains = TRAINING_MODES[settings.mode].trainable is not None
-    train_set = load_dataset(dataset, "train", data_cfg) if trains else test_set
+    train_set = load_dataset(dataset, "train", data_cfg, size) if trains else test_set
     model, metrics = train_classifier(train_set, test_set, settings, dev, generator, spec)
     save_classifier(model, weights_path, test_set.info, settings, metrics, dev, seed, spec)
+
+
+def analysed_images(dataset: str, data_cfg: dict[str, Any], weights_path: str | Path) -> tuple[ImageSet, torch.Tensor]:
+    """The configured test images (and their ids in the test split) at the resolution of the classifier saved at
+    ``weights_path``, so that attacks and masks act on exactly the image the model sees."""
+    size = classifier_input_spec(weights_path, dataset_info(dataset, data_cfg)).size
+    return select_test_images(dataset, data_cfg, size)
 
 
 def parse_shard(scatteritem: str) -> tuple[int, int]:
@@ -85,7 +94,7 @@ def attack(
     stream = stream_seed(seed, index)
     seed_everything(stream)  # each shard its own reproducible random stream (PGD starts)
     dev = resolve_device(device)
-    data, test_ids = select_test_images(dataset, data_cfg)
+    data, test_ids = analysed_images(dataset, data_cfg, weights_path)
     ids = torch.arange(len(data)).tensor_split(total)[index - 1]
     model = freeze(load_classifier(weights_path, data.info, dev))
     backend = setting({"attacks": {attack_name: attack_cfg}}, "attacks", attack_name, "backend")
@@ -143,10 +152,12 @@ def gather_attack(*, shard_paths: list[str | Path], out_path: str | Path) -> Non
     write_json(Path(out_path).with_suffix(".json"), record)
 
 
-def _admitted(kind: str, dataset: str, data_cfg: dict[str, Any], model, dev, attack_path: str | Path | None):
+def _admitted(
+    kind: str, dataset: str, data_cfg: dict[str, Any], weights_path, model, dev, attack_path: str | Path | None
+):
     """Images, targets, true labels and ids the method admits, and the outcome of every configured image."""
     if kind == "essential":
-        data, _ = select_test_images(dataset, data_cfg)
+        data, _ = analysed_images(dataset, data_cfg, weights_path)
         images, labels = data.floats(), data.labels
         correct = predict(model, images, dev) == labels
         selection = torch.where(correct, maps.KEPT, maps.MISCLASSIFIED_CLEAN)
@@ -186,7 +197,7 @@ def learn_maps_shard(
     dev = resolve_device(device)
     info = dataset_info(dataset, data_cfg)
     model = freeze(load_classifier(weights_path, info, dev))
-    images, targets, labels, ids, selection = _admitted(kind, dataset, data_cfg, model, dev, attack_path)
+    images, targets, labels, ids, selection = _admitted(kind, dataset, data_cfg, weights_path, model, dev, attack_path)
     mine = ids.tensor_split(total)[index - 1]
     log.info(
         "%s maps, shard %d of %d: %d of %d admitted images (of %d configured)",

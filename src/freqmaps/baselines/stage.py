@@ -17,20 +17,15 @@ import torch
 
 from freqmaps import maps, stats
 from freqmaps.baselines import agreement, measures
-from freqmaps.data import dataset_info, head, load_dataset
+from freqmaps.classifier import load_frozen_classifier
+from freqmaps.data import head
 from freqmaps.io import load_tensors, read_json, save_tensors, write_csv, write_json
-from freqmaps.models import freeze
 from freqmaps.runtime import provenance, resolve_device, seed_everything
-from freqmaps.training import load_classifier
+from freqmaps.stages import analysed_images
 
 log = logging.getLogger(__name__)
 
 MAP_KINDS = {"essential": "E", "adversarial": "A"}  # map set -> its name in the statistics' directions
-
-
-def _model(dataset: str, data_cfg: dict[str, Any], weights_path, device: torch.device):
-    info = dataset_info(dataset, data_cfg)
-    return freeze(load_classifier(weights_path, info, device)), info
 
 
 def _map_settings(map_cfg: dict[str, Any]) -> maps.MapSettings:
@@ -53,9 +48,9 @@ def heat_map(
 
     settings = measures.HeatMapSettings(**heat_map_cfg)
     seed_everything(seed)
-    dev = resolve_device(device)
-    model, _ = _model(dataset, data_cfg, weights_path, dev)
-    data = head(load_dataset(dataset, "test", data_cfg), min(settings.n_images, data_cfg.get("n_test_images") or 10**9))
+    classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
+    model, dev = classifier.model, classifier.device
+    data = head(analysed_images(dataset, data_cfg, weights_path)[0], settings.n_images)
     started = time.time()
     result = measures.fourier_heat_map(model, data.floats(), data.labels, settings, dev, seed)
     seconds = time.time() - started
@@ -82,15 +77,15 @@ def per_image(
     images of one attack file) for all images, ids 0..N-1 as in the map files."""
     wanted = measures.of_scope(scope, names)
     seed_everything(seed)
-    dev = resolve_device(device)
-    model, _ = _model(dataset, data_cfg, weights_path, dev)
+    classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
+    model, dev = classifier.model, classifier.device
     if scope == "attack":
         tensors, _ = load_tensors(attack_path)
         inputs = measures.BaselineInputs(
             tensors["clean"], tensors["labels"], tensors["adversarial"], tensors["adversarial_labels"]
         )
     else:
-        data = head(load_dataset(dataset, "test", data_cfg), data_cfg.get("n_test_images"))
+        data, _ = analysed_images(dataset, data_cfg, weights_path)  # the images of the map files, same ids
         inputs = measures.BaselineInputs(data.floats(), data.labels)
     settings = _map_settings(map_cfg)
     out: dict[str, torch.Tensor] = {}
@@ -242,8 +237,8 @@ def known_answer(
     from freqmaps.known_answer import blank_class
     from freqmaps.synthetic import SyntheticSettings, class_bands
 
-    dev = resolve_device(device)
-    model, info = _model(dataset, data_cfg, weights_path, dev)
+    classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
+    model, info, dev = classifier.model, classifier.info, classifier.device
     bands = class_bands(SyntheticSettings.from_config(data_cfg))
     blank = blank_class(model, info, dev)
     rows = []
