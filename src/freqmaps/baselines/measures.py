@@ -8,7 +8,9 @@ Every measure returns shifted spectra (zero frequency at the centre), as the map
   |FFT(dCE/dx)| of the clean image with its label / of the attacked image with its adversarial label.
 - ``perturbation_spectrum`` (per attacked image): |FFT(x_adv - x)|.
 - ``saliency`` / ``adversarial_saliency`` (per image): |dL/dM| at M = 1, L the map objective
-  (``freqmaps.maps.map_loss`` of the masked image), i.e. the first gradient the map engine takes.
+  (``freqmaps.maps.map_loss`` of the masked image), i.e. the first gradient the map engine takes. Its L1 term
+  adds the constant lam to every entry, which outweighs the data term on confidently classified images: then
+  the entries a class needs (negative dCE/dM) get the *smallest* |dL/dM| (README, Baselines).
 """
 
 from __future__ import annotations
