@@ -1,7 +1,6 @@
 # Settings and functions of the baselines stage (workflow/rules/baselines.smk).
 from freqmaps.baselines.measures import of_scope
 
-BASELINES_CFG = config.get("baselines") or {}
 # Off without a baselines section; a section that leaves out `measures` gets the schema's default list.
 BASELINE_MEASURES = list(setting(config, "baselines", "measures")) if "baselines" in config else []
 BASE = f"{RUN}/baselines"  # one model's baseline files

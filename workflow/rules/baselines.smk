@@ -20,7 +20,7 @@ rule baseline_heat_map:
         ),
     params:
         dataset=dataset_settings,
-        heat_map=canonical(BASELINES_CFG.get("heat_map", {})),
+        heat_map=canonical(setting(config, "baselines", "heat_map")),
         device=setting(config, "device"),
     log:
         f"{LOGS}/baseline_heat_map.log",
@@ -112,7 +112,7 @@ rule baseline_agreement:
         null_draws=f"{BASE}/agreement/{{attack}}_null_draws.csv",
     params:
         stats=canonical(config["stats"]),
-        baselines=canonical({k: v for k, v in BASELINES_CFG.items() if k in ("statistics", "levels")}),
+        baselines={key: setting(config, "baselines", key) for key in ("statistics", "levels")},
         device=setting(config, "device"),
     log:
         f"{LOGS}/baseline_agreement_{{attack}}.log",

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from freqmaps import maps
+from freqmaps.config import schema_defaults
 from freqmaps.fourier import apply_mask, full_spectrum, l1_weights, mask_shape, shifted
 
 SCOPES = ("model", "clean", "attack")  # one heat map per model; per clean test image; per attacked image
@@ -39,12 +40,14 @@ class BaselineInputs:
 
 
 @dataclass
+@schema_defaults("baselines", "heat_map")
 class HeatMapSettings:
-    """Fourier heat map settings; norm 4.0 is the public port's value for CIFAR-size images (15.7 at 224 px)."""
+    """Fourier heat map settings (defaults: the config schema's ``baselines.heat_map``); norm 4.0 is the public
+    port's value for CIFAR-size images (15.7 at 224 px)."""
 
-    norm: float = 4.0
-    n_images: int = 100  # the first configured test images
-    batch_size: int = 1024  # perturbed images per forward pass
+    norm: float
+    n_images: int  # the first configured test images
+    batch_size: int  # perturbed images per forward pass
 
     def __post_init__(self) -> None:
         if not self.norm > 0 or self.n_images < 1 or self.batch_size < 1:
