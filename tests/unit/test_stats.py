@@ -319,6 +319,22 @@ def test_k_not_below_the_number_of_pairs_gives_a_row_with_the_reason(caplog):
     assert "k=6 >= n=6 pairs" in caplog.text and "k=9 >= n=6 pairs" in caplog.text
 
 
+@pytest.mark.parametrize("n", [1, 3])
+def test_too_few_pairs_for_cka_and_svcca_give_rows_not_a_crash(n):
+    """One kept pair has nothing to centre (CKA divided by zero); three pairs have halves of one pair."""
+    rng = np.random.default_rng(0)
+    E, M = t(rng.random((n, 5))), t(rng.random((n, 5)))
+    settings = stats.StatsSettings(statistics=["cka", "svcca"], n_null=3, n_half_samples=2)
+    rows = _rows(stats.compare(E, M, torch.zeros(n, dtype=torch.long), settings, seed=0, device=torch.device("cpu")))
+    for name in ("cka", "svcca"):
+        row = rows[(name, "", None)]
+        assert math.isnan(row["ci_low"]) and math.isnan(row["ci_high"])
+        if n == 1:
+            assert math.isnan(row["value"]) and row["note"] == f"{name}: needs at least 2 pairs, got n=1"
+        else:
+            assert math.isfinite(row["value"]) and row["note"] == ""
+
+
 @pytest.mark.parametrize("name", list(stats.STATISTICS))
 def test_every_registered_statistic_gives_its_declared_rows(name):
     """Each registry entry, alone, on tiny input: the rows its entry declares, finite values and intervals,

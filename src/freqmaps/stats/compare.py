@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 MIN_IDCOR_PAIRS = MIN_TWONN_POINTS + 1  # TwoNN of the pairs drops the last point of its fit
 MIN_IDCOR_HALF_SAMPLE_PAIRS = 2 * MIN_IDCOR_PAIRS  # each random half must itself have a TwoNN
+MIN_REPRESENTATION_PAIRS = 2  # CKA and SVCCA centre the rows: one pair leaves nothing to compare
+MIN_REPRESENTATION_HALF_SAMPLE_PAIRS = 2 * MIN_REPRESENTATION_PAIRS  # each random half centred too
 LEVEL = 0.95  # coverage of every interval
 RELATED_WHEN = ("larger", "smaller")
 
@@ -176,6 +178,8 @@ def _of_sides(name: str) -> Callable:
     the estimate. Coverage is checked on data with a known population value (tests)."""
 
     def estimate(paired: Paired) -> list[Estimate]:
+        if paired.n < MIN_REPRESENTATION_PAIRS:
+            return [not_computed(f"{name}: needs at least {MIN_REPRESENTATION_PAIRS} pairs, got n={paired.n}")]
         side, combine = STATISTICS[name].sides
         of_e, of_a = side(paired.E, paired.settings), side(paired.A, paired.settings)
         nulls = {
@@ -183,11 +187,13 @@ def _of_sides(name: str) -> Callable:
             for kind, perms in paired.repairings.items()
         }
         value = combine(of_e, of_a)
-        ci = _half_sample_ci(
-            lambda rows: combine(side(paired.E[rows], paired.settings), side(paired.A[rows], paired.settings)),
-            value,
-            paired,
-        )
+        ci = (math.nan, math.nan)  # halves of fewer than two pairs have nothing to centre
+        if paired.n >= MIN_REPRESENTATION_HALF_SAMPLE_PAIRS:
+            ci = _half_sample_ci(
+                lambda rows: combine(side(paired.E[rows], paired.settings), side(paired.A[rows], paired.settings)),
+                value,
+                paired,
+            )
         return [Estimate(value, ci, nulls)]
 
     return estimate

@@ -7,6 +7,7 @@ of one side by p permutes its side exactly (``side.permuted(p)``), so null draws
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -50,7 +51,9 @@ def cka_side(X: torch.Tensor) -> CkaSide:
 
 
 def cka_of_sides(x: CkaSide, y: CkaSide) -> float:
-    """Linear CKA from the two sides."""
+    """Linear CKA from the two sides (NaN when a side is constant: no variance to align)."""
+    if x.norm == 0 or y.norm == 0:
+        return math.nan
     if x.gram:
         return (x.matrix * y.matrix).sum().item() / (x.norm * y.norm)
     return (y.matrix.T @ x.matrix).norm().item() ** 2 / (x.norm * y.norm)
