@@ -238,9 +238,8 @@ def known_answer(
     from freqmaps.synthetic import SyntheticSettings, class_bands
 
     classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
-    model, info, dev = classifier.model, classifier.info, classifier.device
     bands = class_bands(SyntheticSettings.from_config(data_cfg))
-    blank = blank_class(model, info, dev)
+    blank = blank_class(classifier)
     rows = []
 
     def judge(measure: str, attack: str, learned: dict[str, torch.Tensor], baselines: dict | None, band: str) -> None:
@@ -266,7 +265,9 @@ def known_answer(
     for attack, path in adversarial_paths.items():
         judge("adversarial_maps", attack, _kept(path), _baseline_file(attack_baseline_paths[attack]), "adversarial")
     write_csv(out_path, rows)
-    write_json(Path(out_path).with_suffix(".json"), {"blank_class": blank, "rows": rows, **provenance(dev, None)})
+    write_json(
+        Path(out_path).with_suffix(".json"), {"blank_class": blank, "rows": rows, **provenance(classifier.device, None)}
+    )
 
 
 def _baseline_file(path) -> dict[str, Any]:
