@@ -110,7 +110,7 @@ def known_answer(
     """Every known-answer measure of one model: a JSON record, a per-class table and the layout figure."""
     from freqmaps import figures
 
-    if not is_synthetic(dataset):
+    if not is_synthetic(dataset, data_cfg):
         raise ValueError(f"known answer: dataset {dataset!r} has no planted bands (only synthetic datasets do)")
     classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
     bands = class_bands(SyntheticSettings.from_config(data_cfg))
