@@ -508,7 +508,14 @@ def test_correlate_writes_flat_rows_long_null_draws_and_the_figures_read_them(tm
     cfg = {"n_null": 5, "n_bootstrap": 5, "n_half_samples": 4, "k": [1, 40], "views": ["maps", "radial_bands"]}
     out = {name: tmp_path / f"pgd{name}.csv" for name in ("", "_per_image", "_null_draws")}
     stages.correlate(
-        tmp_path / "essential.safetensors", tmp_path / "adversarial.safetensors", cfg, 0, "cpu", *out.values()
+        essential_path=tmp_path / "essential.safetensors",
+        adversarial_path=tmp_path / "adversarial.safetensors",
+        stats_cfg=cfg,
+        seed=0,
+        device="cpu",
+        table_path=out[""],
+        per_image_path=out["_per_image"],
+        null_draws_path=out["_null_draws"],
     )
     with open(out[""]) as handle:
         reader = csv.DictReader(handle)
