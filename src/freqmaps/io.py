@@ -65,22 +65,31 @@ def _regenerate_hint(path: Path) -> str:
     )
 
 
-def load_tensors(
-    path: str | os.PathLike, device: str | torch.device = "cpu"
-) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Read tensors and decoded metadata written by :func:`save_tensors`; a damaged file names itself."""
+def load_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The decoded metadata of a file written by :func:`save_tensors`, without reading its tensors; a damaged
+    file names itself."""
+    from safetensors import safe_open
+
     path = Path(path)
     if not path.is_file():
         raise ResultFileError(f"{path}: no such file; {_regenerate_hint(path)}")
     try:
-        tensors = load_file(str(path), device=str(device))
-        from safetensors import safe_open
-
         with safe_open(str(path), framework="pt") as handle:
             raw = handle.metadata() or {}
-        metadata = {key: json.loads(value) for key, value in raw.items()}
+        return {key: json.loads(value) for key, value in raw.items()}
     except (SafetensorError, OSError, ValueError, json.JSONDecodeError) as err:
         raise ResultFileError(f"{path}: corrupted or truncated ({err}); {_regenerate_hint(path)}") from err
+
+
+def load_tensors(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read tensors and decoded metadata written by :func:`save_tensors`; a damaged file names itself."""
+    metadata = load_metadata(path)
+    try:
+        tensors = load_file(str(path), device=str(device))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ResultFileError(f"{path}: corrupted or truncated ({err}); {_regenerate_hint(Path(path))}") from err
     return tensors, metadata
 
 

@@ -7,7 +7,6 @@ parameters train). Adding one is one entry here and its name in the schema's enu
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -21,7 +20,7 @@ from torch import nn
 
 from freqmaps.config import schema_defaults
 from freqmaps.data import AUGMENTATIONS, DatasetInfo, ImageSet, random_affine
-from freqmaps.io import ResultFileError, load_tensors, regenerate_command, save_tensors, write_json
+from freqmaps.io import ResultFileError, load_metadata, load_tensors, regenerate_command, save_tensors, write_json
 from freqmaps.models import (
     InputSpec,
     ModelSpec,
@@ -315,11 +314,7 @@ def _stored_input(meta: dict[str, Any]) -> InputSpec | None:
 def classifier_input_spec(path: str | Path, info: DatasetInfo) -> InputSpec:
     """The input (resolution, channels, normalisation) of the classifier saved at ``path``: what the data loader
     must deliver to it, read from the weights file's metadata."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as handle:
-        raw = handle.metadata() or {}
-    meta = {key: json.loads(raw[key]) for key in ("model", "input", "arch") if key in raw}
+    meta = load_metadata(path)
     spec = ModelSpec(**meta["model"]) if "model" in meta else ModelSpec(arch=meta.get("arch", "small_cnn"))
     return _stored_input(meta) or model_input_spec(spec, info)
 
