@@ -11,10 +11,10 @@ import pytest
 import torch
 import yaml
 
-from tests.conftest import snakemake
+from tests.conftest import DEFAULT_RESULTS, snakemake
 
 pytestmark = pytest.mark.e2e
-RESULTS = "results/pets/cnn/seed0"
+RESULTS = f"{DEFAULT_RESULTS}/pets/cnn/seed0"
 CLASSES = ("ant", "bee", "cat", "dog")
 COLOURS = np.array([[200, 40, 40], [40, 200, 40], [40, 40, 200], [150, 150, 150]])
 
@@ -75,7 +75,7 @@ def test_image_folder_runs_end_to_end(own_data_run):
         tensors, _ = load_tensors(own_data_run / RESULTS / f"attacks/{attack}.safetensors")
         assert torch.bincount(tensors["labels"]).tolist() == [6] * 4  # stratified: 6 test images per class
         assert tensors["test_ids"].unique().numel() == 24 and tensors["clean"].shape[1:] == (3, 16, 16)
-    assert (own_data_run / "results/summary.csv").is_file()
+    assert (own_data_run / DEFAULT_RESULTS / "summary.csv").is_file()
     assert (own_data_run / RESULTS / "figures/fmn/class_mean_maps.png").is_file()
     again = snakemake(own_data_run, "--dry-run")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
