@@ -2,32 +2,10 @@
 # training variant (bias_<variant>, trained by the ordinary train rule), a dataset-level mask, single-image
 # masks and class-level maps per variant and seed, then tables and figures across the variants.
 # Target: `snakemake frequency_bias` (or `make frequency_bias`).
-from freqmaps.frequency_bias import study as bias_study
-
-
-def study_files(wildcards):
-    """Every file the study reads, per variant and seed, named by freqmaps.frequency_bias.study.input_name."""
-    produced_by = {  # kinds: bias_study.STUDY_INPUTS
-        "attack": rules.gather_attack.output.metrics,
-        "dataset_mask": rules.dataset_mask.output.mask,
-        "dataset_mask_sidecar": rules.dataset_mask.output.sidecar,
-        "image_masks": rules.image_masks.output.masks,
-        "class_maps_sidecar": rules.class_maps.output.sidecar,
-    }
-    return {
-        bias_study.input_name(kind, variant, seed): expand(
-            produced_by[kind], dataset=wildcards.dataset, model=MODEL_PREFIX + variant, seed=seed, attack=STUDY["attack"]
-        )[0]
-        for variant in STUDY["variants"]
-        for seed in config["seeds"]
-        for kind in bias_study.STUDY_INPUTS
-    }
-
-
 rule dataset_mask:
     """One invariance-loss mask shared by every image, with masked and complement accuracy."""
     input:
-        library("frequency_bias/stages", "classifier", "shared_masks", "fourier", "data"),
+        library("frequency_bias.stages", "classifier", "shared_masks", "fourier", "data"),
         weights=f"{RUN}/model.safetensors",
     output:
         mask=f"{BIAS}/dataset_mask.safetensors",
@@ -54,7 +32,7 @@ rule dataset_mask:
 rule image_masks:
     """[P1] single-image masks of the first test images (invariance loss, the model's prediction as target)."""
     input:
-        library("frequency_bias/stages", "classifier", "maps", "fourier", "data"),
+        library("frequency_bias.stages", "classifier", "maps", "fourier", "data"),
         weights=f"{RUN}/model.safetensors",
     output:
         masks=f"{BIAS}/image_masks.safetensors",
@@ -81,7 +59,7 @@ rule image_masks:
 rule class_maps:
     """[P2] one map per class from an attack's images; how many attacks the predicted class's map undoes."""
     input:
-        library("frequency_bias/stages", "classifier", "shared_masks", "fourier", "data"),
+        library("frequency_bias.stages", "classifier", "shared_masks", "fourier", "data"),
         weights=f"{RUN}/model.safetensors",
         attack=f"{RUN}/attacks/{{attack}}.safetensors",
     output:
@@ -109,7 +87,7 @@ rule class_maps:
 rule frequency_bias_study:
     """Accuracy, mask and band tables across the variants, with the study's figures."""
     input:
-        library("frequency_bias/study", "frequency_bias/statistics", "figures", "fourier", "maps"),
+        library("frequency_bias.study", "frequency_bias.statistics", "figures", "fourier", "maps"),
         unpack(study_files),
     output:
         variants=report(

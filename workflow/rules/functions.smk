@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from freqmaps._dependencies import library_files
+from freqmaps.frequency_bias import study as bias_study
 
 # Functions the rules call: targets, settings passed as params, and the library modules a rule depends on.
 
@@ -15,7 +16,7 @@ def library(*modules):
     """
     root = Path(workflow.basedir).resolve()  # the checkout holding the Snakefile
     package = root / "src" / "freqmaps"
-    files = library_files(*(m.replace("/", ".") for m in modules), package_dir=package)
+    files = library_files(*modules, package_dir=package)
     sources = [package / f for f in files] + [root / "workflow" / "schemas" / "config.schema.yaml"]
     here = Path.cwd().resolve()
     return [str(s.relative_to(here)) if s.is_relative_to(here) else str(s) for s in sources]
@@ -98,3 +99,22 @@ def experiment_runs():
 def per_run(pattern):
     """``pattern`` filled in for each of :func:`experiment_runs`, in the same order."""
     return [pattern.format(**run) for run in experiment_runs()]
+
+
+def study_files(wildcards):
+    """Every file the study reads, per variant and seed, named by freqmaps.frequency_bias.study.input_name."""
+    produced_by = {  # kinds: bias_study.STUDY_INPUTS
+        "attack": rules.gather_attack.output.metrics,
+        "dataset_mask": rules.dataset_mask.output.mask,
+        "dataset_mask_sidecar": rules.dataset_mask.output.sidecar,
+        "image_masks": rules.image_masks.output.masks,
+        "class_maps_sidecar": rules.class_maps.output.sidecar,
+    }
+    return {
+        bias_study.input_name(kind, variant, seed): expand(
+            produced_by[kind], dataset=wildcards.dataset, model=MODEL_PREFIX + variant, seed=seed, attack=STUDY["attack"]
+        )[0]
+        for variant in STUDY["variants"]
+        for seed in config["seeds"]
+        for kind in bias_study.STUDY_INPUTS
+    }
