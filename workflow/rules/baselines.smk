@@ -1,4 +1,4 @@
-# Cheap baselines beside the learned maps (METHOD.md §8): the Fourier heat map per model, per-image gradient,
+# Cheap baselines beside the learned maps (docs/METHOD.md §11): the Fourier heat map per model, per-image gradient,
 # perturbation and one-step saliency spectra, their agreement with the maps, and planted-band recovery on
 # synthetic datasets. Target: `snakemake baselines`; part of `all` when the config has a baselines section
 # with measures (an empty list or no section switches the stage off).

@@ -1,4 +1,4 @@
-"""Cheap frequency measures beside the learned maps (METHOD.md §8): the measures and their registry
+"""Cheap frequency measures beside the learned maps (docs/METHOD.md §11): the measures and their registry
 (``measures``), and how far they agree with the maps and recover planted bands (``agreement``)."""
 
 from freqmaps.baselines.measures import (

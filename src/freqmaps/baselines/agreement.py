@@ -1,6 +1,6 @@
 """How far the cheap measures agree with the learned maps, and which of them recovers planted bands.
 
-Agreement (METHOD.md §4 statistics, through ``freqmaps.stats.compare``) between a baseline B and a map set M
+Agreement (docs/METHOD.md §4 statistics, through ``freqmaps.stats.compare``) between a baseline B and a map set M
 (essential E or adversarial A) at three levels:
 - ``image``: the per-image rows, paired by image id;
 - ``class_mean``: one row per class, the mean baseline against the mean map (random re-pairing null only:

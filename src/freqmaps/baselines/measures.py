@@ -1,4 +1,4 @@
-"""Cheap frequency measures to hold the learned maps against (METHOD.md §8), and their registry.
+"""Cheap frequency measures to hold the learned maps against (docs/METHOD.md §11), and their registry.
 
 Every measure returns shifted spectra (zero frequency at the centre), as the maps are stored:
 - ``fourier_heat_map`` (per model, Yin et al. 2019): the error rate when one real Fourier basis image of L2
