@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -281,18 +282,27 @@ def _counted_cpu(
     d2: torch.Tensor, below: torch.Tensor, above: torch.Tensor, rows: int = 64
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per row and query: how many of the row's distances are < ``below`` and how many <= ``above``. numpy's
-    comparison and count, a block of rows at a time so that every pass over it stays in cache (torch's
-    comparison-and-sum is several times slower on the CPU)."""
+    comparison and count (torch's comparison-and-sum is several times slower on the CPU), a block of rows at a
+    time so that every pass over it stays in cache, the blocks shared among torch's threads (numpy releases
+    the GIL in these loops)."""
     values, low, high = d2.numpy(), below.numpy(), above.numpy()
     closer = np.empty(low.shape, dtype=np.int64)
     not_farther = np.empty(high.shape, dtype=np.int64)
-    for start in range(0, len(values), rows):
-        block = values[start : start + rows]
+
+    def count(start: int) -> None:
+        block, part = values[start : start + rows], slice(start, start + rows)
         for q in range(low.shape[1]):
-            closer[start : start + rows, q] = np.count_nonzero(block < low[start : start + rows, q, None], axis=1)
-            not_farther[start : start + rows, q] = np.count_nonzero(
-                block <= high[start : start + rows, q, None], axis=1
-            )
+            closer[part, q] = np.count_nonzero(block < low[part, q, None], axis=1)
+            not_farther[part, q] = np.count_nonzero(block <= high[part, q, None], axis=1)
+
+    starts = range(0, len(values), rows)
+    threads = min(torch.get_num_threads(), len(starts))
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(count, starts))
+    else:
+        for start in starts:
+            count(start)
     return torch.from_numpy(closer), torch.from_numpy(not_farther)
 
 
