@@ -13,7 +13,7 @@ import torch  # noqa: E402
 
 from freqmaps import stats  # noqa: E402
 from freqmaps.io import atomic_path, load_tensors, read_csv  # noqa: E402
-from freqmaps.maps import KEPT  # noqa: E402
+from freqmaps.outcomes import KEPT, both_kept  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: str | Path) -> None:
@@ -108,9 +108,9 @@ def examples(
     """The ``count`` images with the highest and the lowest per-image cosine of their two maps (or the first
     images with both maps kept when no cosine is given): clean image, essential map, attacked image, adversarial
     map, all maps on one linear 0-1 colour scale."""
-    e_rows = {int(i): r for r, i in enumerate(essential["ids"]) if essential["outcome"][r] == KEPT}
-    a_rows = {int(i): r for r, i in enumerate(adversarial["ids"]) if adversarial["outcome"][r] == KEPT}
-    both = sorted(set(e_rows) & set(a_rows))
+    kept_ids, e_index, a_index = both_kept(essential, adversarial)
+    both = kept_ids.tolist()
+    e_rows, a_rows = (dict(zip(both, index.tolist(), strict=True)) for index in (e_index, a_index))
     ids = extreme_images(cosine, both, count) if cosine else both[: 2 * count]
     rows = max(len(ids), 1)
     fig, axes = plt.subplots(rows, 4, figsize=(9.5, 2.2 * rows), squeeze=False)
@@ -148,11 +148,11 @@ def cosine_against_nulls(
     rows = read_csv(per_image_csv)
     fig, ax = plt.subplots(figsize=(5, 3.2))
     if rows and "cosine" in rows[0]:
-        ids = [int(r["id"]) for r in rows]
-        e_index = {int(i): r for r, i in enumerate(essential["ids"])}
-        a_index = {int(i): r for r, i in enumerate(adversarial["ids"])}
-        E = stats.features(essential["maps"][[e_index[i] for i in ids]])
-        A = stats.features(adversarial["maps"][[a_index[i] for i in ids]])
+        ids, e_rows, a_rows = both_kept(essential, adversarial)  # the per-image table's rows, in its order
+        if ids.tolist() != [int(r["id"]) for r in rows]:
+            raise ValueError(f"{per_image_csv}: its images are not those with both maps kept in the maps files")
+        E = stats.features(essential["maps"][e_rows])
+        A = stats.features(adversarial["maps"][a_rows])
         labels = torch.tensor([int(r["label"]) for r in rows])
         generator = torch.Generator().manual_seed(seed)
         true = np.array([float(r["cosine"]) for r in rows])

@@ -19,6 +19,7 @@ from freqmaps.data import ImageSet, dataset_info, load_dataset, select_test_imag
 from freqmaps.fourier import shifted
 from freqmaps.io import ResultFileError, atomic_path, load_tensors, save_tensors, write_csv, write_json
 from freqmaps.models import ModelSpec, freeze, model_input_spec
+from freqmaps.outcomes import ATTACK_FAILED, KEPT, MISCLASSIFIED_CLEAN, OUTCOMES, both_kept
 from freqmaps.runtime import fitted_seed, peak_memory_mb, provenance, resolve_device, seed_everything, stream_seed
 from freqmaps.training import (
     TRAINING_MODES,
@@ -160,7 +161,7 @@ def _admitted(
         data, _ = analysed_images(dataset, data_cfg, weights_path)
         images, labels = data.floats(), data.labels
         correct = predict(model, images, dev) == labels
-        selection = torch.where(correct, maps.KEPT, maps.MISCLASSIFIED_CLEAN)
+        selection = torch.where(correct, KEPT, MISCLASSIFIED_CLEAN)
         targets = labels
     elif kind == "adversarial":
         if attack_path is None:
@@ -168,12 +169,10 @@ def _admitted(
         tensors, _ = load_tensors(attack_path)
         images, labels, targets = tensors["adversarial"], tensors["labels"], tensors["adversarial_labels"]
         correct = tensors["clean_predictions"] == labels
-        selection = torch.where(
-            correct, torch.where(tensors["success"], maps.KEPT, maps.ATTACK_FAILED), maps.MISCLASSIFIED_CLEAN
-        )
+        selection = torch.where(correct, torch.where(tensors["success"], KEPT, ATTACK_FAILED), MISCLASSIFIED_CLEAN)
     else:
         raise ValueError(f"map kind must be 'essential' or 'adversarial', not {kind!r}")
-    ids = (selection == maps.KEPT).nonzero().squeeze(1)
+    ids = (selection == KEPT).nonzero().squeeze(1)
     return images, targets, labels, ids, selection
 
 
@@ -237,7 +236,7 @@ def gather_maps(*, shard_paths: list[str | Path], out_path: str | Path) -> None:
     selection = parts[0]["selection"].clone()
     selection[merged["ids"]] = merged["outcome"]
     merged["selection"] = selection
-    counts = {name: int((selection == code).sum()) for code, name in enumerate(maps.OUTCOMES)}
+    counts = {name: int((selection == code).sum()) for code, name in enumerate(OUTCOMES)}
     engine = [m["engine"] for m in metas]
     meta = {key: metas[0][key] for key in ("kind", *PROVENANCE_KEYS)}
     meta.update(
@@ -258,19 +257,12 @@ def kept_pairs(essential_path: str | Path, adversarial_path: str | Path) -> dict
     """Rows of E and A for the images that have both a kept essential and a kept adversarial map."""
     essential, _ = load_tensors(essential_path)
     adversarial, _ = load_tensors(adversarial_path)
-    e_kept = essential["outcome"] == maps.KEPT
-    a_kept = adversarial["outcome"] == maps.KEPT
-    common = sorted(set(essential["ids"][e_kept].tolist()) & set(adversarial["ids"][a_kept].tolist()))
-    if not common:
+    ids, e_idx, a_idx = both_kept(essential, adversarial)
+    if not len(ids):
         raise ResultFileError(
             f"{essential_path} and {adversarial_path} share no image with both maps kept: nothing to correlate "
             "(too few images, no successful attack, or maps dropped: see the 'outcomes' in their sidecars)"
         )
-    ids = torch.tensor(common)
-    e_row = {int(i): r for r, i in enumerate(essential["ids"].tolist())}
-    a_row = {int(i): r for r, i in enumerate(adversarial["ids"].tolist())}
-    e_idx = torch.tensor([e_row[i] for i in common])
-    a_idx = torch.tensor([a_row[i] for i in common])
     return {
         "ids": ids,
         "essential": essential["maps"][e_idx],
@@ -444,8 +436,8 @@ RUN_FACTS_DOC = (
 def maps_outcomes(kind: str, path: str | Path) -> dict[str, int]:
     """How many of the configured images a maps file kept, dropped per reason, and stopped at max_steps."""
     tensors, meta = load_tensors(path)
-    counts = {f"{kind}_{name}": int((tensors["selection"] == code).sum()) for code, name in enumerate(maps.OUTCOMES)}
-    kept = tensors["outcome"] == maps.KEPT
+    counts = {f"{kind}_{name}": int((tensors["selection"] == code).sum()) for code, name in enumerate(OUTCOMES)}
+    kept = tensors["outcome"] == KEPT
     max_steps = meta["settings"]["max_steps"]
     counts[f"{kind}_stopped_at_max_steps"] = int((kept & (tensors["steps"] > max_steps)).sum())
     return counts

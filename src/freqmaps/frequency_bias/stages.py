@@ -18,6 +18,7 @@ from freqmaps.config import defaults_at
 from freqmaps.data import head, load_dataset, select_test_images
 from freqmaps.fourier import apply_mask, full_spectrum, shifted
 from freqmaps.io import load_tensors, save_tensors, write_json
+from freqmaps.outcomes import KEPT
 from freqmaps.runtime import provenance, seed_everything
 from freqmaps.shared_masks import (
     ClassMapSettings,
@@ -110,7 +111,7 @@ def image_masks(
         "steps": result.steps,
         "outcome": result.outcome,
     }
-    record = {"kept": int((result.outcome == maps.KEPT).sum()), "n_images": len(test), "engine": result.stats}
+    record = {"kept": int((result.outcome == KEPT).sum()), "n_images": len(test), "engine": result.stats}
     save_tensors(masks_path, tensors, {"seed": seed})
     write_json(sidecar_path, {**record, **provenance(dev, seed, asdict(settings))})
 

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from freqmaps import maps
 from freqmaps.config import setting
 from freqmaps.fourier import band_energies, low_frequency_share
 from freqmaps.frequency_bias.statistics import hierarchical_interval, linear_probe
 from freqmaps.io import load_tensors, read_json, write_csv, write_json
+from freqmaps.outcomes import KEPT
 
 LOW_FREQUENCY_RADIUS = 0.25  # low-frequency index: energy share within 0.25 * H of the centre
 # The files the study reads per variant and seed: the attack's sidecar (accuracies), the dataset-level mask
@@ -52,7 +52,7 @@ def study(
             mask_record = read_json(paths["dataset_mask_sidecar"])
             image_tensors, _ = load_tensors(paths["image_masks"])
             class_record = read_json(paths["class_maps_sidecar"])
-            kept = image_tensors["outcome"] == maps.KEPT
+            kept = image_tensors["outcome"] == KEPT
             image_maps = image_tensors["maps"][kept]
             lfi = low_frequency_share(image_maps, LOW_FREQUENCY_RADIUS).numpy()
             lfi_images.append(lfi)
