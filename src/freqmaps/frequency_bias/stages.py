@@ -134,14 +134,11 @@ def class_maps(
     classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
     attack, _ = load_tensors(attack_path)  # the images come from the attack file
     result = class_level_maps(
-        classifier.model,
-        attack["clean"],
-        attack["labels"],
-        attack["adversarial"],
-        attack["adversarial_labels"],
-        classifier.info.num_classes,
-        settings,
-        classifier.device,
+        model=classifier.model,
+        attack=attack,
+        num_classes=classifier.info.num_classes,
+        settings=settings,
+        device=classifier.device,
     )
     width = attack["clean"].shape[-1]
     tensors = {
