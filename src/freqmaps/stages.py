@@ -17,7 +17,15 @@ from freqmaps import attacks, maps, stats
 from freqmaps.config import setting
 from freqmaps.data import ImageSet, dataset_info, load_dataset, select_test_images
 from freqmaps.fourier import shifted
-from freqmaps.io import ResultFileError, atomic_path, load_tensors, save_tensors, write_csv, write_json
+from freqmaps.io import (
+    ResultFileError,
+    atomic_path,
+    load_tensors,
+    save_tensors,
+    sidecar_path,
+    write_csv,
+    write_json,
+)
 from freqmaps.models import ModelSpec, freeze, model_input_spec
 from freqmaps.outcomes import ATTACK_FAILED, KEPT, MISCLASSIFIED_CLEAN, OUTCOMES, both_kept
 from freqmaps.runtime import fitted_seed, peak_memory_mb, provenance, resolve_device, seed_everything, stream_seed
@@ -150,7 +158,7 @@ def gather_attack(*, shard_paths: list[str | Path], out_path: str | Path) -> Non
         "shards": len(parts),
     }
     save_tensors(out_path, merged, {"attack": first["attack"], "seed": first["seed"], "shards": len(parts)})
-    write_json(Path(out_path).with_suffix(".json"), record)
+    write_json(sidecar_path(out_path), record)
 
 
 def _admitted(
@@ -250,7 +258,7 @@ def gather_maps(*, shard_paths: list[str | Path], out_path: str | Path) -> None:
         }
     )
     save_tensors(out_path, merged, meta)
-    write_json(Path(out_path).with_suffix(".json"), meta)
+    write_json(sidecar_path(out_path), meta)
 
 
 def kept_pairs(essential_path: str | Path, adversarial_path: str | Path) -> dict[str, torch.Tensor]:
@@ -314,7 +322,7 @@ def correlate(
         ],
     )
     write_json(
-        Path(table_path).with_suffix(".json"),
+        sidecar_path(table_path),
         {
             "essential": str(essential_path),
             "adversarial": str(adversarial_path),
@@ -362,7 +370,7 @@ def summarise(
             )
         )
     write_json(
-        Path(summary_path).with_suffix(".json"),
+        sidecar_path(summary_path),
         {
             "columns": verdict.SUMMARY_DOC,
             "verdict": verdict.VERDICT_DOC,

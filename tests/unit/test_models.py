@@ -16,7 +16,7 @@ from torch import nn
 
 from freqmaps.config import schema_at
 from freqmaps.data import CIFAR10, FASHION_MNIST, DatasetInfo, ImageSet
-from freqmaps.io import read_json
+from freqmaps.io import read_json, sidecar_path
 from freqmaps.models import (
     BUILTIN_ARCHITECTURES,
     SOURCES,
@@ -342,7 +342,7 @@ def test_every_training_mode_trains_what_it_says(pretrained_cnn, mode, tmp_path)
     assert metrics["weights_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     out = tmp_path / "model.safetensors"
     save_classifier(model, out, FASHION_MNIST, settings, metrics, CPU, 0, spec)
-    sidecar = read_json(out.with_suffix(".json"))
+    sidecar = read_json(sidecar_path(out))
     assert (sidecar["source"], sidecar["mode"], sidecar["input"]["size"]) == ("builtin", mode, 28)
     assert sidecar["weights_sha256"] == metrics["weights_sha256"]
     x = torch.rand(3, 1, 28, 28)
