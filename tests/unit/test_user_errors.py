@@ -8,8 +8,8 @@ import torch
 from freqmaps.data import CIFAR10, FASHION_MNIST
 from freqmaps.figures import information_imbalance_plane, null_histograms
 from freqmaps.io import ResultFileError, load_tensors, read_csv, save_tensors, write_csv
-from freqmaps.maps import ATTACK_FAILED, KEPT, MISCLASSIFIED_CLEAN
 from freqmaps.models import build_model
+from freqmaps.outcomes import ATTACK_FAILED, KEPT, MISCLASSIFIED_CLEAN
 from freqmaps.runtime import resolve_device
 from freqmaps.stages import PROVENANCE_KEYS, gather_maps, kept_pairs
 from freqmaps.training import TrainSettings, load_classifier, save_classifier
