@@ -205,6 +205,7 @@ def band_profiles(essential: dict, adversarial: dict, path: str | Path, n_bands:
 
 
 def map_figures(
+    *,
     class_names: list[str],
     essential_path: str | Path,
     adversarial_path: str | Path,

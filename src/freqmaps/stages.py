@@ -62,7 +62,9 @@ def train(
     trains = TRAINING_MODES[settings.mode].trainable is not None
     train_set = load_dataset(dataset, "train", data_cfg, size) if trains else test_set
     model, metrics = train_classifier(train_set, test_set, settings, dev, generator, spec)
-    save_classifier(model, weights_path, test_set.info, settings, metrics, dev, seed, spec)
+    save_classifier(
+        model, weights_path, info=test_set.info, settings=settings, metrics=metrics, device=dev, seed=seed, spec=spec
+    )
 
 
 def analysed_images(dataset: str, data_cfg: dict[str, Any], weights_path: str | Path) -> tuple[ImageSet, torch.Tensor]:

@@ -294,6 +294,7 @@ def train_classifier(
 def save_classifier(
     model: nn.Module,
     path: str | Path,
+    *,
     info: DatasetInfo,
     settings: TrainSettings,
     metrics: dict[str, Any],

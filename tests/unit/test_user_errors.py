@@ -18,7 +18,9 @@ from freqmaps.training import TrainSettings, load_classifier, save_classifier
 def test_weights_of_another_dataset_are_refused(tmp_path):
     model = build_model("small_cnn", FASHION_MNIST)
     path = tmp_path / "model.safetensors"
-    save_classifier(model, path, FASHION_MNIST, TrainSettings(), {}, torch.device("cpu"), 0)
+    save_classifier(
+        model, path, info=FASHION_MNIST, settings=TrainSettings(), metrics={}, device=torch.device("cpu"), seed=0
+    )
     with pytest.raises(ResultFileError, match="trained on 'fashion_mnist', not 'cifar10'"):
         load_classifier(path, CIFAR10, torch.device("cpu"))
     assert load_classifier(path, FASHION_MNIST, torch.device("cpu")) is not None
