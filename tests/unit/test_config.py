@@ -60,6 +60,8 @@ def test_shared_parts_are_defined_once_and_referenced():
     assert text.count("[standard, adversarial, scale, translate, rotate, noise]") == 1
     assert text.count('$ref: "#/$defs/train_recipe"') == 3  # models.*.train, frequency_bias.train, .variants.*
     assert text.count('$ref: "#/$defs/map_settings"') == 2  # maps, frequency_bias.image_masks
+    unused = [name for name in cfg.schema()["$defs"] if f'"#/$defs/{name}"' not in text]
+    assert unused == []  # a part nothing refers to is a second copy of a rule kept elsewhere
 
 
 def test_schema_enums_equal_the_library_registries():
