@@ -403,7 +403,7 @@ def frequency_bias_masks(galleries: dict[str, dict], path: str | Path) -> None:
 
 def band_differences(per_variant: dict[str, dict], path: str | Path) -> None:
     """Radial and angular band energy of each variant minus the standard model's (dataset masks solid,
-    mean single-image masks dashed)."""
+    mean single-image maps dashed)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     base = per_variant["standard"]
@@ -415,7 +415,7 @@ def band_differences(per_variant: dict[str, dict], path: str | Path) -> None:
                 energy, reference = values[f"{view}_{kind}"], base[f"{view}_{kind}"]
                 if energy is None or reference is None:
                     continue
-                label = f"{variant} ({'dataset mask' if kind == 'dataset' else 'image masks'})"
+                label = f"{variant} ({'dataset mask' if kind == 'dataset' else 'image maps'})"
                 ax.plot((energy - reference).numpy(), style, color=colours[i % len(colours)], label=label)
     axes[0].set_xlabel("radial band (0 = zero frequency)")
     axes[1].set_xlabel("angular band (-pi to pi)")
@@ -449,14 +449,14 @@ def complement_gallery(galleries: dict[str, dict], path: str | Path, count: int 
 
 
 def low_frequency_index(summary: list[dict], path: str | Path) -> None:
-    """Low-frequency index per variant: single-image masks (mean, 95% interval over images and seeds) and the
+    """Low-frequency index per variant: single-image maps (mean, 95% interval over images and seeds) and the
     dataset-level mask; the dotted line is the all-pass value."""
     fig, ax = plt.subplots(figsize=(1.0 + 0.9 * len(summary), 3.2))
     x = np.arange(len(summary))
-    means = np.array([r["image_masks_low_frequency_index"] for r in summary])
-    low = np.array([r["image_masks_lfi_ci_low"] for r in summary])
-    high = np.array([r["image_masks_lfi_ci_high"] for r in summary])
-    ax.bar(x, means, color="tab:blue", alpha=0.7, label="image masks (95% CI)")
+    means = np.array([r["image_maps_low_frequency_index"] for r in summary])
+    low = np.array([r["image_maps_lfi_ci_low"] for r in summary])
+    high = np.array([r["image_maps_lfi_ci_high"] for r in summary])
+    ax.bar(x, means, color="tab:blue", alpha=0.7, label="image maps (95% CI)")
     ax.errorbar(x, means, yerr=[means - low, high - means], fmt="none", color="black", capsize=3)
     ax.plot(x, [r["dataset_mask_low_frequency_index"] for r in summary], "D", color="tab:red", label="dataset mask")
     ax.axhline(summary[0]["lfi_all_pass"], color="grey", ls=":", label="all-pass mask")

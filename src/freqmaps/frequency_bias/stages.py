@@ -1,4 +1,4 @@
-"""The study's stages per (variant model, seed): a dataset-level mask, single-image masks, class-level maps.
+"""The study's stages per (variant model, seed): a dataset-level mask, single-image maps, class-level maps.
 
 Each writes its tensors and a JSON sidecar (the paths are passed, not derived); the Snakemake scripts call
 exactly one of these, with keywords.
@@ -82,7 +82,7 @@ def dataset_mask(
     write_json(sidecar_path, record)
 
 
-def image_masks(
+def image_maps(
     *,
     dataset: str,
     data_cfg: dict[str, Any],
@@ -90,11 +90,11 @@ def image_masks(
     map_cfg: dict[str, Any],
     seed: int,
     device: str,
-    masks_path: str | Path,
+    maps_path: str | Path,
     sidecar_path: str | Path,
 ) -> None:
-    """[P1] single-image masks (invariance loss, the model's own prediction as target) of the first test images."""
-    cfg = {**defaults_at("frequency_bias", "image_masks"), **map_cfg}  # [P1]: invariance loss, shared mask
+    """[P1] single-image maps (invariance loss, the model's own prediction as target) of the first test images."""
+    cfg = {**defaults_at("frequency_bias", "image_maps"), **map_cfg}  # [P1]: invariance loss, shared mask
     n_images = cfg.pop("n_images", None)
     settings = maps.MapSettings(**cfg)
     seed_everything(seed)
@@ -112,7 +112,7 @@ def image_masks(
         "outcome": result.outcome,
     }
     record = {"kept": int((result.outcome == KEPT).sum()), "n_images": len(test), "engine": result.stats}
-    save_tensors(masks_path, tensors, {"seed": seed})
+    save_tensors(maps_path, tensors, {"seed": seed})
     write_json(sidecar_path, {**record, **provenance(dev, seed, asdict(settings))})
 
 
