@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from freqmaps import attacks, maps, stats
+from freqmaps.classifier import load_frozen_classifier
 from freqmaps.config import setting
 from freqmaps.data import ImageSet, dataset_info, load_dataset, select_test_images
 from freqmaps.fourier import shifted
@@ -26,14 +27,13 @@ from freqmaps.io import (
     write_csv,
     write_json,
 )
-from freqmaps.models import ModelSpec, freeze, model_input_spec
+from freqmaps.models import ModelSpec, model_input_spec
 from freqmaps.outcomes import ATTACK_FAILED, KEPT, MISCLASSIFIED_CLEAN, OUTCOMES, both_kept
 from freqmaps.runtime import fitted_seed, peak_memory_mb, provenance, resolve_device, seed_everything, stream_seed
 from freqmaps.training import (
     TRAINING_MODES,
     TrainSettings,
     classifier_input_spec,
-    load_classifier,
     predict,
     save_classifier,
     train_classifier,
@@ -104,10 +104,10 @@ def attack(
     index, total = parse_shard(shard)
     stream = stream_seed(seed, index)
     seed_everything(stream)  # each shard its own reproducible random stream (PGD starts)
-    dev = resolve_device(device)
     data, test_ids = analysed_images(dataset, data_cfg, weights_path)
     ids = torch.arange(len(data)).tensor_split(total)[index - 1]
-    model = freeze(load_classifier(weights_path, data.info, dev))
+    classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
+    model, dev = classifier.model, classifier.device
     backend = setting({"attacks": {attack_name: attack_cfg}}, "attacks", attack_name, "backend")
     params = attack_cfg.get("params", {})
     tensors, metrics = attacks.run_attack(
@@ -203,9 +203,8 @@ def learn_maps_shard(
     settings = maps.MapSettings(**{k: v for k, v in map_cfg.items() if k != "shards"})
     index, total = parse_shard(shard)
     seed_everything(seed)
-    dev = resolve_device(device)
-    info = dataset_info(dataset, data_cfg)
-    model = freeze(load_classifier(weights_path, info, dev))
+    classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
+    model, dev, info = classifier.model, classifier.device, classifier.info
     images, targets, labels, ids, selection = _admitted(kind, dataset, data_cfg, weights_path, model, dev, attack_path)
     mine = ids.tensor_split(total)[index - 1]
     log.info(
