@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from freqmaps import stats
-from tests.conftest import FIXTURES, golden_map_like
+from tests.conftest import FIXTURES
+from tests.golden import golden_map_like
 
 GOLDEN = FIXTURES / "dadapy"
 t = torch.from_numpy
