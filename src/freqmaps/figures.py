@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from freqmaps import stats  # noqa: E402
+from freqmaps.fourier import band_energies, radial_band_edges  # noqa: E402
 from freqmaps.io import atomic_path, load_tensors, read_csv  # noqa: E402
 from freqmaps.outcomes import KEPT, both_kept  # noqa: E402
 
@@ -173,7 +174,7 @@ def cosine_against_nulls(
 def band_centres(n_bands: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """Centres of the radial bands (cycles per image) and of the angular bands (degrees) of
     :func:`freqmaps.fourier.band_index`."""
-    radial_edges = np.linspace(0, np.sqrt(2) * height / 2, n_bands + 1)
+    radial_edges = radial_band_edges(height, n_bands).numpy()
     angular_edges = np.linspace(-180, 180, n_bands + 1)
     return (radial_edges[:-1] + radial_edges[1:]) / 2, (angular_edges[:-1] + angular_edges[1:]) / 2
 
@@ -181,7 +182,6 @@ def band_centres(n_bands: int, height: int) -> tuple[np.ndarray, np.ndarray]:
 def band_profiles(essential: dict, adversarial: dict, path: str | Path, n_bands: int = 64) -> None:
     """Mean radial and angular band energy of kept essential and adversarial maps, shaded from
     max(0, mean - sd) to mean + sd (energies are never negative)."""
-    from freqmaps.fourier import band_energies
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     centres = band_centres(n_bands, int(essential["maps"].shape[-2]))
