@@ -29,16 +29,20 @@ import json
 import multiprocessing
 import os
 import statistics
+import sys
 import time
 import warnings
+from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as scripts/correlate.py runs: idle threads sleep
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.golden
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from measure import bench_report, synchronize  # noqa: E402
 
 from freqmaps import stats  # noqa: E402
+from tests.golden import GOLDEN_DIM, golden_map_like  # noqa: E402
 
 
 def nonlinear(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -47,15 +51,6 @@ def nonlinear(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     X = rng.normal(size=(n, d))
     Y = np.tanh(X @ rng.normal(size=(d, d)) / np.sqrt(d)) + 0.3 * rng.normal(size=(n, d))
     return X, Y
-
-
-def golden(n: int, d: int = 3072, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """GOLDEN.md's map-like construction (the same draws as tests/conftest.golden_map_like)."""
-    rng = np.random.default_rng(seed)
-    Z = rng.normal(size=(n, 20))
-    A = np.clip(Z @ rng.normal(size=(20, d)) * 0.3 + 0.5, 0, 1)
-    B = np.clip(np.tanh(Z[:, :10]) @ rng.normal(size=(10, d)) * 0.3 + 0.5, 0, 1)
-    return A, B
 
 
 def plain_ranks(X: torch.Tensor, k: int, block: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
@@ -134,8 +129,8 @@ def main() -> None:
     try:
         for data in args.data:
             for n in args.sizes:
-                for d in args.dims if data == "nonlinear" else [3072]:
-                    X, Y = (nonlinear if data == "nonlinear" else golden)(n, d)
+                for d in args.dims if data == "nonlinear" else [GOLDEN_DIM]:
+                    X, Y = nonlinear(n, d) if data == "nonlinear" else golden_map_like(n)
                     tX, tY = torch.from_numpy(X).to(args.device), torch.from_numpy(Y).to(args.device)
                     stats.information_imbalance(tX[:200], tY[:200], k=1)  # warm-up
                     for k in args.ks:

@@ -6,15 +6,15 @@ from freqmaps.runtime import setup_logging
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
 figures.map_figures(
-    sm.params.class_names,
-    sm.input.essential,
-    sm.input.adversarial,
-    sm.input.attack,
-    sm.input.per_image,
-    sm.params.seed,
-    sm.output.class_means,
-    sm.output.examples,
-    sm.output.cosine,
-    sm.output.bands,
-    sm.params.n_bands,
+    class_names=sm.params.class_names,
+    essential_path=sm.input.essential,
+    adversarial_path=sm.input.adversarial,
+    attack_path=sm.input.attack,
+    per_image_csv=sm.input.per_image,
+    seed=sm.params.seed,
+    class_means_png=sm.output.class_means,
+    examples_png=sm.output.examples,
+    cosine_png=sm.output.cosine,
+    bands_png=sm.output.bands,
+    n_bands=sm.params.n_bands,
 )

@@ -15,16 +15,6 @@ FIXTURES = REPO / "tests" / "fixtures"
 FASHION_MNIST_ROOT = Path("/usr/share/datasets/fashion-mnist")
 
 
-def golden_map_like(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """GOLDEN.md's map-like case: n paired maps of D = 3072 entries in [0, 1] driven by a shared latent,
-    drawn in exactly GOLDEN.md's order (n = 600 is the golden fixture itself)."""
-    rng = np.random.default_rng(0)
-    Z = rng.normal(size=(n, 20))
-    A = np.clip(Z @ rng.normal(size=(20, 3072)) * 0.3 + 0.5, 0, 1)
-    B = np.clip(np.tanh(Z[:, :10]) @ rng.normal(size=(10, 3072)) * 0.3 + 0.5, 0, 1)
-    return A, B
-
-
 def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> None:
     """Write an IDX file as the (Fashion-)MNIST distributions do: magic, big-endian dims, raw bytes."""
     header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)

@@ -243,6 +243,24 @@ def build_attack(
     return ATTACK_BACKENDS[backend].build(model, method, dict(params), num_classes, seed, torch.device(device))
 
 
+def judge_success(
+    model: nn.Module, clean: torch.Tensor, adversarial: torch.Tensor, labels: torch.Tensor, device: torch.device
+) -> dict[str, torch.Tensor]:
+    """The one judgement of an attack, as the attack file stores it: ``clean_predictions``, ``adversarial_labels``
+    (``argmax f(x_adv)``), ``adversarial_margins`` (:func:`logit_margins`) and ``success``, which marks correctly
+    classified images whose attacked version is misclassified by more than ``SUCCESS_MARGIN``. Later stages read
+    the stored ``success`` rather than judge again from labels."""
+    clean_predictions, _ = decisions(model, clean, labels, device)
+    adversarial_labels, margins = decisions(model, adversarial, labels, device)
+    correct = clean_predictions == labels
+    return {
+        "clean_predictions": clean_predictions,
+        "adversarial_labels": adversarial_labels,
+        "adversarial_margins": margins,
+        "success": correct & (adversarial_labels != labels) & (margins > SUCCESS_MARGIN),
+    }
+
+
 def run_attack(
     model: nn.Module,
     data: ImageSet,
@@ -255,8 +273,7 @@ def run_attack(
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Attack every image of ``data``; return the tensors to store and the summary metrics.
 
-    ``adversarial_labels`` is ``argmax f(x_adv)``; ``success`` marks correctly classified images whose
-    attacked version is misclassified with a margin (:func:`logit_margins`).
+    The judgement (``success`` and the labels it rests on) is :func:`judge_success`'s.
     """
     attack = build_attack(model, method, params, data.info.num_classes, backend, seed, device)
     clean = data.floats()
@@ -268,17 +285,11 @@ def run_attack(
         adversarial[i : i + batch_size] = attack(x, y).detach().cpu()
         log.info("%s (%s): %d/%d images attacked", method, backend, min(i + batch_size, len(data)), len(data))
     seconds = time.time() - started
-    clean_predictions, _ = decisions(model, clean, data.labels, device)
-    adversarial_labels, margins = decisions(model, adversarial, data.labels, device)
-    correct = clean_predictions == data.labels
     tensors = {
         "clean": clean,
         "adversarial": adversarial,
         "labels": data.labels,
-        "clean_predictions": clean_predictions,
-        "adversarial_labels": adversarial_labels,
-        "adversarial_margins": margins,
-        "success": correct & (adversarial_labels != data.labels) & (margins > SUCCESS_MARGIN),
+        **judge_success(model, clean, adversarial, data.labels, device),
     }
     delta = (adversarial - clean).flatten(1)
     tensors["linf"], tensors["l2"] = delta.abs().amax(1), delta.norm(dim=1)

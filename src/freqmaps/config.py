@@ -22,6 +22,8 @@ import yaml
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 MAX_ERRORS = 10  # validation errors listed before "... and N more"
+# Keys that were renamed, so that an old config's refusal names the new key: old key path -> new name.
+RENAMED_KEYS = {"frequency_bias.image_masks": "image_maps"}  # the study's per-image masks are maps, as elsewhere
 
 
 class ConfigError(ValueError):
@@ -175,7 +177,13 @@ def _describe(error: jsonschema.ValidationError) -> str:
     kind = error.validator
     if kind in ("additionalProperties", "unevaluatedProperties"):
         extra = [key for key in value if key not in _allowed_keys(error.schema)]
-        return f"{where}: unknown key(s) {extra}; allowed: {_allowed_keys(error.schema)}"
+        renamed = [
+            f"{key!r} is now called {RENAMED_KEYS[f'{where}.{key}']!r}"
+            for key in extra
+            if f"{where}.{key}" in RENAMED_KEYS
+        ]
+        hint = f" ({'; '.join(renamed)})" if renamed else ""
+        return f"{where}: unknown key(s) {extra}; allowed: {_allowed_keys(error.schema)}{hint}"
     if kind == "required":
         return f"{where}: {error.message}"
     if kind == "enum":
@@ -218,7 +226,7 @@ def _check_ranges(config: Mapping[str, Any]) -> list[str]:
     pairs = [(("maps",), "min_steps", "max_steps")]
     if "frequency_bias" in config:
         pairs += [
-            (("frequency_bias", "image_masks"), "min_steps", "max_steps"),
+            (("frequency_bias", "image_maps"), "min_steps", "max_steps"),
             (("frequency_bias", "class_maps"), "min_iterations", "max_iterations"),
         ]
     for keys, low, high in pairs:

@@ -12,8 +12,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from freqmaps import stats  # noqa: E402
+from freqmaps.fourier import band_energies, radial_band_edges  # noqa: E402
 from freqmaps.io import atomic_path, load_tensors, read_csv  # noqa: E402
-from freqmaps.maps import KEPT  # noqa: E402
+from freqmaps.outcomes import KEPT, both_kept  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: str | Path) -> None:
@@ -108,9 +109,9 @@ def examples(
     """The ``count`` images with the highest and the lowest per-image cosine of their two maps (or the first
     images with both maps kept when no cosine is given): clean image, essential map, attacked image, adversarial
     map, all maps on one linear 0-1 colour scale."""
-    e_rows = {int(i): r for r, i in enumerate(essential["ids"]) if essential["outcome"][r] == KEPT}
-    a_rows = {int(i): r for r, i in enumerate(adversarial["ids"]) if adversarial["outcome"][r] == KEPT}
-    both = sorted(set(e_rows) & set(a_rows))
+    kept_ids, e_index, a_index = both_kept(essential, adversarial)
+    both = kept_ids.tolist()
+    e_rows, a_rows = (dict(zip(both, index.tolist(), strict=True)) for index in (e_index, a_index))
     ids = extreme_images(cosine, both, count) if cosine else both[: 2 * count]
     rows = max(len(ids), 1)
     fig, axes = plt.subplots(rows, 4, figsize=(9.5, 2.2 * rows), squeeze=False)
@@ -148,11 +149,11 @@ def cosine_against_nulls(
     rows = read_csv(per_image_csv)
     fig, ax = plt.subplots(figsize=(5, 3.2))
     if rows and "cosine" in rows[0]:
-        ids = [int(r["id"]) for r in rows]
-        e_index = {int(i): r for r, i in enumerate(essential["ids"])}
-        a_index = {int(i): r for r, i in enumerate(adversarial["ids"])}
-        E = stats.features(essential["maps"][[e_index[i] for i in ids]])
-        A = stats.features(adversarial["maps"][[a_index[i] for i in ids]])
+        ids, e_rows, a_rows = both_kept(essential, adversarial)  # the per-image table's rows, in its order
+        if ids.tolist() != [int(r["id"]) for r in rows]:
+            raise ValueError(f"{per_image_csv}: its images are not those with both maps kept in the maps files")
+        E = stats.features(essential["maps"][e_rows])
+        A = stats.features(adversarial["maps"][a_rows])
         labels = torch.tensor([int(r["label"]) for r in rows])
         generator = torch.Generator().manual_seed(seed)
         true = np.array([float(r["cosine"]) for r in rows])
@@ -173,7 +174,7 @@ def cosine_against_nulls(
 def band_centres(n_bands: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """Centres of the radial bands (cycles per image) and of the angular bands (degrees) of
     :func:`freqmaps.fourier.band_index`."""
-    radial_edges = np.linspace(0, np.sqrt(2) * height / 2, n_bands + 1)
+    radial_edges = radial_band_edges(height, n_bands).numpy()
     angular_edges = np.linspace(-180, 180, n_bands + 1)
     return (radial_edges[:-1] + radial_edges[1:]) / 2, (angular_edges[:-1] + angular_edges[1:]) / 2
 
@@ -181,7 +182,6 @@ def band_centres(n_bands: int, height: int) -> tuple[np.ndarray, np.ndarray]:
 def band_profiles(essential: dict, adversarial: dict, path: str | Path, n_bands: int = 64) -> None:
     """Mean radial and angular band energy of kept essential and adversarial maps, shaded from
     max(0, mean - sd) to mean + sd (energies are never negative)."""
-    from freqmaps.fourier import band_energies
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     centres = band_centres(n_bands, int(essential["maps"].shape[-2]))
@@ -205,6 +205,7 @@ def band_profiles(essential: dict, adversarial: dict, path: str | Path, n_bands:
 
 
 def map_figures(
+    *,
     class_names: list[str],
     essential_path: str | Path,
     adversarial_path: str | Path,
@@ -402,7 +403,7 @@ def frequency_bias_masks(galleries: dict[str, dict], path: str | Path) -> None:
 
 def band_differences(per_variant: dict[str, dict], path: str | Path) -> None:
     """Radial and angular band energy of each variant minus the standard model's (dataset masks solid,
-    mean single-image masks dashed)."""
+    mean single-image maps dashed)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     base = per_variant["standard"]
@@ -414,7 +415,7 @@ def band_differences(per_variant: dict[str, dict], path: str | Path) -> None:
                 energy, reference = values[f"{view}_{kind}"], base[f"{view}_{kind}"]
                 if energy is None or reference is None:
                     continue
-                label = f"{variant} ({'dataset mask' if kind == 'dataset' else 'image masks'})"
+                label = f"{variant} ({'dataset mask' if kind == 'dataset' else 'image maps'})"
                 ax.plot((energy - reference).numpy(), style, color=colours[i % len(colours)], label=label)
     axes[0].set_xlabel("radial band (0 = zero frequency)")
     axes[1].set_xlabel("angular band (-pi to pi)")
@@ -448,14 +449,14 @@ def complement_gallery(galleries: dict[str, dict], path: str | Path, count: int 
 
 
 def low_frequency_index(summary: list[dict], path: str | Path) -> None:
-    """Low-frequency index per variant: single-image masks (mean, 95% interval over images and seeds) and the
+    """Low-frequency index per variant: single-image maps (mean, 95% interval over images and seeds) and the
     dataset-level mask; the dotted line is the all-pass value."""
     fig, ax = plt.subplots(figsize=(1.0 + 0.9 * len(summary), 3.2))
     x = np.arange(len(summary))
-    means = np.array([r["image_masks_low_frequency_index"] for r in summary])
-    low = np.array([r["image_masks_lfi_ci_low"] for r in summary])
-    high = np.array([r["image_masks_lfi_ci_high"] for r in summary])
-    ax.bar(x, means, color="tab:blue", alpha=0.7, label="image masks (95% CI)")
+    means = np.array([r["image_maps_low_frequency_index"] for r in summary])
+    low = np.array([r["image_maps_lfi_ci_low"] for r in summary])
+    high = np.array([r["image_maps_lfi_ci_high"] for r in summary])
+    ax.bar(x, means, color="tab:blue", alpha=0.7, label="image maps (95% CI)")
     ax.errorbar(x, means, yerr=[means - low, high - means], fmt="none", color="black", capsize=3)
     ax.plot(x, [r["dataset_mask_low_frequency_index"] for r in summary], "D", color="tab:red", label="dataset mask")
     ax.axhline(summary[0]["lfi_all_pass"], color="grey", ls=":", label="all-pass mask")

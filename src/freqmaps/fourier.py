@@ -102,6 +102,12 @@ def polar_frequencies(height: int, width: int, device: torch.device | str = "cpu
     return torch.sqrt(rows**2 + cols**2), torch.atan2(rows, cols)
 
 
+def radial_band_edges(height: int, n_bands: int = 64) -> torch.Tensor:
+    """Edges of the radial bands of :func:`band_index`, in cycles per image from the centre: n_bands equal
+    annuli from 0 to the corner of an H x H spectrum, sqrt(2) * H / 2 (float64, n_bands + 1 values)."""
+    return torch.linspace(0, math.sqrt(2) * height / 2, n_bands + 1, dtype=torch.float64)
+
+
 def band_index(height: int, width: int, n_bands: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
     """Radial and angular band of every entry of a shifted (centred) spectrum, as in [P1].
 
@@ -109,7 +115,7 @@ def band_index(height: int, width: int, n_bands: int = 64) -> tuple[torch.Tensor
     angular sectors split [-pi, pi) into n_bands equal parts. Every entry lies in exactly one band of each.
     """
     radius, angle = polar_frequencies(height, width)
-    edges = torch.linspace(0, math.sqrt(2) * height / 2, n_bands + 1, dtype=torch.float64)
+    edges = radial_band_edges(height, n_bands)
     radial = (torch.searchsorted(edges, radius, right=True) - 1).clamp(0, n_bands - 1)
     angular = torch.floor((angle + math.pi) / (2 * math.pi) * n_bands).long().clamp(0, n_bands - 1)
     return radial, angular

@@ -93,6 +93,12 @@ def load_tensors(
     return tensors, metadata
 
 
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """The JSON sidecar of a result file (settings, metrics, provenance): beside it, with the suffix .json
+    (``attacks/pgd.safetensors`` -> ``attacks/pgd.json``, ``stats/pgd.csv`` -> ``stats/pgd.json``)."""
+    return Path(path).with_suffix(".json")
+
+
 def write_json(path: str | os.PathLike, payload: Any) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")

@@ -19,10 +19,10 @@ from typing import Any
 
 import torch
 
-from freqmaps import maps
 from freqmaps.classifier import FrozenClassifier, load_frozen_classifier
 from freqmaps.data import is_synthetic
 from freqmaps.io import load_tensors, write_csv, write_json
+from freqmaps.outcomes import KEPT
 from freqmaps.synthetic import SyntheticSettings, attack_regions, band_mass, class_bands
 from freqmaps.training import predict
 
@@ -41,7 +41,7 @@ def blank_class(classifier: FrozenClassifier) -> int:
 
 
 def essential_answer(essential: dict[str, torch.Tensor], bands: torch.Tensor, blank: int) -> dict[str, Any]:
-    kept = essential["outcome"] == maps.KEPT
+    kept = essential["outcome"] == KEPT
     maps_, labels = essential["maps"][kept], essential["labels"][kept]
     share = band_mass(maps_, bands[labels])
     areas = bands.flatten(1).double().mean(1)
@@ -82,7 +82,7 @@ def essential_answer(essential: dict[str, torch.Tensor], bands: torch.Tensor, bl
 
 
 def adversarial_answer(adversarial: dict[str, torch.Tensor], bands: torch.Tensor, blank: int) -> dict[str, Any]:
-    kept = adversarial["outcome"] == maps.KEPT
+    kept = adversarial["outcome"] == KEPT
     judged = kept & (adversarial["targets"] != blank)
     judged[judged.clone()] &= _nonempty(adversarial["maps"][judged])
     regions = attack_regions(bands, adversarial["labels"][judged], adversarial["targets"][judged])

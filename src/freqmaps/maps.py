@@ -34,13 +34,11 @@ from freqmaps.fourier import (
     l1_weights,
     mask_shape,
 )
+from freqmaps.outcomes import KEPT, NAN_LOSS, TARGET_LOST
 from freqmaps.runtime import fp32_precision
 
 log = logging.getLogger(__name__)
 
-# Why an image has no map; stored as small integers next to the maps.
-OUTCOMES = ("kept", "target_lost", "nan_loss", "misclassified_clean", "attack_failed")
-KEPT, TARGET_LOST, NAN_LOSS, MISCLASSIFIED_CLEAN, ATTACK_FAILED = range(len(OUTCOMES))
 PRECISIONS = {"fp32": None, "tf32": None, "bf16": torch.bfloat16, "fp16": torch.float16}  # autocast dtypes
 OBJECTIVES = ("essential", "invariance")
 
@@ -91,7 +89,7 @@ class MapResult:
 
     masks: torch.Tensor
     steps: torch.Tensor  # Adam updates taken
-    outcome: torch.Tensor  # index into OUTCOMES
+    outcome: torch.Tensor  # index into freqmaps.outcomes.OUTCOMES
     final_loss: torch.Tensor
     stats: dict[str, Any] = field(default_factory=dict)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,27 +39,28 @@ class ClassMapSettings:
 
 
 def class_level_maps(
+    *,
     model: nn.Module,
-    clean: torch.Tensor,
-    labels: torch.Tensor,
-    adversarial: torch.Tensor,
-    adversarial_labels: torch.Tensor,
+    attack: Mapping[str, torch.Tensor],
     num_classes: int,
     settings: ClassMapSettings,
     device: torch.device,
 ) -> dict[str, Any]:
-    """One mask per class, all classes optimised together (each with its own Adam state and stop).
+    """One mask per class from an attack's images, all classes optimised together (each with its own Adam
+    state and stop).
 
-    Each iteration takes two Adam steps: (a) on the attacked images whose adversarial label is c (clean image
-    correct, attack successful), with their *true* labels as targets: the mask of c learns to undo attacks
-    that land in c; (b) on the correctly classified clean images of class c, target c. A class takes a step
-    only in a phase where it has images. The loss of a class is the mean cross-entropy of its images plus
-    lam * sum|M_c|. A class stops after ``min_iterations`` once the mean of its last ``window`` losses
-    differs from the mean of the ``window`` before by less than ``tol``.
+    ``attack`` holds the attack file's ``clean``, ``labels``, ``adversarial``, ``adversarial_labels``,
+    ``clean_predictions`` and ``success`` (:func:`freqmaps.attacks.judge_success`'s judgement, used as stored).
+    Each iteration takes two Adam steps: (a) on the successfully attacked images whose adversarial label is c,
+    with their *true* labels as targets: the mask of c learns to undo attacks that land in c; (b) on the
+    correctly classified clean images of class c, target c. A class takes a step only in a phase where it has
+    images. The loss of a class is the mean cross-entropy of its images plus lam * sum|M_c|. A class stops
+    after ``min_iterations`` once the mean of its last ``window`` losses differs from the mean of the
+    ``window`` before by less than ``tol``.
     """
-    clean, adversarial = clean.to(device), adversarial.to(device)
-    labels, adversarial_labels = labels.to(device), adversarial_labels.to(device)
-    correct, success = _correct_and_attacked(model, clean, labels, adversarial_labels)
+    clean, adversarial = attack["clean"].to(device), attack["adversarial"].to(device)
+    labels, adversarial_labels = attack["labels"].to(device), attack["adversarial_labels"].to(device)
+    correct, success = _correct_and_attacked(attack, device)
     phases = [  # (images, targets, owner class of the mask applied)
         (adversarial[success], labels[success], adversarial_labels[success]),
         (clean[correct], labels[correct], labels[correct]),
@@ -99,23 +101,21 @@ def class_level_maps(
         "iterations": iterations.cpu(),
         "n_adversarial": torch.bincount(phases[0][2], minlength=num_classes).cpu(),
         "n_clean": torch.bincount(phases[1][2], minlength=num_classes).cpu(),
-        **evaluate_class_maps(model, masks, clean, labels, adversarial, adversarial_labels, settings.parameterisation),
+        **evaluate_class_maps(model=model, masks=masks, attack=attack, parameterisation=settings.parameterisation),
     }
 
 
 @torch.no_grad()
 def evaluate_class_maps(
-    model: nn.Module,
-    masks: torch.Tensor,
-    clean: torch.Tensor,
-    labels: torch.Tensor,
-    adversarial: torch.Tensor,
-    adversarial_labels: torch.Tensor,
-    parameterisation: str,
+    *, model: nn.Module, masks: torch.Tensor, attack: Mapping[str, torch.Tensor], parameterisation: str
 ) -> dict[str, float]:
     """How many attacks the predicted adversarial class's map undoes; how much clean accuracy the true
-    class's map keeps (fractions of the successfully attacked and of the correctly classified images)."""
-    correct, success = _correct_and_attacked(model, clean, labels, adversarial_labels)
+    class's map keeps (fractions of the successfully attacked and of the correctly classified images of
+    ``attack``, the tensors of an attack file as :func:`class_level_maps` takes them)."""
+    device = masks.device
+    clean, adversarial = attack["clean"].to(device), attack["adversarial"].to(device)
+    labels, adversarial_labels = attack["labels"].to(device), attack["adversarial_labels"].to(device)
+    correct, success = _correct_and_attacked(attack, device)
     reverted = model(apply_mask(adversarial[success], masks[adversarial_labels[success]], parameterisation)).argmax(1)
     kept = model(apply_mask(clean[correct], masks[labels[correct]], parameterisation)).argmax(1)
     return {
@@ -126,13 +126,13 @@ def evaluate_class_maps(
     }
 
 
-@torch.no_grad()
 def _correct_and_attacked(
-    model: nn.Module, clean: torch.Tensor, labels: torch.Tensor, adversarial_labels: torch.Tensor
+    attack: Mapping[str, torch.Tensor], device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Which clean images the model classifies correctly, and which of those the attack moved to another class."""
-    correct = model(clean).argmax(1) == labels
-    return correct, correct & (adversarial_labels != labels)
+    """Which clean images the model classified correctly, and which of those the attack succeeded on, as the
+    attack file recorded them (never judged again here)."""
+    correct = attack["clean_predictions"] == attack["labels"]
+    return correct.to(device), attack["success"].to(device)
 
 
 # ------------------------------------------------------------------ dataset-level masks

@@ -14,17 +14,26 @@ from typing import Any
 import torch
 
 from freqmaps import attacks, maps, stats
+from freqmaps.classifier import load_frozen_classifier
 from freqmaps.config import setting
 from freqmaps.data import ImageSet, dataset_info, load_dataset, select_test_images
 from freqmaps.fourier import shifted
-from freqmaps.io import ResultFileError, atomic_path, load_tensors, save_tensors, write_csv, write_json
-from freqmaps.models import ModelSpec, freeze, model_input_spec
+from freqmaps.io import (
+    ResultFileError,
+    atomic_path,
+    load_tensors,
+    save_tensors,
+    sidecar_path,
+    write_csv,
+    write_json,
+)
+from freqmaps.models import ModelSpec, model_input_spec
+from freqmaps.outcomes import ATTACK_FAILED, KEPT, MISCLASSIFIED_CLEAN, OUTCOMES, both_kept
 from freqmaps.runtime import fitted_seed, peak_memory_mb, provenance, resolve_device, seed_everything, stream_seed
 from freqmaps.training import (
     TRAINING_MODES,
     TrainSettings,
     classifier_input_spec,
-    load_classifier,
     predict,
     save_classifier,
     train_classifier,
@@ -53,7 +62,9 @@ def train(
     trains = TRAINING_MODES[settings.mode].trainable is not None
     train_set = load_dataset(dataset, "train", data_cfg, size) if trains else test_set
     model, metrics = train_classifier(train_set, test_set, settings, dev, generator, spec)
-    save_classifier(model, weights_path, test_set.info, settings, metrics, dev, seed, spec)
+    save_classifier(
+        model, weights_path, info=test_set.info, settings=settings, metrics=metrics, device=dev, seed=seed, spec=spec
+    )
 
 
 def analysed_images(dataset: str, data_cfg: dict[str, Any], weights_path: str | Path) -> tuple[ImageSet, torch.Tensor]:
@@ -93,10 +104,10 @@ def attack(
     index, total = parse_shard(shard)
     stream = stream_seed(seed, index)
     seed_everything(stream)  # each shard its own reproducible random stream (PGD starts)
-    dev = resolve_device(device)
     data, test_ids = analysed_images(dataset, data_cfg, weights_path)
     ids = torch.arange(len(data)).tensor_split(total)[index - 1]
-    model = freeze(load_classifier(weights_path, data.info, dev))
+    classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
+    model, dev = classifier.model, classifier.device
     backend = setting({"attacks": {attack_name: attack_cfg}}, "attacks", attack_name, "backend")
     params = attack_cfg.get("params", {})
     tensors, metrics = attacks.run_attack(
@@ -149,7 +160,7 @@ def gather_attack(*, shard_paths: list[str | Path], out_path: str | Path) -> Non
         "shards": len(parts),
     }
     save_tensors(out_path, merged, {"attack": first["attack"], "seed": first["seed"], "shards": len(parts)})
-    write_json(Path(out_path).with_suffix(".json"), record)
+    write_json(sidecar_path(out_path), record)
 
 
 def _admitted(
@@ -160,7 +171,7 @@ def _admitted(
         data, _ = analysed_images(dataset, data_cfg, weights_path)
         images, labels = data.floats(), data.labels
         correct = predict(model, images, dev) == labels
-        selection = torch.where(correct, maps.KEPT, maps.MISCLASSIFIED_CLEAN)
+        selection = torch.where(correct, KEPT, MISCLASSIFIED_CLEAN)
         targets = labels
     elif kind == "adversarial":
         if attack_path is None:
@@ -168,12 +179,10 @@ def _admitted(
         tensors, _ = load_tensors(attack_path)
         images, labels, targets = tensors["adversarial"], tensors["labels"], tensors["adversarial_labels"]
         correct = tensors["clean_predictions"] == labels
-        selection = torch.where(
-            correct, torch.where(tensors["success"], maps.KEPT, maps.ATTACK_FAILED), maps.MISCLASSIFIED_CLEAN
-        )
+        selection = torch.where(correct, torch.where(tensors["success"], KEPT, ATTACK_FAILED), MISCLASSIFIED_CLEAN)
     else:
         raise ValueError(f"map kind must be 'essential' or 'adversarial', not {kind!r}")
-    ids = (selection == maps.KEPT).nonzero().squeeze(1)
+    ids = (selection == KEPT).nonzero().squeeze(1)
     return images, targets, labels, ids, selection
 
 
@@ -194,9 +203,8 @@ def learn_maps_shard(
     settings = maps.MapSettings(**{k: v for k, v in map_cfg.items() if k != "shards"})
     index, total = parse_shard(shard)
     seed_everything(seed)
-    dev = resolve_device(device)
-    info = dataset_info(dataset, data_cfg)
-    model = freeze(load_classifier(weights_path, info, dev))
+    classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
+    model, dev, info = classifier.model, classifier.device, classifier.info
     images, targets, labels, ids, selection = _admitted(kind, dataset, data_cfg, weights_path, model, dev, attack_path)
     mine = ids.tensor_split(total)[index - 1]
     log.info(
@@ -237,7 +245,7 @@ def gather_maps(*, shard_paths: list[str | Path], out_path: str | Path) -> None:
     selection = parts[0]["selection"].clone()
     selection[merged["ids"]] = merged["outcome"]
     merged["selection"] = selection
-    counts = {name: int((selection == code).sum()) for code, name in enumerate(maps.OUTCOMES)}
+    counts = {name: int((selection == code).sum()) for code, name in enumerate(OUTCOMES)}
     engine = [m["engine"] for m in metas]
     meta = {key: metas[0][key] for key in ("kind", *PROVENANCE_KEYS)}
     meta.update(
@@ -251,26 +259,19 @@ def gather_maps(*, shard_paths: list[str | Path], out_path: str | Path) -> None:
         }
     )
     save_tensors(out_path, merged, meta)
-    write_json(Path(out_path).with_suffix(".json"), meta)
+    write_json(sidecar_path(out_path), meta)
 
 
 def kept_pairs(essential_path: str | Path, adversarial_path: str | Path) -> dict[str, torch.Tensor]:
     """Rows of E and A for the images that have both a kept essential and a kept adversarial map."""
     essential, _ = load_tensors(essential_path)
     adversarial, _ = load_tensors(adversarial_path)
-    e_kept = essential["outcome"] == maps.KEPT
-    a_kept = adversarial["outcome"] == maps.KEPT
-    common = sorted(set(essential["ids"][e_kept].tolist()) & set(adversarial["ids"][a_kept].tolist()))
-    if not common:
+    ids, e_idx, a_idx = both_kept(essential, adversarial)
+    if not len(ids):
         raise ResultFileError(
             f"{essential_path} and {adversarial_path} share no image with both maps kept: nothing to correlate "
             "(too few images, no successful attack, or maps dropped: see the 'outcomes' in their sidecars)"
         )
-    ids = torch.tensor(common)
-    e_row = {int(i): r for r, i in enumerate(essential["ids"].tolist())}
-    a_row = {int(i): r for r, i in enumerate(adversarial["ids"].tolist())}
-    e_idx = torch.tensor([e_row[i] for i in common])
-    a_idx = torch.tensor([a_row[i] for i in common])
     return {
         "ids": ids,
         "essential": essential["maps"][e_idx],
@@ -322,7 +323,7 @@ def correlate(
         ],
     )
     write_json(
-        Path(table_path).with_suffix(".json"),
+        sidecar_path(table_path),
         {
             "essential": str(essential_path),
             "adversarial": str(adversarial_path),
@@ -370,7 +371,7 @@ def summarise(
             )
         )
     write_json(
-        Path(summary_path).with_suffix(".json"),
+        sidecar_path(summary_path),
         {
             "columns": verdict.SUMMARY_DOC,
             "verdict": verdict.VERDICT_DOC,
@@ -444,8 +445,8 @@ RUN_FACTS_DOC = (
 def maps_outcomes(kind: str, path: str | Path) -> dict[str, int]:
     """How many of the configured images a maps file kept, dropped per reason, and stopped at max_steps."""
     tensors, meta = load_tensors(path)
-    counts = {f"{kind}_{name}": int((tensors["selection"] == code).sum()) for code, name in enumerate(maps.OUTCOMES)}
-    kept = tensors["outcome"] == maps.KEPT
+    counts = {f"{kind}_{name}": int((tensors["selection"] == code).sum()) for code, name in enumerate(OUTCOMES)}
+    kept = tensors["outcome"] == KEPT
     max_steps = meta["settings"]["max_steps"]
     counts[f"{kind}_stopped_at_max_steps"] = int((kept & (tensors["steps"] > max_steps)).sum())
     return counts

@@ -20,7 +20,15 @@ from torch import nn
 
 from freqmaps.config import schema_defaults
 from freqmaps.data import AUGMENTATIONS, DatasetInfo, ImageSet, random_affine
-from freqmaps.io import ResultFileError, load_metadata, load_tensors, regenerate_command, save_tensors, write_json
+from freqmaps.io import (
+    ResultFileError,
+    load_metadata,
+    load_tensors,
+    regenerate_command,
+    save_tensors,
+    sidecar_path,
+    write_json,
+)
 from freqmaps.models import (
     InputSpec,
     ModelSpec,
@@ -286,6 +294,7 @@ def train_classifier(
 def save_classifier(
     model: nn.Module,
     path: str | Path,
+    *,
     info: DatasetInfo,
     settings: TrainSettings,
     metrics: dict[str, Any],
@@ -301,7 +310,7 @@ def save_classifier(
     meta = {"arch": spec.arch, "dataset": info.name, "model": spec.record(), "input": input_record}
     state = {key: value.clone() for key, value in model.state_dict().items()}  # no shared storage in safetensors
     save_tensors(path, state, {**meta, **record})
-    write_json(Path(path).with_suffix(".json"), {**metrics, **meta, **record})
+    write_json(sidecar_path(path), {**metrics, **meta, **record})
 
 
 def _stored_input(meta: dict[str, Any]) -> InputSpec | None:

@@ -35,13 +35,13 @@ def test_study_writes_tables_and_figures(study_run):
             "attacked_accuracy",
             "masked_accuracy",
             "complement_accuracy",
-            "image_masks_low_frequency_index",
+            "image_maps_low_frequency_index",
             "probe_accuracy",
             "class_maps_attacks_reverted",
         ):
             assert 0.0 <= float(row[key]) <= 1.0, (key, row[key])
-        assert float(row["image_masks_lfi_ci_low"]) <= float(row["image_masks_low_frequency_index"])
-        assert float(row["image_masks_low_frequency_index"]) <= float(row["image_masks_lfi_ci_high"])
+        assert float(row["image_maps_lfi_ci_low"]) <= float(row["image_maps_low_frequency_index"])
+        assert float(row["image_maps_low_frequency_index"]) <= float(row["image_maps_lfi_ci_high"])
     bands = list(csv.DictReader((study_run / STUDY / "bands.csv").open()))
     standard = [b for b in bands if b["variant"] == "standard"]
     assert standard and all(float(b["difference_to_standard"]) == 0.0 for b in standard)

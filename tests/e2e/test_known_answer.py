@@ -24,7 +24,7 @@ def known_answer_run(tmp_path_factory):
     for dataset in config["datasets"].values():  # CI size: fewer images, the same science
         dataset.update(n_train=3000, n_test=300, n_test_images=120)
     config["maps"]["max_steps"] = 250
-    config["frequency_bias"]["image_masks"].update(n_images=80, batch_size=80)
+    config["frequency_bias"]["image_maps"].update(n_images=80, batch_size=80)
     config["frequency_bias"]["dataset_mask"].update(n_train_images=1000, epochs=4)
     config["frequency_bias"]["class_maps"]["max_iterations"] = 100
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
@@ -69,4 +69,4 @@ def test_frequency_bias_study_runs_on_the_two_scale_dataset(known_answer_run):
     assert set(rows) == {"standard", "adversarial"}
     assert float(rows["adversarial"]["attacked_accuracy"]) > float(rows["standard"]["attacked_accuracy"])
     for row in rows.values():
-        assert 0 < float(row["image_masks_low_frequency_index"]) < 1
+        assert 0 < float(row["image_maps_low_frequency_index"]) < 1

@@ -13,7 +13,9 @@ def test_frozen_classifier_is_the_saved_model_without_gradients(tmp_path):
     torch.manual_seed(0)
     model = build_model("small_cnn", FASHION_MNIST)
     path = tmp_path / "model.safetensors"
-    save_classifier(model, path, FASHION_MNIST, TrainSettings(), {}, torch.device("cpu"), 0)
+    save_classifier(
+        model, path, info=FASHION_MNIST, settings=TrainSettings(), metrics={}, device=torch.device("cpu"), seed=0
+    )
     loaded = load_frozen_classifier(dataset="fashion_mnist", data_cfg={}, weights_path=path, device="cpu")
     assert loaded.info == dataset_info("fashion_mnist") and loaded.device == torch.device("cpu")
     assert not loaded.model.training and not any(p.requires_grad for p in loaded.model.parameters())
@@ -37,7 +39,9 @@ def test_analysed_images_come_at_the_saved_classifiers_resolution(idx_root, tmp_
     spec = ModelSpec.from_config({"arch": "small_cnn", **({"input": {"size": size}} if size else {})})
     model = build_architecture(spec, info)
     path = tmp_path / "model.safetensors"
-    save_classifier(model, path, info, TrainSettings(), {}, torch.device("cpu"), 0, spec)
+    save_classifier(
+        model, path, info=info, settings=TrainSettings(), metrics={}, device=torch.device("cpu"), seed=0, spec=spec
+    )
     images, ids = analysed_images("fashion_mnist", data_cfg, path)
     side = model_input_spec(spec, info).size or 28
     assert images.floats().shape == (6, 1, side, side) and ids.tolist() == list(range(6))

@@ -59,7 +59,9 @@ def test_shared_parts_are_defined_once_and_referenced():
         assert text.count(enum) == 1, enum
     assert text.count("[standard, adversarial, scale, translate, rotate, noise]") == 1
     assert text.count('$ref: "#/$defs/train_recipe"') == 3  # models.*.train, frequency_bias.train, .variants.*
-    assert text.count('$ref: "#/$defs/map_settings"') == 2  # maps, frequency_bias.image_masks
+    assert text.count('$ref: "#/$defs/map_settings"') == 2  # maps, frequency_bias.image_maps
+    unused = [name for name in cfg.schema()["$defs"] if f'"#/$defs/{name}"' not in text]
+    assert unused == []  # a part nothing refers to is a second copy of a rule kept elsewhere
 
 
 def test_schema_enums_equal_the_library_registries():
@@ -104,8 +106,8 @@ def test_settings_defaults_are_the_schemas(settings, keys):
             assert got == value, key
 
 
-def test_image_masks_override_the_map_defaults_only_where_declared():
-    image = cfg.defaults_at("frequency_bias", "image_masks")
+def test_image_maps_override_the_map_defaults_only_where_declared():
+    image = cfg.defaults_at("frequency_bias", "image_maps")
     maps = cfg.defaults_at("maps")
     assert image["objective"] == "invariance" and image["parameterisation"] == "shared"
     assert {k: v for k, v in image.items() if k not in ("objective", "parameterisation")} == {
@@ -133,7 +135,7 @@ def test_readme_configuration_reference_is_generated_from_the_schema():
     readme = (REPO / "README.md").read_text()
     assert cfg.readme_with_reference(readme) == readme, "run `python -m freqmaps.config --readme`"
     for path, _ in _walk(cfg.schema()):
-        if not path.startswith("$defs") and ".variants.<name>." not in path and ".image_masks." not in path:
+        if not path.startswith("$defs") and ".variants.<name>." not in path and ".image_maps." not in path:
             if not path.startswith(".frequency_bias.train."):
                 assert f"`{path[1:]}`" in readme, path
 
@@ -151,10 +153,10 @@ def test_readme_configuration_reference_is_generated_from_the_schema():
         (lambda c: c["maps"].update(shards=2.0), "maps.shards: 2.0"),
         (lambda c: c.update(seeds=[0.0]), "seeds.0: 0.0"),
         (lambda c: c["maps"].update(require_target=1), "maps.require_target: 1"),
-        # 3: the study's recipes and single-image masks are validated
+        # 3: the study's recipes and single-image maps are validated
         (lambda c: c["frequency_bias"]["train"].update(epoch=2), "frequency_bias.train: unknown key(s) ['epoch']"),
         (lambda c: c["frequency_bias"]["variants"]["adversarial"].update(adv_epz=0.1), "['adv_epz']"),
-        (lambda c: c["frequency_bias"]["image_masks"].update(max_step=9), "frequency_bias.image_masks: unknown"),
+        (lambda c: c["frequency_bias"]["image_maps"].update(max_step=9), "frequency_bias.image_maps: unknown"),
         (lambda c: c["frequency_bias"]["variants"]["standard"].update(epochs=-1), "variants.standard.epochs: -1"),
         # 5: no view; 10: a name must match in full
         (lambda c: c["stats"].update(views=[]), "stats.views: []"),
@@ -162,7 +164,7 @@ def test_readme_configuration_reference_is_generated_from_the_schema():
         (lambda c: c["attacks"].update({"pgd\n": c["attacks"]["pgd"]}), "'pgd\\n' is not allowed"),
         # also: max below min, dangling study references
         (lambda c: c["maps"].update(min_steps=50, max_steps=20), "maps.max_steps: 20 is below maps.min_steps (50)"),
-        (lambda c: c["frequency_bias"]["image_masks"].update(min_steps=30), "image_masks.max_steps: 20 is below"),
+        (lambda c: c["frequency_bias"]["image_maps"].update(min_steps=30), "image_maps.max_steps: 20 is below"),
         (lambda c: c["frequency_bias"]["class_maps"].update(min_iterations=99), "class_maps.max_iterations: 15"),
         (lambda c: c["frequency_bias"].update(attack="cw"), "frequency_bias.attack: 'cw' is not under attacks"),
         (lambda c: c["frequency_bias"].update(dataset="mnist"), "frequency_bias.dataset: 'mnist' is not under"),
@@ -170,6 +172,13 @@ def test_readme_configuration_reference_is_generated_from_the_schema():
 )
 def test_values_that_used_to_crash_a_job_are_refused_naming_the_key(edit, expected):
     assert expected in refused(edit)
+
+
+def test_a_renamed_key_is_refused_naming_its_new_name():
+    """frequency_bias.image_masks is image_maps now (the same per-image maps as the main pipeline's)."""
+    message = refused(lambda c: c["frequency_bias"].update(image_masks=c["frequency_bias"].pop("image_maps")))
+    assert "frequency_bias: unknown key(s) ['image_masks']" in message
+    assert "('image_masks' is now called 'image_maps')" in message
 
 
 def test_an_error_names_key_value_and_allowed_values_not_the_schema():

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from freqmaps import figures, stats
-from freqmaps.maps import KEPT, TARGET_LOST
+from freqmaps.outcomes import KEPT, TARGET_LOST
 from tests.conftest import REPO
 
 CAPTION = REPO / "workflow" / "report" / "information_imbalance_plane.rst"

@@ -79,8 +79,8 @@ def test_study_input_names_are_one_per_kind_variant_and_seed():
 
 
 def test_study_names_the_inputs_it_lacks(tmp_path):
-    files = {study.input_name(kind, "standard", 0): "x" for kind in study.STUDY_INPUTS if kind != "image_masks"}
-    with pytest.raises(ValueError, match="image_masks__standard__seed0"):
+    files = {study.input_name(kind, "standard", 0): "x" for kind in study.STUDY_INPUTS if kind != "image_maps"}
+    with pytest.raises(ValueError, match="image_maps__standard__seed0"):
         study.study(files=files, variants=["standard"], seeds=[0], settings={}, out={})
 
 

@@ -13,7 +13,7 @@ from freqmaps.data import FASHION_MNIST
 from freqmaps.maps import MapSettings, learn_maps
 from freqmaps.models import build_model, freeze
 from freqmaps.runtime import fp32_precision
-from tests.conftest import golden_map_like
+from tests.golden import golden_map_like
 
 pytestmark = [
     pytest.mark.gpu,

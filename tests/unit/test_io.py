@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from freqmaps.io import ResultFileError, atomic_path, load_tensors, save_tensors
+from freqmaps.io import ResultFileError, atomic_path, load_tensors, save_tensors, sidecar_path
 
 
 def test_round_trip_with_metadata(tmp_path):
@@ -46,3 +46,8 @@ def test_results_get_ordinary_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_sidecar_lies_beside_its_result_file_with_the_suffix_json():
+    assert sidecar_path("results/a/attacks/pgd.safetensors").as_posix() == "results/a/attacks/pgd.json"
+    assert sidecar_path("results/a/stats/pgd.csv").as_posix() == "results/a/stats/pgd.json"

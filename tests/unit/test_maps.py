@@ -7,8 +7,9 @@ import torch
 from torch import nn
 
 from freqmaps.data import FASHION_MNIST
-from freqmaps.maps import KEPT, NAN_LOSS, TARGET_LOST, MapSettings, learn_maps, reference_map
+from freqmaps.maps import MapSettings, learn_maps, reference_map
 from freqmaps.models import build_model, freeze
+from freqmaps.outcomes import KEPT, NAN_LOSS, TARGET_LOST
 
 CPU = torch.device("cpu")
 

@@ -16,7 +16,7 @@ from torch import nn
 
 from freqmaps.config import schema_at
 from freqmaps.data import CIFAR10, FASHION_MNIST, DatasetInfo, ImageSet
-from freqmaps.io import read_json
+from freqmaps.io import read_json, sidecar_path
 from freqmaps.models import (
     BUILTIN_ARCHITECTURES,
     SOURCES,
@@ -341,8 +341,8 @@ def test_every_training_mode_trains_what_it_says(pretrained_cnn, mode, tmp_path)
         assert not backbone_same and not torch.equal(trained["head.weight"], state["head.weight"])
     assert metrics["weights_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     out = tmp_path / "model.safetensors"
-    save_classifier(model, out, FASHION_MNIST, settings, metrics, CPU, 0, spec)
-    sidecar = read_json(out.with_suffix(".json"))
+    save_classifier(model, out, info=FASHION_MNIST, settings=settings, metrics=metrics, device=CPU, seed=0, spec=spec)
+    sidecar = read_json(sidecar_path(out))
     assert (sidecar["source"], sidecar["mode"], sidecar["input"]["size"]) == ("builtin", mode, 28)
     assert sidecar["weights_sha256"] == metrics["weights_sha256"]
     x = torch.rand(3, 1, 28, 28)
@@ -354,7 +354,9 @@ def test_a_saved_timm_classifier_is_rebuilt_from_its_metadata(tmp_path):
     spec = ModelSpec(source="timm", arch="test_vit", options={"img_size": 28}, input={"size": 28})
     model = build_architecture(spec, FASHION_MNIST).eval()
     path = tmp_path / "model.safetensors"
-    save_classifier(model, path, FASHION_MNIST, TrainSettings(), {}, CPU, 0, spec)
+    save_classifier(
+        model, path, info=FASHION_MNIST, settings=TrainSettings(), metrics={}, device=CPU, seed=0, spec=spec
+    )
     x = torch.rand(2, 1, 28, 28)
     with torch.no_grad():
         assert torch.equal(load_classifier(path, FASHION_MNIST, CPU)(x), model(x))

@@ -5,6 +5,7 @@ import copy
 import pytest
 import torch
 
+from freqmaps.attacks import judge_success
 from freqmaps.data import FASHION_MNIST, ImageSet, head
 from freqmaps.fourier import apply_mask
 from freqmaps.models import build_model, freeze
@@ -31,20 +32,19 @@ def attacked(trained_cnn):
     torch.manual_seed(0)
     adv = torchattacks.PGD(model, eps=16 / 255, alpha=4 / 255, steps=5)(x, y)
     with torch.no_grad():
-        adv_labels = model(adv).argmax(1)
-    return model, x, y, adv, adv_labels
+        judged = judge_success(model, x, adv, y, CPU)
+    return model, {"clean": x, "labels": y, "adversarial": adv, **judged}
 
 
 def test_class_maps_are_optimised_independently_per_class(attacked):
     """Batching all classes together gives each class the mask it gets when optimised alone (fp64)."""
-    model, x, y, adv, adv_labels = attacked
+    model, attack = attacked
     settings = ClassMapSettings(min_iterations=5, max_iterations=15, window=3)
-    together = class_level_maps(model, x, y, adv, adv_labels, 10, settings, CPU)
-    c = int(torch.mode(y).values)
-    alone_images = (y == c) | (adv_labels == c)
-    alone = class_level_maps(
-        model, x[alone_images], y[alone_images], adv[alone_images], adv_labels[alone_images], 10, settings, CPU
-    )
+    together = class_level_maps(model=model, attack=attack, num_classes=10, settings=settings, device=CPU)
+    c = int(torch.mode(attack["labels"]).values)
+    alone_images = (attack["labels"] == c) | (attack["adversarial_labels"] == c)
+    alone_attack = {key: value[alone_images] for key, value in attack.items()}
+    alone = class_level_maps(model=model, attack=alone_attack, num_classes=10, settings=settings, device=CPU)
     assert torch.allclose(together["masks"][c], alone["masks"][c], atol=1e-8)
     assert together["iterations"][c] == alone["iterations"][c]
     assert ((together["masks"] >= 0) & (together["masks"] <= 1)).all()
@@ -52,19 +52,34 @@ def test_class_maps_are_optimised_independently_per_class(attacked):
 
 
 def test_class_map_evaluation_matches_a_direct_count(attacked):
-    model, x, y, adv, adv_labels = attacked
+    model, attack = attacked
+    x, y, adv, adv_labels = (attack[key] for key in ("clean", "labels", "adversarial", "adversarial_labels"))
     masks = torch.rand(10, 1, 28, 28, dtype=torch.float64)
-    result = evaluate_class_maps(model, masks, x, y, adv, adv_labels, "per_channel")
+    result = evaluate_class_maps(model=model, masks=masks, attack=attack, parameterisation="per_channel")
     with torch.no_grad():
         correct = model(x).argmax(1) == y
         reverted = kept = 0
         for i in range(len(x)):
-            if correct[i] and adv_labels[i] != y[i]:
+            if attack["success"][i]:
                 reverted += int(model(apply_mask(adv[i : i + 1], masks[adv_labels[i]], "per_channel")).argmax() == y[i])
             if correct[i]:
                 kept += int(model(apply_mask(x[i : i + 1], masks[y[i]], "per_channel")).argmax() == y[i])
     assert result["attacks_reverted"] == pytest.approx(reverted / result["n_attacked"])
     assert result["clean_accuracy_kept"] == pytest.approx(kept / result["n_correct"])
+
+
+def test_class_maps_take_the_attack_files_judgement_of_success(attacked):
+    """An image the attack file does not mark successful (say, misclassified by less than the success margin)
+    is no attack to undo, whatever its adversarial label."""
+    model, attack = attacked
+    doubtful = attack["success"].clone()
+    doubtful[int(doubtful.nonzero()[0])] = False
+    masks = torch.ones(10, 1, 28, 28, dtype=torch.float64)
+    judged = evaluate_class_maps(model=model, masks=masks, attack=attack, parameterisation="per_channel")
+    fewer = evaluate_class_maps(
+        model=model, masks=masks, attack={**attack, "success": doubtful}, parameterisation="per_channel"
+    )
+    assert fewer["n_attacked"] == judged["n_attacked"] - 1 and fewer["n_correct"] == judged["n_correct"]
 
 
 def test_dataset_mask_sparsifies_and_keeps_accuracy(trained_cnn):

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from freqmaps import stats
-from tests.conftest import FIXTURES, golden_map_like
+from tests.conftest import FIXTURES
+from tests.golden import golden_map_like
 
 GOLDEN = FIXTURES / "dadapy"
 t = torch.from_numpy
@@ -527,8 +528,9 @@ def test_correlate_writes_flat_rows_long_null_draws_and_the_figures_read_them(tm
     statistic, direction, k, null and draw), and the two figures that parse them."""
     import csv
 
-    from freqmaps import figures, maps, stages
+    from freqmaps import figures, stages
     from freqmaps.io import save_tensors
+    from freqmaps.outcomes import KEPT
 
     n = 30
     g = torch.Generator().manual_seed(0)
@@ -539,7 +541,7 @@ def test_correlate_writes_flat_rows_long_null_draws_and_the_figures_read_them(tm
             "ids": torch.arange(n),
             "labels": torch.arange(n) % 3,
             "targets": (torch.arange(n) + 1) % 3,
-            "outcome": torch.full((n,), maps.KEPT),
+            "outcome": torch.full((n,), KEPT),
         }
         save_tensors(tmp_path / f"{kind}.safetensors", tensors, {})
     cfg = {"n_null": 5, "n_bootstrap": 5, "n_half_samples": 4, "k": [1, 40], "views": ["maps", "radial_bands"]}

@@ -90,12 +90,12 @@ def test_synthetic_is_a_dataset_like_any_other():
 def test_known_answer_measures_on_constructed_maps():
     """Maps that are exactly their class's band meet the threshold and recover the layout; the blank class is
     reported apart; adversarial maps on the adversarial class's band put their mass where it owns frequencies."""
-    from freqmaps import maps as M
     from freqmaps.known_answer import adversarial_answer, essential_answer
+    from freqmaps.outcomes import KEPT
 
     bands = class_bands(SyntheticSettings(layout="rings", overlap=0.5))
     labels = torch.tensor([0, 1, 2, 3, 1, 2])
-    essential = {"maps": bands[labels].double()[:, None], "labels": labels, "outcome": torch.full((6,), M.KEPT)}
+    essential = {"maps": bands[labels].double()[:, None], "labels": labels, "outcome": torch.full((6,), KEPT)}
     essential["maps"][labels == 0] = 0.0  # class 0 is the blank class: its maps are empty
     answer = essential_answer(essential, bands, blank=0)
     assert answer["meets_threshold"] and answer["mass_in_band_mean"] == 1.0
@@ -106,7 +106,7 @@ def test_known_answer_measures_on_constructed_maps():
         "maps": bands[targets].double()[:, None],
         "labels": torch.tensor([1, 2, 1]),
         "targets": targets,
-        "outcome": torch.full((3,), M.KEPT),
+        "outcome": torch.full((3,), KEPT),
     }
     result = adversarial_answer(adversarial, bands, blank=0)
     assert result["judged_maps"] == 2 and result["to_blank_class"] == 1

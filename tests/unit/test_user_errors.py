@@ -8,8 +8,8 @@ import torch
 from freqmaps.data import CIFAR10, FASHION_MNIST
 from freqmaps.figures import information_imbalance_plane, null_histograms
 from freqmaps.io import ResultFileError, load_tensors, read_csv, save_tensors, write_csv
-from freqmaps.maps import ATTACK_FAILED, KEPT, MISCLASSIFIED_CLEAN
 from freqmaps.models import build_model
+from freqmaps.outcomes import ATTACK_FAILED, KEPT, MISCLASSIFIED_CLEAN
 from freqmaps.runtime import resolve_device
 from freqmaps.stages import PROVENANCE_KEYS, gather_maps, kept_pairs
 from freqmaps.training import TrainSettings, load_classifier, save_classifier
@@ -18,7 +18,9 @@ from freqmaps.training import TrainSettings, load_classifier, save_classifier
 def test_weights_of_another_dataset_are_refused(tmp_path):
     model = build_model("small_cnn", FASHION_MNIST)
     path = tmp_path / "model.safetensors"
-    save_classifier(model, path, FASHION_MNIST, TrainSettings(), {}, torch.device("cpu"), 0)
+    save_classifier(
+        model, path, info=FASHION_MNIST, settings=TrainSettings(), metrics={}, device=torch.device("cpu"), seed=0
+    )
     with pytest.raises(ResultFileError, match="trained on 'fashion_mnist', not 'cifar10'"):
         load_classifier(path, CIFAR10, torch.device("cpu"))
     assert load_classifier(path, FASHION_MNIST, torch.device("cpu")) is not None

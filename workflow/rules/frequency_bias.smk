@@ -1,6 +1,6 @@
 # The frequency-bias study of [P1] (docs/METHOD.md §6) and the class-level maps of [P2] (§5): one model per
 # training variant (bias_<variant>, trained by the ordinary train rule), a dataset-level mask, single-image
-# masks and class-level maps per variant and seed, then tables and figures across the variants.
+# maps and class-level maps per variant and seed, then tables and figures across the variants.
 # Target: `snakemake frequency_bias` (or `make frequency_bias`).
 rule dataset_mask:
     """One invariance-loss mask shared by every image, with masked and complement accuracy."""
@@ -29,22 +29,22 @@ rule dataset_mask:
         "../../scripts/dataset_mask.py"
 
 
-rule image_masks:
-    """[P1] single-image masks of the first test images (invariance loss, the model's prediction as target)."""
+rule image_maps:
+    """[P1] single-image maps of the first test images (invariance loss, the model's prediction as target)."""
     input:
         library("frequency_bias.stages", "classifier", "maps", "fourier", "data"),
         weights=f"{RUN}/model.safetensors",
     output:
-        masks=f"{BIAS}/image_masks.safetensors",
-        sidecar=f"{BIAS}/image_masks.json",
+        maps=f"{BIAS}/image_maps.safetensors",
+        sidecar=f"{BIAS}/image_maps.json",
     params:
         dataset=dataset_settings,
-        maps=study_settings("image_masks"),
+        maps=study_settings("image_maps"),
         device=setting(config, "device"),
     log:
-        f"{LOGS}/image_masks.log",
+        f"{LOGS}/image_maps.log",
     benchmark:
-        f"{BENCHMARKS}/image_masks.tsv"
+        f"{BENCHMARKS}/image_maps.tsv"
     threads: 2
     resources:
         gpu=1,
@@ -53,7 +53,7 @@ rule image_masks:
     conda:
         "../../envs/freqmaps.yaml"
     script:
-        "../../scripts/image_masks.py"
+        "../../scripts/image_maps.py"
 
 
 rule class_maps:

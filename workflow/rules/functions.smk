@@ -107,7 +107,7 @@ def study_files(wildcards):
         "attack": rules.gather_attack.output.metrics,
         "dataset_mask": rules.dataset_mask.output.mask,
         "dataset_mask_sidecar": rules.dataset_mask.output.sidecar,
-        "image_masks": rules.image_masks.output.masks,
+        "image_maps": rules.image_maps.output.maps,
         "class_maps_sidecar": rules.class_maps.output.sidecar,
     }
     return {

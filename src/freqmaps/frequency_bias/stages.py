@@ -1,4 +1,4 @@
-"""The study's stages per (variant model, seed): a dataset-level mask, single-image masks, class-level maps.
+"""The study's stages per (variant model, seed): a dataset-level mask, single-image maps, class-level maps.
 
 Each writes its tensors and a JSON sidecar (the paths are passed, not derived); the Snakemake scripts call
 exactly one of these, with keywords.
@@ -18,6 +18,7 @@ from freqmaps.config import defaults_at
 from freqmaps.data import head, load_dataset, select_test_images
 from freqmaps.fourier import apply_mask, full_spectrum, shifted
 from freqmaps.io import load_tensors, save_tensors, write_json
+from freqmaps.outcomes import KEPT
 from freqmaps.runtime import provenance, seed_everything
 from freqmaps.shared_masks import (
     ClassMapSettings,
@@ -81,7 +82,7 @@ def dataset_mask(
     write_json(sidecar_path, record)
 
 
-def image_masks(
+def image_maps(
     *,
     dataset: str,
     data_cfg: dict[str, Any],
@@ -89,11 +90,11 @@ def image_masks(
     map_cfg: dict[str, Any],
     seed: int,
     device: str,
-    masks_path: str | Path,
+    maps_path: str | Path,
     sidecar_path: str | Path,
 ) -> None:
-    """[P1] single-image masks (invariance loss, the model's own prediction as target) of the first test images."""
-    cfg = {**defaults_at("frequency_bias", "image_masks"), **map_cfg}  # [P1]: invariance loss, shared mask
+    """[P1] single-image maps (invariance loss, the model's own prediction as target) of the first test images."""
+    cfg = {**defaults_at("frequency_bias", "image_maps"), **map_cfg}  # [P1]: invariance loss, shared mask
     n_images = cfg.pop("n_images", None)
     settings = maps.MapSettings(**cfg)
     seed_everything(seed)
@@ -110,8 +111,8 @@ def image_masks(
         "steps": result.steps,
         "outcome": result.outcome,
     }
-    record = {"kept": int((result.outcome == maps.KEPT).sum()), "n_images": len(test), "engine": result.stats}
-    save_tensors(masks_path, tensors, {"seed": seed})
+    record = {"kept": int((result.outcome == KEPT).sum()), "n_images": len(test), "engine": result.stats}
+    save_tensors(maps_path, tensors, {"seed": seed})
     write_json(sidecar_path, {**record, **provenance(dev, seed, asdict(settings))})
 
 
@@ -133,14 +134,11 @@ def class_maps(
     classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
     attack, _ = load_tensors(attack_path)  # the images come from the attack file
     result = class_level_maps(
-        classifier.model,
-        attack["clean"],
-        attack["labels"],
-        attack["adversarial"],
-        attack["adversarial_labels"],
-        classifier.info.num_classes,
-        settings,
-        classifier.device,
+        model=classifier.model,
+        attack=attack,
+        num_classes=classifier.info.num_classes,
+        settings=settings,
+        device=classifier.device,
     )
     width = attack["clean"].shape[-1]
     tensors = {

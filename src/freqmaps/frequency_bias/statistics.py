@@ -1,4 +1,4 @@
-"""The study's statistics: a linear probe of the class from single-image masks, and a hierarchical
+"""The study's statistics: a linear probe of the class from single-image maps, and a hierarchical
 bootstrap interval over seeds and images."""
 
 from __future__ import annotations

@@ -9,16 +9,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from freqmaps import maps
 from freqmaps.config import setting
 from freqmaps.fourier import band_energies, low_frequency_share
 from freqmaps.frequency_bias.statistics import hierarchical_interval, linear_probe
 from freqmaps.io import load_tensors, read_json, write_csv, write_json
+from freqmaps.outcomes import KEPT
 
 LOW_FREQUENCY_RADIUS = 0.25  # low-frequency index: energy share within 0.25 * H of the centre
 # The files the study reads per variant and seed: the attack's sidecar (accuracies), the dataset-level mask
-# (tensors and sidecar), the single-image masks, and the class-level maps' sidecar.
-STUDY_INPUTS = ("attack", "dataset_mask", "dataset_mask_sidecar", "image_masks", "class_maps_sidecar")
+# (tensors and sidecar), the single-image maps, and the class-level maps' sidecar.
+STUDY_INPUTS = ("attack", "dataset_mask", "dataset_mask_sidecar", "image_maps", "class_maps_sidecar")
 
 
 def input_name(kind: str, variant: str, seed: int) -> str:
@@ -50,9 +50,9 @@ def study(
             mask_tensors, _ = load_tensors(paths["dataset_mask"])
             galleries.setdefault(variant, mask_tensors)  # the first seed's mask and gallery for the figures
             mask_record = read_json(paths["dataset_mask_sidecar"])
-            image_tensors, _ = load_tensors(paths["image_masks"])
+            image_tensors, _ = load_tensors(paths["image_maps"])
             class_record = read_json(paths["class_maps_sidecar"])
-            kept = image_tensors["outcome"] == maps.KEPT
+            kept = image_tensors["outcome"] == KEPT
             image_maps = image_tensors["maps"][kept]
             lfi = low_frequency_share(image_maps, LOW_FREQUENCY_RADIUS).numpy()
             lfi_images.append(lfi)
@@ -79,8 +79,8 @@ def study(
                     "dataset_mask_low_frequency_index": float(
                         low_frequency_share(dataset_shifted, LOW_FREQUENCY_RADIUS)[0]
                     ),
-                    "image_masks_kept": int(kept.sum()),
-                    "image_masks_low_frequency_index": float(lfi.mean()) if len(lfi) else math.nan,
+                    "image_maps_kept": int(kept.sum()),
+                    "image_maps_low_frequency_index": float(lfi.mean()) if len(lfi) else math.nan,
                     **linear_probe(image_maps, image_tensors["labels"][kept], seed),
                     "class_maps_attacks_reverted": class_record["attacks_reverted"],
                     "class_maps_clean_accuracy_kept": class_record["clean_accuracy_kept"],
@@ -138,7 +138,7 @@ def _summarise(rows: list[dict], per_variant: dict[str, dict]) -> list[dict]:
             if len(mine) > 1:
                 row[f"{key}_std"] = float(np.nanstd(column))
         row["attack"] = mine[0]["attack"]
-        row["image_masks_lfi_ci_low"], row["image_masks_lfi_ci_high"] = values["lfi_interval"]
+        row["image_maps_lfi_ci_low"], row["image_maps_lfi_ci_high"] = values["lfi_interval"]
         row["lfi_all_pass"] = math.pi * LOW_FREQUENCY_RADIUS**2  # area share of the disc, the no-preference value
         out.append(row)
     return out

@@ -1,0 +1,36 @@
+"""What became of each configured image in a maps file: its map kept, or dropped and why (docs/METHOD.md §2).
+
+The maps engine (``freqmaps.maps``) drops an image whose masked version lost its target or whose loss became
+NaN; the maps stage (``freqmaps.stages``) never admits an image that was misclassified clean or, for
+adversarial maps, whose attack failed. The codes are stored as small integers next to the maps, so their
+order is part of the file format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+OUTCOMES = ("kept", "target_lost", "nan_loss", "misclassified_clean", "attack_failed")
+KEPT, TARGET_LOST, NAN_LOSS, MISCLASSIFIED_CLEAN, ATTACK_FAILED = range(len(OUTCOMES))
+
+
+def both_kept(
+    essential: Mapping[str, torch.Tensor], adversarial: Mapping[str, torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The images with a kept essential and a kept adversarial map: their ids (ascending) and their rows in
+    each maps file's tensors (``ids`` and ``outcome`` of a gathered maps file)."""
+    e_row, a_row = (_kept_rows(maps) for maps in (essential, adversarial))
+    common = sorted(e_row.keys() & a_row.keys())
+    return (
+        torch.tensor(common, dtype=torch.long),
+        torch.tensor([e_row[i] for i in common], dtype=torch.long),
+        torch.tensor([a_row[i] for i in common], dtype=torch.long),
+    )
+
+
+def _kept_rows(maps: Mapping[str, torch.Tensor]) -> dict[int, int]:
+    """Image id -> row of every kept map of a maps file."""
+    kept = (maps["outcome"] == KEPT).tolist()
+    return {int(i): row for row, i in enumerate(maps["ids"].tolist()) if kept[row]}
