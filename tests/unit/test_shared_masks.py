@@ -1,6 +1,7 @@
 """Class-level maps and dataset-level masks."""
 
 import copy
+import dataclasses
 
 import pytest
 import torch
@@ -87,7 +88,13 @@ def test_dataset_mask_sparsifies_and_keeps_accuracy(trained_cnn):
     images = head(test, 512)
     settings = DatasetMaskSettings(epochs=6, lr=0.2, batch_size=128, patience=50)  # Adam moves ~lr a step
     result = dataset_level_mask(model, images, images, settings, CPU, torch.Generator().manual_seed(0))
-    assert result["history"][-1]["sparsity"] > 0.05  # the L1 term removes frequencies
+    control = dataset_level_mask(
+        model, images, images, dataclasses.replace(settings, lam=0.0), CPU, torch.Generator().manual_seed(0)
+    )
+    # the L1 term removes frequencies: 4.5-5.5% of them after 6 epochs, depending on the CPU's arithmetic
+    # (AMD EPYC: 35 of 784); the same optimisation without it removes a few (14 there)
+    assert result["history"][-1]["sparsity"] > 0.03
+    assert result["history"][-1]["sparsity"] > 2 * control["history"][-1]["sparsity"]
     if result["saved_epoch"] is not None:
         assert result["masked_accuracy"] >= 0.99 * result["unmasked_accuracy"]
     assert result["mask"].shape == (1, 28, 28) and 0 <= result["mask"].min() and result["mask"].max() <= 1
