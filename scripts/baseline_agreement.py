@@ -6,14 +6,14 @@ from freqmaps.runtime import setup_logging
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
 stage.agreement_tables(
-    sm.input.essential,
-    sm.input.adversarial,
-    [sm.input.clean, sm.input.attack_baselines],
-    sm.input.get("heat_map"),
-    sm.params.stats,
-    sm.params.baselines,
-    int(sm.wildcards.seed),
-    sm.params.device,
-    sm.output.table,
-    sm.output.null_draws,
+    essential_path=sm.input.essential,
+    adversarial_path=sm.input.adversarial,
+    baseline_paths=[sm.input.clean, sm.input.attack_baselines],
+    heat_map_path=sm.input.get("heat_map"),
+    stats_cfg=sm.params.stats,
+    baseline_cfg=sm.params.baselines,
+    seed=int(sm.wildcards.seed),
+    device=sm.params.device,
+    table_path=sm.output.table,
+    draws_path=sm.output.null_draws,
 )

@@ -6,10 +6,10 @@ from freqmaps.runtime import setup_logging
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
 figures.mean_maps_figure(
-    sm.input.essential,
-    sm.input.adversarial,
-    sm.input.clean,
-    sm.input.attack_baselines,
-    tuple(sm.params.class_names),
-    sm.output[0],
+    essential_path=sm.input.essential,
+    adversarial_path=sm.input.adversarial,
+    clean_path=sm.input.clean,
+    attack_path=sm.input.attack_baselines,
+    class_names=tuple(sm.params.class_names),
+    path=sm.output[0],
 )

@@ -6,12 +6,12 @@ from freqmaps.runtime import setup_logging
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
 stage.heat_map(
-    sm.wildcards.dataset,
-    sm.params.dataset,
-    sm.input.weights,
-    sm.params.heat_map,
-    int(sm.wildcards.seed),
-    sm.params.device,
-    sm.output.heat_map,
-    sm.output.figure,
+    dataset=sm.wildcards.dataset,
+    data_cfg=sm.params.dataset,
+    weights_path=sm.input.weights,
+    heat_map_cfg=sm.params.heat_map,
+    seed=int(sm.wildcards.seed),
+    device=sm.params.device,
+    out_path=sm.output.heat_map,
+    figure_path=sm.output.figure,
 )

@@ -6,14 +6,14 @@ from freqmaps.runtime import setup_logging
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
 stage.known_answer(
-    sm.wildcards.dataset,
-    sm.params.dataset,
-    sm.input.weights,
-    sm.input.essential,
-    dict(zip(sm.params.attacks, sm.input.adversarial, strict=True)),
-    sm.input.clean,
-    dict(zip(sm.params.attacks, sm.input.attack_baselines, strict=True)),
-    sm.input.get("heat_map"),
-    sm.params.device,
-    sm.output.table,
+    dataset=sm.wildcards.dataset,
+    data_cfg=sm.params.dataset,
+    weights_path=sm.input.weights,
+    essential_path=sm.input.essential,
+    adversarial_paths=dict(zip(sm.params.attacks, sm.input.adversarial, strict=True)),
+    clean_baselines_path=sm.input.clean,
+    attack_baseline_paths=dict(zip(sm.params.attacks, sm.input.attack_baselines, strict=True)),
+    heat_map_path=sm.input.get("heat_map"),
+    device=sm.params.device,
+    out_path=sm.output.table,
 )

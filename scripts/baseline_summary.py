@@ -5,4 +5,4 @@ from freqmaps.runtime import setup_logging
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
-stage.summarise(list(sm.input.tables), sm.output.table)
+stage.summarise(sidecars=list(sm.input.tables), out_path=sm.output.table)

@@ -33,6 +33,7 @@ def _map_settings(map_cfg: dict[str, Any]) -> maps.MapSettings:
 
 
 def heat_map(
+    *,
     dataset: str,
     data_cfg: dict[str, Any],
     weights_path,
@@ -62,6 +63,7 @@ def heat_map(
 
 
 def per_image(
+    *,
     scope: str,
     names: list[str],
     dataset: str,
@@ -115,6 +117,7 @@ def _rows_of(baselines: dict[str, torch.Tensor], ids: torch.Tensor) -> torch.Ten
 
 
 def agreement_tables(
+    *,
     essential_path,
     adversarial_path,
     baseline_paths: list,
@@ -183,7 +186,7 @@ def agreement_tables(
     )
 
 
-def summarise(sidecars: list, out_path) -> None:
+def summarise(*, sidecars: list, out_path) -> None:
     """One reading per (dataset, model, seed, attack, baseline, map, level) across the config, with the
     cosine at that level beside it (the heat map: its Pearson correlation with the mean kept map): where the
     learned maps add to a cheap measure and where they do not."""
@@ -216,6 +219,7 @@ def summarise(sidecars: list, out_path) -> None:
 
 
 def known_answer(
+    *,
     dataset: str,
     data_cfg: dict[str, Any],
     weights_path,
