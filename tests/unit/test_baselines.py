@@ -107,6 +107,33 @@ def test_saliency_is_autograd_of_the_mask_forward_at_one(parameterisation, objec
         assert torch.allclose(saliency[i], expected, atol=1e-6)
 
 
+@pytest.mark.parametrize("parameterisation", ["per_channel", "shared", "hermitian"])
+@pytest.mark.parametrize("objective", ["essential", "invariance"])
+@pytest.mark.parametrize("name", ["data_saliency", "adversarial_data_saliency"])
+def test_data_saliency_is_autograd_of_the_data_term_through_the_mask_forward_at_one(parameterisation, objective, name):
+    model = tiny_classifier(3)
+    generator = torch.Generator().manual_seed(3)
+    clean = torch.rand(4, 3, 8, 8, generator=generator)
+    adversarial = (clean + 0.1 * torch.randn(clean.shape, generator=generator)).clamp(0, 1)
+    inputs = BaselineInputs(clean, torch.tensor([0, 1, 2, 1]), adversarial, torch.tensor([2, 0, 1, 0]))
+    images, targets = (clean, inputs.labels) if name == "data_saliency" else (adversarial, inputs.adversarial_labels)
+    settings = maps.MapSettings(lam=0.3, parameterisation=parameterisation, objective=objective)
+    saliency = BASELINES[name].compute(model, inputs, settings, "cpu")
+    for i in range(len(images)):  # one image at a time, written out: CE(f(x'), t) alone, lam = 0
+        shape = (1, *measures.mask_shape(parameterisation, 3, 8, 8))
+        mask = torch.ones(shape, requires_grad=True)
+        logits = model(apply_mask(images[i : i + 1], mask, parameterisation))
+        ce = nn.functional.cross_entropy(logits, targets[i : i + 1])
+        (grad,) = torch.autograd.grad(ce, mask)
+        expected = shifted(full_spectrum(grad.abs(), parameterisation, 8))[0]
+        assert torch.allclose(saliency[i], expected, atol=1e-6)
+    if objective == "essential" and parameterisation != "hermitian":  # every entry weighs 1 in the L1 term
+        full = shifted(measures.mask_saliency(model, images, targets, settings, "cpu"))
+        signed = full - settings.lam  # |g + lam| - lam = g where g + lam > 0
+        positive = signed > 0
+        assert positive.any() and torch.allclose(signed[positive], saliency[positive], atol=1e-5)
+
+
 def test_perturbation_spectrum_recovers_the_planted_frequencies():
     size = 16
     i = torch.arange(size, dtype=torch.float64)[:, None]
