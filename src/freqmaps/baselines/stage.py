@@ -128,11 +128,14 @@ def agreement_tables(
     device: str,
     table_path,
     draws_path,
+    threads: int | None = None,
 ) -> None:
     """Every per-image baseline against the essential and the adversarial maps of one attack, at every level,
     each statistic with its nulls; a reading per (baseline, map, level); the heat map's Pearson correlation with
     the mean kept maps."""
     started = time.time()
+    if threads is not None:  # the threads the job was given, not every core of a shared node
+        torch.set_num_threads(threads)
     dev = resolve_device(device)
     settings = stats.StatsSettings(**{**stats_cfg, "statistics": baseline_cfg["statistics"]})
     levels = baseline_cfg["levels"]
