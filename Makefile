@@ -34,10 +34,18 @@ $(FASHION_MNIST):
 	  echo "  with the four IDX .gz files, or datasets.fashion_mnist.download: true (needs internet)."; \
 	fi
 
+# make run CONFIG=configs/<experiment>.yaml runs another experiment: the file is checked first, so that
+# malformed YAML is reported with its file, line and column (Snakemake's own reading of a --configfile names
+# neither), then the run and its report go to results/<experiment>/.
+CONFIG ?=
+CONFIGFILE = $(if $(CONFIG),--configfile $(CONFIG))
+
 run: $(STAMP) data
-	$(SNAKEMAKE) --cores $(CORES) --profile profiles/local
-	$(SNAKEMAKE) --cores $(CORES) --report results/default/report.html
-	@echo "freqmaps: report at results/default/report.html, verdict at results/default/verdict.csv"
+	$(BIN)/python -m freqmaps.config $(or $(CONFIG),config.yaml)
+	$(SNAKEMAKE) --cores $(CORES) --profile profiles/local $(CONFIGFILE)
+	results=results/$$($(BIN)/python -m freqmaps.config --experiment $(CONFIG)) && \
+	$(SNAKEMAKE) --cores $(CORES) --report $$results/report.html $(CONFIGFILE) && \
+	echo "freqmaps: report at $$results/report.html, verdict at $$results/verdict.csv"
 
 report: $(STAMP)
 	$(SNAKEMAKE) --cores $(CORES) --report results/default/report.html

@@ -10,7 +10,7 @@ OpenMP's idle threads sleep (``OMP_WAIT_POLICY=PASSIVE``, as the correlate job s
 the variable. Per case the three methods are called interleaved in the same process (ours, DADApy, plain, repeated), and
 each time is the median of ``--repeats`` calls, so a competing load hits all three alike. DADApy 0.3.4:
 ``MetricComparisons(X, maxk=N-1).return_information_imbalace(Y, k=k, subset_size=N)``. The plain exact method:
-float64 squared distances from differences, one stable sort per row, ranks by inverse permutation. Prints one
+a float64 squared-distance matrix (Gram identity), one stable sort per row, ranks by inverse permutation. Prints one
 JSON line per case (times, ratios, whether the values are identical) and the report last.
 
     python bench/stats_vs_dadapy.py [--ks 1 2 ... 10] [--sizes 1500 5000] [--dims 50 500 3072]
@@ -59,28 +59,22 @@ def golden(n: int, d: int = 3072, seed: int = 0) -> tuple[np.ndarray, np.ndarray
 
 
 def plain_ranks(X: torch.Tensor, k: int, block: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
-    """The plain exact method for one space: float64 squared differences, one stable sort per row.
-    Returns each row's k nearest other points and the rank of every point in every row."""
+    """The plain exact method for one space: a float64 squared-distance matrix (the Gram identity, as sklearn
+    and so DADApy compute it), one stable sort per row. Returns each row's k nearest other points and the rank
+    of every point in every row."""
     n = len(X)
+    norms = (X * X).sum(1)
     neighbours = torch.empty(n, k, dtype=torch.long)
     rank = torch.empty(n, n, dtype=torch.long)
     positions = torch.arange(n).expand(block, n)
     for start in range(0, n, block):
         rows = X[start : start + block]
-        d2 = ((rows[:, None, :] - X[None, :, :]) ** 2).sum(2) if X.shape[1] <= 64 else _differences(rows, X)
+        d2 = norms[start : start + block, None] + norms[None, :] - 2 * rows @ X.T
         d2[torch.arange(len(rows)), torch.arange(start, start + len(rows))] = -torch.inf
         order = d2.argsort(dim=1, stable=True)
         neighbours[start : start + len(rows)] = order[:, 1 : k + 1]
         rank[start : start + len(rows)].scatter_(1, order, positions[: len(rows)])
     return neighbours, rank
-
-
-def _differences(rows: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
-    out = torch.empty(len(rows), len(X), dtype=torch.float64)
-    for i, row in enumerate(rows):
-        difference = X - row
-        out[i] = (difference * difference).sum(1)
-    return out
 
 
 def plain_imbalance(X: torch.Tensor, Y: torch.Tensor, k: int) -> tuple[float, float]:

@@ -333,11 +333,31 @@ def readme_with_reference(readme: str) -> str:
     return pattern.sub(lambda _: f"{README_BEGIN}\n{configuration_reference()}\n{README_END}", readme)
 
 
+EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def experiment_name(config: dict, configfiles: list) -> str:
+    """The experiment a config runs, which names ``results/<experiment>``: its ``experiment`` key, else the stem
+    of the last config file given, else ``default`` (config.yaml is the default experiment)."""
+    name = config.get("experiment") or (Path(configfiles[-1]).stem if configfiles else "default")
+    name = "default" if name == "config" else str(name)
+    if not EXPERIMENT_NAME.fullmatch(name):
+        raise ConfigError(
+            f"experiment: {name!r} must be letters, digits, '_', '.' or '-' (it names results/<experiment>)"
+        )
+    return name
+
+
 def main(argv: list[str]) -> int:
-    """``python -m freqmaps.config FILE...`` checks config files; ``--readme [README.md]`` rewrites the reference."""
+    """``python -m freqmaps.config FILE...`` checks config files; ``--readme [README.md]`` rewrites the reference;
+    ``--experiment [FILE]`` prints the experiment FILE (default config.yaml) runs, as the workflow names it."""
     if argv[:1] == ["--readme"]:
         path = Path(argv[1] if len(argv) > 1 else "README.md")
         path.write_text(readme_with_reference(path.read_text()))
+        return 0
+    if argv[:1] == ["--experiment"]:
+        files = argv[1:]
+        print(experiment_name(read_config(files[-1] if files else "config.yaml"), files))
         return 0
     status = 0
     for name in argv:

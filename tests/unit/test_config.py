@@ -301,3 +301,25 @@ def test_map_settings_refuse_max_steps_below_min_steps():
     assert MapSettings(min_steps=5, max_steps=5).max_steps == 5
     with pytest.raises(ValueError, match=r"maps.max_steps: 4 is below maps.min_steps \(5\)"):
         MapSettings(min_steps=5, max_steps=4)
+
+
+def test_experiment_name_follows_the_key_then_the_file_then_default():
+    assert cfg.experiment_name({}, []) == "default"
+    assert cfg.experiment_name({}, ["config.yaml"]) == "default"
+    assert cfg.experiment_name({}, ["configs/cifar10_resnet20.yaml"]) == "cifar10_resnet20"
+    assert cfg.experiment_name({"experiment": "mine"}, ["configs/cifar10_resnet20.yaml"]) == "mine"
+    with pytest.raises(ConfigError, match="experiment: '../up'"):
+        cfg.experiment_name({"experiment": "../up"}, [])
+
+
+def test_make_run_names_the_line_of_a_malformed_config_before_snakemake_reads_it(tmp_path):
+    """Snakemake reads a --configfile before any workflow code and names neither file nor line when it is not
+    YAML; `make run CONFIG=FILE` checks the file first."""
+    import subprocess
+
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("seeds: [0\nmaps:\n  shards: 2\n")
+    ran = subprocess.run(["make", "run", f"CONFIG={bad}"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert ran.returncode != 0
+    assert f"{bad}: line 2, column 5: not valid YAML" in ran.stderr
+    assert "snakemake" not in ran.stdout.split("freqmaps.config")[-1]  # stopped before the run

@@ -1,9 +1,8 @@
 # Config validation, wildcard constraints and target helpers shared by all rules.
-import re
 from pathlib import Path
 
 from freqmaps.attacks import check_attack
-from freqmaps.config import check_pool_fits, setting, validate_config
+from freqmaps.config import check_pool_fits, experiment_name, setting, validate_config
 from freqmaps.data import check_source, dataset_info, is_synthetic
 from freqmaps.frequency_bias.variants import MODEL_PREFIX, variant_models
 from freqmaps.models import weights_inputs
@@ -17,11 +16,7 @@ validate_config(config, source=CONFIG_SOURCE)
 
 # Each experiment (config file) has its own results, logs and benchmarks: the `experiment` key, else the stem
 # of the last --configfile, else `default` (config.yaml). The results root is defined here only.
-EXPERIMENT = config.get("experiment") or (Path(_configfiles[-1]).stem if _configfiles else "default")
-if EXPERIMENT == "config":
-    EXPERIMENT = "default"
-if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", EXPERIMENT):
-    raise ValueError(f"experiment: {EXPERIMENT!r} must be letters, digits, '_', '.' or '-' (it names results/<experiment>)")
+EXPERIMENT = experiment_name(config, _configfiles)
 RESULTS = f"results/{EXPERIMENT}"
 RUN = f"{RESULTS}/{{dataset}}/{{model}}/seed{{seed}}"  # one model and seed of the experiment
 LOGS_ROOT = f"logs/{EXPERIMENT}"

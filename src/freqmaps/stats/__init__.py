@@ -32,6 +32,7 @@ from freqmaps.stats.neighbours import (
     query_ranks,
     space_imbalance_ranks,
     spaces,
+    summed_terms,
 )
 from freqmaps.stats.resampling import (
     NULLS,
@@ -70,6 +71,7 @@ __all__ = [
     "cosine_per_image",
     "features",
     "gram_precision",
+    "summed_terms",
     "half_sample_interval",
     "idcor",
     "idcor_prepare",

@@ -3,9 +3,11 @@
 Points are ordered by the float64 distance of their rows (the sum of squared float64 differences), the point
 itself first in its own neighbour list and ties broken by index (a stable order): DADApy's order, so on
 tie-free data the full-rank information imbalance is bit-identical to DADApy's. The order is found with Gram
-distances (float32 for a few queries per row in few dimensions, else float64: :func:`gram_precision`) whose
-error intervals are proven, and float64 differences only where the intervals cannot decide. Each row of
-distances is sorted once and every queried rank is a binary search in it, so the cost hardly grows with k.
+distances (float32 for up to about ten queries per row, else float64: :func:`gram_precision`) whose error
+intervals are proven, and float64 differences only where the intervals cannot decide. float32 products are
+summed in chunks of coordinates (:data:`GRAM_CHUNK`), which keeps their intervals narrow in many dimensions.
+A queried rank is a count of the row's smaller distances: comparison passes over the row for a few queries
+on the CPU, a binary search in the row sorted once for many (the re-pairing nulls) or on a GPU.
 
 Public: :class:`Space` (one representation: certified Gram distances and exact ones), :func:`spaces` (several
 spaces sharing a memory budget), :func:`nearest_neighbours`, :func:`query_ranks`, :func:`imbalance_ranks` and
@@ -27,26 +29,47 @@ from freqmaps.runtime import fp32_precision
 MEMORY_BYTES = 2**32  # default working-memory budget of the engine (distance matrices, sorts, comparisons)
 
 
-# float32 Gram distances while (queried points per row) x (D + 48) stays within this; beyond, float64. The float32
-# intervals widen with D (slack (D + 48) u), so each query's window of undecided points, and its exact re-checks,
-# grow with k and D; float64 intervals are 2^29 times narrower, at twice the product's cost. Measured on the
-# grid k = 1..10, D = 50..3072 (BENCHMARKS.md): float32 pays for k = 1 even at D = 3072, float64 from k = 5 there.
-_FLOAT32_QUERY_DIMENSIONS = 3500
-_BROADCAST_QUERIES = 1  # one query per row: two comparison passes beat sorting the row; more: sort once
+# float32 Gram products are summed in chunks of this many coordinates, the chunks' products added up after: the
+# error bound of a dot product grows with the longest chain of additions any term goes through, so chunking cuts
+# it from D to (chunk + number of chunks), e.g. 3072 -> 268: a window of undecided points 11 times narrower at
+# the same GEMM speed. float64 intervals are narrow enough unchunked.
+GRAM_CHUNK = 128
+# float32 Gram distances while (queried points per row) x (summed terms + 48) stays within this; beyond, float64
+# (2^29 times narrower intervals at twice the product's cost): each query's window of undecided points, and
+# its exact re-checks, grow with the queries and the slack. Measured on the grid k = 1..10, D = 50..3072
+# (BENCHMARKS.md): with chunked products float32 pays for every k up to 10 at every D there.
+_FLOAT32_QUERY_TERMS = 2000
+# On the CPU up to this many queried points per row are counted by numpy comparison passes over the row (two
+# per query, each a fraction of a row sort); beyond, each row is sorted once and the queries are binary
+# searches. On a GPU one broadcast pass for a single query, else the sort.
+_PASS_QUERIES_CPU = 12
+_BROADCAST_QUERIES = 1
+# A row whose windows hold more than this share of its points (heavy ties, e.g. binary data) is ranked by the
+# plain method instead: exact distances to every point and one stable sort, cheaper than deciding each.
+_PLAIN_ROW_SHARE = 0.25
 
 
-def _slack(dim: int, precision: torch.dtype) -> float:
+def summed_terms(dim: int, precision: torch.dtype, chunk: int = GRAM_CHUNK) -> int:
+    """Longest chain of additions behind one Gram dot product of ``dim`` coordinates: ``dim`` in one product,
+    chunk + number of chunks when float32 products are chunked."""
+    if precision != torch.float32 or dim <= chunk:
+        return dim
+    return chunk + math.ceil(dim / chunk)
+
+
+def _slack(dim: int, precision: torch.dtype, chunk: int = GRAM_CHUNK) -> float:
     """Half-width factor of the Gram distances' intervals (see :class:`Space`)."""
     if precision == torch.float32:
-        return (dim + 48) * 2.0**-24
+        return (summed_terms(dim, precision, chunk) + 48) * 2.0**-24
     return (3 * dim + 64) * 2.0**-53  # float64: the exact values' own rounding (< 2(D + 3)u) counts too
 
 
 def gram_precision(queries_per_row: int, dim: int) -> torch.dtype:
-    """float32 Gram distances for a few queried points per row in few dimensions; float64 otherwise (larger k,
-    many dimensions, the re-pairing nulls), where float32 intervals would overlap many targets and every
-    overlap costs an exact re-check."""
-    return torch.float32 if queries_per_row * (dim + 48) <= _FLOAT32_QUERY_DIMENSIONS else torch.float64
+    """float32 Gram distances for a few queried points per row (chunked products keep their intervals narrow
+    at any D); float64 otherwise (many queries, as the re-pairing nulls ask), where float32 intervals would
+    overlap many targets and every overlap costs an exact re-check."""
+    terms = summed_terms(dim, torch.float32)
+    return torch.float32 if queries_per_row * (terms + 48) <= _FLOAT32_QUERY_TERMS else torch.float64
 
 
 class Space:
@@ -55,9 +78,12 @@ class Space:
     The exact squared distance of rows i and l is the sum of squared float64 differences of the rows as
     given (``exact``); it defines every order. The fast ones come from a Gram product of the centred rows
     (distances are translation-invariant, centring keeps the norms small) in ``precision``, and each holds
-    the exact value within ``half_width(i, l) = slack (|x_i|^2 + |x_l|^2)``. float32: slack = (D + 48) u;
-    the dot product errs by at most gamma_D |x_i||x_l|, rounding the centred inputs and the norms and the
-    two additions add a few u (|x_i|^2 + |x_l|^2), and the float64 differences are 2^29 times finer.
+    the exact value within ``half_width(i, l) = slack (|x_i|^2 + |x_l|^2)``. float32: slack = (T + 48) u,
+    T = :func:`summed_terms`: the dot product errs by at most gamma_T |x_i||x_l| (any summation order of T
+    terms, Higham's bound; with D > ``chunk`` each chunk's product is a separate GEMM, errs by gamma_chunk
+    times its own |x_i^c||x_l^c|, and the chunks' sum adds gamma_(chunks), Cauchy-Schwarz bounds the total by
+    |x_i||x_l|), rounding the centred inputs and the norms and the two additions add a few u
+    (|x_i|^2 + |x_l|^2), and the float64 differences are 2^29 times finer.
     float64: slack = (3D + 64) u, since the exact values' own rounding (< 2(D + 3) u (|x_i|^2 + |x_l|^2))
     is now of the same order. Bounds are formed in float64. (This assumes a conventional GEMM, as every BLAS
     and cuBLAS is in FP32/FP64 mode; TF32 is switched off.)
@@ -73,6 +99,7 @@ class Space:
         may_cache: bool = False,
         precision: torch.dtype = torch.float32,
         block: int = 256,
+        chunk: int = GRAM_CHUNK,
     ) -> None:
         self.X = X.double()
         self.n, dim = self.X.shape
@@ -84,7 +111,8 @@ class Space:
             self.centred[start : start + 128] = centred
             self.norms[start : start + 128] = (centred * centred).sum(1)
         self.centred_norms = self.norms.to(precision)
-        self.slack = _slack(dim, precision)
+        self.slack = _slack(dim, precision, chunk)
+        self.chunk = chunk if precision == torch.float32 and dim > chunk else dim
         self.may_cache = cache or may_cache
         self.full = self._all_distances(block) if cache else None
 
@@ -105,13 +133,19 @@ class Space:
         part = Space.__new__(Space)
         part.X, part.centred, part.norms = self.X[rows], self.centred[rows], self.norms[rows]
         part.centred_norms = self.centred_norms[rows]
-        part.n, part.slack, part.may_cache = len(rows), self.slack, self.may_cache
+        part.n, part.slack, part.may_cache, part.chunk = len(rows), self.slack, self.may_cache, self.chunk
         part.full = self.full[rows][:, rows] if self.full is not None else None
         return part
 
     def _distances(self, rows: slice, columns: slice) -> torch.Tensor:
+        a, b = self.centred[rows], self.centred[columns]
         with fp32_precision("ieee"):  # TF32 would void the bound
-            d2 = self.centred[rows] @ self.centred[columns].T
+            d2 = a[:, : self.chunk] @ b[:, : self.chunk].T
+            if self.chunk < a.shape[1]:  # each chunk its own product, then added: see summed_terms
+                part = torch.empty_like(d2)
+                for start in range(self.chunk, a.shape[1], self.chunk):
+                    stop = start + self.chunk
+                    d2.add_(torch.mm(a[:, start:stop], b[:, start:stop].T, out=part))
         return d2.mul_(-2).add_(self.centred_norms[rows, None]).add_(self.centred_norms[None, columns])
 
     def _all_distances(self, block: int = 256) -> torch.Tensor:
@@ -152,6 +186,23 @@ class Space:
         for s in range(0, len(i), batch):
             difference = self.X.index_select(0, i[s : s + batch]).sub_(self.X.index_select(0, j[s : s + batch]))
             out[s : s + batch] = (difference * difference).sum(1)
+        return out
+
+    def exact_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """Exact squared distances of some points to every point [len(rows), N], the point itself -inf: the
+        plain method's rows, for rows whose intervals leave too much undecided. Differences in tiles of about
+        2 MiB (a few rows by many columns), the same sums as :meth:`exact`."""
+        dim = self.X.shape[1]
+        out = torch.empty(len(rows), self.n, dtype=torch.float64, device=self.X.device)
+        tile = max(1, (2**21 if self.X.device.type == "cpu" else 2**28) // (8 * dim))
+        block = max(1, min(len(rows), tile // self.n))  # whole rows at a time where they fit the tile
+        columns = min(self.n, tile)
+        for r in range(0, len(rows), block):
+            points = self.X[rows[r : r + block]]
+            for c in range(0, self.n, columns):
+                difference = points[:, None, :] - self.X[None, c : c + columns, :]
+                out[r : r + block, c : c + columns] = (difference * difference).sum(2)
+        out[torch.arange(len(rows), device=out.device), rows] = -math.inf
         return out
 
     def checked_exact(self, i: torch.Tensor, j: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
@@ -203,10 +254,9 @@ def _neighbours_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, k: int) -
         neighbours[unsure] = by_index.gather(1, exact.argsort(dim=1, stable=True))[:, :k]
     if m < n:  # certified when every non-candidate is provably farther than the k-th neighbour
         floor = top[:, -1].double() - space.widest(rows)
-        for r in (kth_high.squeeze(1) >= floor).nonzero().squeeze(1).tolist():
-            row_exact = space.exact(rows[r].expand(n), torch.arange(n, device=d2.device))
-            row_exact[rows[r]] = -math.inf
-            neighbours[r] = row_exact.argsort(stable=True)[1 : k + 1]
+        whole = (kth_high.squeeze(1) >= floor).nonzero().squeeze(1)
+        if len(whole):
+            neighbours[whole] = space.exact_rows(rows[whole]).argsort(dim=1, stable=True)[:, 1 : k + 1]
     return neighbours
 
 
@@ -227,6 +277,52 @@ def _sorted_rows(d2: torch.Tensor) -> torch.Tensor:
     return d2.sort(1).values
 
 
+def _counted_cpu(
+    d2: torch.Tensor, below: torch.Tensor, above: torch.Tensor, rows: int = 64
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row and query: how many of the row's distances are < ``below`` and how many <= ``above``. numpy's
+    comparison and count, a block of rows at a time so that every pass over it stays in cache (torch's
+    comparison-and-sum is several times slower on the CPU)."""
+    values, low, high = d2.numpy(), below.numpy(), above.numpy()
+    closer = np.empty(low.shape, dtype=np.int64)
+    not_farther = np.empty(high.shape, dtype=np.int64)
+    for start in range(0, len(values), rows):
+        block = values[start : start + rows]
+        for q in range(low.shape[1]):
+            closer[start : start + rows, q] = np.count_nonzero(block < low[start : start + rows, q, None], axis=1)
+            not_farther[start : start + rows, q] = np.count_nonzero(
+                block <= high[start : start + rows, q, None], axis=1
+            )
+    return torch.from_numpy(closer), torch.from_numpy(not_farther)
+
+
+def _window_members(
+    d2: torch.Tensor,
+    c: torch.Tensor,
+    q: torch.Tensor,
+    below: torch.Tensor,
+    above: torch.Tensor,
+    queries: torch.Tensor,
+    batch: int = 1024,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The points of row c[p] whose Gram distance lies in [below, above] of query q[p], the queried point
+    itself left out: (p, column) pairs. numpy on the CPU (its comparisons are several times torch's there)."""
+    found = []
+    for s in range(0, len(c), batch):
+        cc, qq = c[s : s + batch], q[s : s + batch]
+        low, high, own = below[cc, qq, None], above[cc, qq, None], queries[cc, qq]
+        if d2.device.type == "cpu":
+            values = d2.numpy()[cc.numpy()]
+            window = torch.from_numpy((values >= low.numpy()) & (values <= high.numpy()))
+        else:
+            window = (d2[cc] >= low) & (d2[cc] <= high)
+        window[torch.arange(len(cc), device=window.device), own] = False
+        p, col = window.nonzero(as_tuple=True)
+        found.append((p + s, col))
+    pair, col = (torch.cat(parts) for parts in zip(*found, strict=True))
+    return pair, col
+
+
 def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Exact rank (self = 0, ties by index) of each queried point among the row's points, and exact ties met.
 
@@ -240,25 +336,34 @@ def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch
     widest = space.widest(rows)[:, None]
     below, _ = _directed(target.double() - half - widest, d2.dtype)
     _, above = _directed(target.double() + half + widest, d2.dtype)
-    if queries.shape[1] <= _BROADCAST_QUERIES:
+    if d2.device.type == "cpu" and queries.shape[1] <= _PASS_QUERIES_CPU:
+        surely_closer, not_farther = _counted_cpu(d2, below, above)
+    elif queries.shape[1] <= _BROADCAST_QUERIES:
         surely_closer = (d2[:, None, :] < below[:, :, None]).sum(2)
         not_farther = (d2[:, None, :] <= above[:, :, None]).sum(2)
     else:  # one sort per row, whatever k: counting by comparison costs two passes per query
         ordered = _sorted_rows(d2)
         surely_closer = torch.searchsorted(ordered, below.contiguous())
         not_farther = torch.searchsorted(ordered, above.contiguous(), right=True)
-    ranks = surely_closer
-    c, q = (not_farther - surely_closer > 1).nonzero(as_tuple=True)  # more than the queried point itself
+    ranks, ties = surely_closer, 0
+    undecided = not_farther - surely_closer - 1  # points in each query's window besides the queried one
+    dense = undecided.clamp(min=0).sum(1) > d2.shape[1] * _PLAIN_ROW_SHARE
+    if bool(dense.any()):  # heavy ties: the plain method for these rows (exact distances, one stable sort)
+        r = dense.nonzero().squeeze(1)
+        exact = space.exact_rows(rows[r])
+        order = exact.argsort(dim=1, stable=True)
+        position = torch.empty_like(order).scatter_(
+            1, order, torch.arange(d2.shape[1], device=d2.device).expand_as(order)
+        )
+        ranks = ranks.clone()
+        ranks[r] = position.gather(1, queries[r])
+        t = exact.gather(1, queries[r])
+        ties = int(sum(((exact == t[:, s, None]).sum(1) - 1).sum() for s in range(t.shape[1])))
+        undecided[r] = 0
+    c, q = (undecided > 0).nonzero(as_tuple=True)
     if len(c) == 0:
-        return ranks, 0
-    found = []
-    for s in range(0, len(c), 1024):
-        cc, qq = c[s : s + 1024], q[s : s + 1024]
-        window = (d2[cc] >= below[cc, qq, None]) & (d2[cc] <= above[cc, qq, None])
-        window[torch.arange(len(cc), device=window.device), queries[cc, qq]] = False
-        p, col = window.nonzero(as_tuple=True)
-        found.append((p + s, col))
-    pair, col = (torch.cat(parts) for parts in zip(*found, strict=True))  # pair: index into (c, q)
+        return ranks, ties
+    pair, col = _window_members(d2, c, q, below, above, queries)  # pair: index into (c, q)
     j, t_low, t_high = queries[c, q], (target[c, q].double() - half[c, q]), (target[c, q].double() + half[c, q])
     i = rows[c[pair]]
     value, h = d2[c[pair], col].double(), space.half_width(i, col)
@@ -276,7 +381,7 @@ def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch
     tied = exact == t[open_]
     before[open_] = (exact < t[open_]) | (tied & (col[open_] < j[pair][open_]))
     ranks = ranks.flatten().index_add(0, (c * queries.shape[1] + q)[pair], before.long()).view_as(queries)
-    return ranks, int(tied.sum())
+    return ranks, ties + int(tied.sum())
 
 
 def nearest_neighbours(space: Space, k: int, memory_bytes: int) -> torch.Tensor:
