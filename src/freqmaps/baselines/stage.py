@@ -18,6 +18,7 @@ import torch
 from freqmaps import maps, stats
 from freqmaps.baselines import agreement, measures
 from freqmaps.classifier import load_frozen_classifier
+from freqmaps.config import setting
 from freqmaps.data import head
 from freqmaps.io import load_tensors, read_json, save_tensors, write_csv, write_json
 from freqmaps.runtime import provenance, resolve_device, seed_everything
@@ -137,8 +138,10 @@ def agreement_tables(
     if threads is not None:  # the threads the job was given, not every core of a shared node
         torch.set_num_threads(threads)
     dev = resolve_device(device)
-    settings = stats.StatsSettings(**{**stats_cfg, "statistics": baseline_cfg["statistics"]})
-    levels = baseline_cfg["levels"]
+    section = {"baselines": baseline_cfg}  # its own statistics, nulls and k; schema defaults: what the reading uses
+    own = {key: setting(section, "baselines", key) for key in ("statistics", "nulls", "k")}
+    settings = stats.StatsSettings(**{**stats_cfg, **own})
+    levels = setting(section, "baselines", "levels")
     learned = {"essential": _kept(essential_path), "adversarial": _kept(adversarial_path)}
     rows, draws, readings = [], [], []
     for path in baseline_paths:
