@@ -107,6 +107,33 @@ def test_saliency_is_autograd_of_the_mask_forward_at_one(parameterisation, objec
         assert torch.allclose(saliency[i], expected, atol=1e-6)
 
 
+@pytest.mark.parametrize("parameterisation", ["per_channel", "shared", "hermitian"])
+@pytest.mark.parametrize("objective", ["essential", "invariance"])
+@pytest.mark.parametrize("name", ["data_saliency", "adversarial_data_saliency"])
+def test_data_saliency_is_autograd_of_the_data_term_through_the_mask_forward_at_one(parameterisation, objective, name):
+    model = tiny_classifier(3)
+    generator = torch.Generator().manual_seed(3)
+    clean = torch.rand(4, 3, 8, 8, generator=generator)
+    adversarial = (clean + 0.1 * torch.randn(clean.shape, generator=generator)).clamp(0, 1)
+    inputs = BaselineInputs(clean, torch.tensor([0, 1, 2, 1]), adversarial, torch.tensor([2, 0, 1, 0]))
+    images, targets = (clean, inputs.labels) if name == "data_saliency" else (adversarial, inputs.adversarial_labels)
+    settings = maps.MapSettings(lam=0.3, parameterisation=parameterisation, objective=objective)
+    saliency = BASELINES[name].compute(model, inputs, settings, "cpu")
+    for i in range(len(images)):  # one image at a time, written out: CE(f(x'), t) alone, lam = 0
+        shape = (1, *measures.mask_shape(parameterisation, 3, 8, 8))
+        mask = torch.ones(shape, requires_grad=True)
+        logits = model(apply_mask(images[i : i + 1], mask, parameterisation))
+        ce = nn.functional.cross_entropy(logits, targets[i : i + 1])
+        (grad,) = torch.autograd.grad(ce, mask)
+        expected = shifted(full_spectrum(grad.abs(), parameterisation, 8))[0]
+        assert torch.allclose(saliency[i], expected, atol=1e-6)
+    if objective == "essential" and parameterisation != "hermitian":  # every entry weighs 1 in the L1 term
+        full = shifted(measures.mask_saliency(model, images, targets, settings, "cpu"))
+        signed = full - settings.lam  # |g + lam| - lam = g where g + lam > 0
+        positive = signed > 0
+        assert positive.any() and torch.allclose(signed[positive], saliency[positive], atol=1e-5)
+
+
 def test_perturbation_spectrum_recovers_the_planted_frequencies():
     size = 16
     i = torch.arange(size, dtype=torch.float64)[:, None]
@@ -297,3 +324,46 @@ def test_schema_baseline_statistics_are_the_stats_registry():
         for part in reference.removeprefix("#/").split("/"):
             items = items[part]
     assert items["enum"] == list(stats.STATISTICS)
+
+
+def test_agreement_job_uses_the_baselines_own_nulls_and_k_and_keeps_the_known_answer(tmp_path):
+    """The job's defaults (baselines.nulls [random], k [1]) and the known answer through the whole job: a
+    baseline that is the map times 3 has Δ(B → M) = 2/n at k = 1 (every nearest neighbour kept), cosine 1."""
+    from freqmaps.baselines import stage
+    from freqmaps.io import read_json, save_tensors
+
+    generator = torch.Generator().manual_seed(9)
+    n = 30
+    learned = (torch.rand(n, 1, 6, 6, generator=generator) > 0.6).float()
+    labels = torch.arange(n) % 3
+    ids = torch.arange(n)
+    for kind in ("essential", "adversarial"):
+        outcome = torch.full((n,), maps.KEPT)
+        tensors = {"maps": learned, "ids": ids, "labels": labels, "targets": labels.clone(), "outcome": outcome}
+        save_tensors(tmp_path / f"{kind}.safetensors", tensors, {})
+    baselines = {"copy": learned * 3.0, "ids": ids, "labels": labels, "targets": labels.clone()}
+    save_tensors(tmp_path / "clean.safetensors", baselines, {"baselines": ["copy"]})
+    stats_cfg = {"n_null": 30, "n_bootstrap": 10, "n_half_samples": 4, "k": [1, 2], "nulls": ["random", "within_class"]}
+    stage.agreement_tables(
+        essential_path=tmp_path / "essential.safetensors",
+        adversarial_path=tmp_path / "adversarial.safetensors",
+        baseline_paths=[tmp_path / "clean.safetensors"],
+        heat_map_path=None,
+        stats_cfg=stats_cfg,
+        baseline_cfg={},  # every key from the schema's baselines defaults
+        seed=0,
+        device="cpu",
+        table_path=tmp_path / "table.csv",
+        draws_path=tmp_path / "draws.csv",
+    )
+    rows = read_json(tmp_path / "table.json")["rows"]
+    assert {r["level"] for r in rows} == set(agreement.LEVELS)
+    imbalance = [r for r in rows if r["statistic"] == "information_imbalance"]
+    assert {r["k"] for r in imbalance} == {1}  # baselines.k, not stats.k
+    assert all("within_class_p_value" not in r for r in rows)  # baselines.nulls, not stats.nulls
+    for r in imbalance:
+        if r["direction"] in ("B_to_E", "B_to_A"):
+            assert r["value"] == pytest.approx(2 / r["n"])
+    assert all(r["value"] == pytest.approx(1.0) for r in rows if r["statistic"] == "cosine")
+    readings = read_json(tmp_path / "table.json")["readings"]
+    assert {r["map_adds"] for r in readings if r["level"] == "image"} == {"little"}

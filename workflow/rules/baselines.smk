@@ -112,7 +112,7 @@ rule baseline_agreement:
         null_draws=f"{BASE}/agreement/{{attack}}_null_draws.csv",
     params:
         stats=canonical(config["stats"]),
-        baselines={key: setting(config, "baselines", key) for key in ("statistics", "levels")},
+        baselines={key: setting(config, "baselines", key) for key in ("statistics", "nulls", "k", "levels")},
         device=setting(config, "device"),
     log:
         f"{LOGS}/baseline_agreement_{{attack}}.log",

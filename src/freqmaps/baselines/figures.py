@@ -24,7 +24,7 @@ def heat_map_figure(heat_map_path, path: str | Path) -> None:
 
 
 def mean_maps_figure(
-    essential_path, adversarial_path, clean_path, attack_path, class_names: tuple[str, ...], path: str | Path
+    *, essential_path, adversarial_path, clean_path, attack_path, class_names: tuple[str, ...], path: str | Path
 ) -> None:
     """Rows: the class-mean kept essential map, then each clean-image baseline over the same images; the
     class-mean kept adversarial map, then each attacked-image baseline. Columns: true classes. Each panel is

@@ -11,6 +11,10 @@ Every measure returns shifted spectra (zero frequency at the centre), as the map
   (``freqmaps.maps.map_loss`` of the masked image), i.e. the first gradient the map engine takes. Its L1 term
   adds the constant lam to every entry, which outweighs the data term on confidently classified images: then
   the entries a class needs (negative dCE/dM) get the *smallest* |dL/dM| (README, Baselines).
+- ``data_saliency`` / ``adversarial_data_saliency`` (per image): |dCE(f(x'), t)/dM| at M = 1, the data term
+  alone (lam = 0) through the same mask forward. For the essential objective it is the saliency without the
+  L1 constant; for the invariance objective ([P1]) it is the gradient of CE itself, since that objective's
+  data term exp((CE - CE_clean)^2) has zero gradient at M = 1.
 """
 
 from __future__ import annotations
@@ -196,8 +200,10 @@ def mask_saliency(
     settings: maps.MapSettings,
     device: torch.device,
     batch_size: int = 256,
+    data_term_only: bool = False,
 ) -> torch.Tensor:
-    """|dL/dM| at M = 1 [N, C', H, W] (unshifted full spectrum), L the map engine's per-image objective."""
+    """|dL/dM| at M = 1 [N, C', H, W] (unshifted full spectrum), L the map engine's per-image objective, or
+    with ``data_term_only`` L = CE(f(x'), t) alone (lam = 0)."""
     n, channels, height, width = images.shape
     shape = mask_shape(settings.parameterisation, channels, height, width)
     weights = l1_weights(settings.parameterisation, width, device)
@@ -209,7 +215,10 @@ def mask_saliency(
             clean_ce = nn.functional.cross_entropy(model(x), y, reduction="none")
         mask = torch.ones(len(x), *shape, device=device, requires_grad=True)
         logits = model(apply_mask(x, mask, settings.parameterisation))
-        loss = maps.map_loss(logits, y, mask, weights, settings, clean_ce, shape[0] * height * width)
+        if data_term_only:
+            loss = nn.functional.cross_entropy(logits, y, reduction="none")
+        else:
+            loss = maps.map_loss(logits, y, mask, weights, settings, clean_ce, shape[0] * height * width)
         (grad,) = torch.autograd.grad(loss.sum(), mask)
         out.append(full_spectrum(grad.abs(), settings.parameterisation, width).cpu())
     return torch.cat(out) if out else torch.zeros(0, *shape[:1], height, width)
@@ -261,6 +270,16 @@ BASELINES: dict[str, Baseline] = {
         "|dL/dM| at M = 1 of the adversarial-map objective (attacked image, adversarial label)",
         "attack",
         lambda model, inp, s, dev: shifted(mask_saliency(model, *_adversarial(inp), s, dev)),
+    ),
+    "data_saliency": Baseline(
+        "|dCE/dM| at M = 1, the data term alone (lam = 0; clean image, its label)",
+        "clean",
+        lambda model, inp, s, dev: shifted(mask_saliency(model, inp.clean, inp.labels, s, dev, data_term_only=True)),
+    ),
+    "adversarial_data_saliency": Baseline(
+        "|dCE/dM| at M = 1, the data term alone (lam = 0; attacked image, adversarial label)",
+        "attack",
+        lambda model, inp, s, dev: shifted(mask_saliency(model, *_adversarial(inp), s, dev, data_term_only=True)),
     ),
 }
 

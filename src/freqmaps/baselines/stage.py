@@ -18,6 +18,7 @@ import torch
 from freqmaps import maps, stats
 from freqmaps.baselines import agreement, measures
 from freqmaps.classifier import load_frozen_classifier
+from freqmaps.config import setting
 from freqmaps.data import head
 from freqmaps.io import load_tensors, read_json, save_tensors, write_csv, write_json
 from freqmaps.runtime import provenance, resolve_device, seed_everything
@@ -33,6 +34,7 @@ def _map_settings(map_cfg: dict[str, Any]) -> maps.MapSettings:
 
 
 def heat_map(
+    *,
     dataset: str,
     data_cfg: dict[str, Any],
     weights_path,
@@ -62,6 +64,7 @@ def heat_map(
 
 
 def per_image(
+    *,
     scope: str,
     names: list[str],
     dataset: str,
@@ -115,6 +118,7 @@ def _rows_of(baselines: dict[str, torch.Tensor], ids: torch.Tensor) -> torch.Ten
 
 
 def agreement_tables(
+    *,
     essential_path,
     adversarial_path,
     baseline_paths: list,
@@ -125,14 +129,19 @@ def agreement_tables(
     device: str,
     table_path,
     draws_path,
+    threads: int | None = None,
 ) -> None:
     """Every per-image baseline against the essential and the adversarial maps of one attack, at every level,
     each statistic with its nulls; a reading per (baseline, map, level); the heat map's Pearson correlation with
     the mean kept maps."""
     started = time.time()
+    if threads is not None:  # the threads the job was given, not every core of a shared node
+        torch.set_num_threads(threads)
     dev = resolve_device(device)
-    settings = stats.StatsSettings(**{**stats_cfg, "statistics": baseline_cfg["statistics"]})
-    levels = baseline_cfg["levels"]
+    section = {"baselines": baseline_cfg}  # its own statistics, nulls and k; schema defaults: what the reading uses
+    own = {key: setting(section, "baselines", key) for key in ("statistics", "nulls", "k")}
+    settings = stats.StatsSettings(**{**stats_cfg, **own})
+    levels = setting(section, "baselines", "levels")
     learned = {"essential": _kept(essential_path), "adversarial": _kept(adversarial_path)}
     rows, draws, readings = [], [], []
     for path in baseline_paths:
@@ -183,7 +192,7 @@ def agreement_tables(
     )
 
 
-def summarise(sidecars: list, out_path) -> None:
+def summarise(*, sidecars: list, out_path) -> None:
     """One reading per (dataset, model, seed, attack, baseline, map, level) across the config, with the
     cosine at that level beside it (the heat map: its Pearson correlation with the mean kept map): where the
     learned maps add to a cheap measure and where they do not."""
@@ -216,6 +225,7 @@ def summarise(sidecars: list, out_path) -> None:
 
 
 def known_answer(
+    *,
     dataset: str,
     data_cfg: dict[str, Any],
     weights_path,
