@@ -147,11 +147,15 @@ def main() -> None:
     )
 
 
+def both_directions(result: dict) -> tuple[float, float]:
+    return result["x_to_y"], result["y_to_x"]
+
+
 def one_case(data, n, d, k, X, Y, tX, tY, args) -> dict:
     """Ours, DADApy's and the plain method's Δ in both directions, interleaved, median of the repeats."""
     times: dict[str, list[float]] = {"ours": [], "dadapy": [], "plain": []}
     values: dict[str, tuple[float, float]] = {}
-    calls = {"ours": lambda: tuple(stats.information_imbalance(tX, tY, k=k)[d] for d in ("x_to_y", "y_to_x"))}
+    calls = {"ours": lambda: both_directions(stats.information_imbalance(tX, tY, k=k))}
     if not args.no_dadapy:
         calls["dadapy"] = lambda: dadapy_imbalance(X, Y, k)
     if not args.no_plain:
