@@ -14,6 +14,7 @@ from freqmaps import maps
 from freqmaps.baselines import agreement, measures
 from freqmaps.baselines.measures import BASELINES, BaselineInputs, HeatMapSettings
 from freqmaps.fourier import apply_mask, full_spectrum, shifted
+from freqmaps.outcomes import KEPT, TARGET_LOST
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -338,7 +339,7 @@ def test_agreement_job_uses_the_baselines_own_nulls_and_k_and_keeps_the_known_an
     labels = torch.arange(n) % 3
     ids = torch.arange(n)
     for kind in ("essential", "adversarial"):
-        outcome = torch.full((n,), maps.KEPT)
+        outcome = torch.full((n,), KEPT)
         tensors = {"maps": learned, "ids": ids, "labels": labels, "targets": labels.clone(), "outcome": outcome}
         save_tensors(tmp_path / f"{kind}.safetensors", tensors, {})
     baselines = {"copy": learned * 3.0, "ids": ids, "labels": labels, "targets": labels.clone()}
@@ -367,3 +368,53 @@ def test_agreement_job_uses_the_baselines_own_nulls_and_k_and_keeps_the_known_an
     assert all(r["value"] == pytest.approx(1.0) for r in rows if r["statistic"] == "cosine")
     readings = read_json(tmp_path / "table.json")["readings"]
     assert {r["map_adds"] for r in readings if r["level"] == "image"} == {"little"}
+
+
+def test_each_map_set_meets_the_baselines_on_its_own_kept_images(tmp_path):
+    """Essential and adversarial maps are each compared on their own kept images (not only on those kept in
+    both, as freqmaps.outcomes.both_kept would give), in the maps file's order, with the baseline rows found by
+    image id whatever the baseline file's order."""
+    from freqmaps.baselines import stage
+    from freqmaps.io import read_json, save_tensors
+
+    n = 12
+    generator = torch.Generator().manual_seed(3)
+    learned = torch.rand(n, 1, 4, 4, generator=generator)
+    ids = torch.tensor([5, 0, 7, 2, 9, 1, 11, 3, 8, 4, 10, 6])  # a maps file's order need not be ascending
+    labels = ids % 2
+    dropped = {"essential": {0, 7}, "adversarial": {2, 9, 11}}
+    for kind, gone in dropped.items():
+        outcome = torch.tensor([TARGET_LOST if int(i) in gone else KEPT for i in ids])
+        tensors = {"maps": learned, "ids": ids, "labels": labels, "targets": labels.clone(), "outcome": outcome}
+        save_tensors(tmp_path / f"{kind}.safetensors", tensors, {})
+    order = torch.argsort(ids, descending=True)  # the baseline file in another order: rows by id
+    baselines = {
+        "copy": learned[order] * 2.0,
+        "ids": ids[order],
+        "labels": labels[order],
+        "targets": labels[order].clone(),
+    }
+    save_tensors(tmp_path / "clean.safetensors", baselines, {"baselines": ["copy"]})
+
+    means = stage.class_mean_baselines(tmp_path / "adversarial.safetensors", [tmp_path / "clean.safetensors"])
+    kept = torch.tensor([int(i) not in dropped["adversarial"] for i in ids])
+    for c in (0, 1):
+        expected = learned[kept & (labels == c)].double().mean((0, 1))
+        assert torch.allclose(means["map"][c], expected)
+        assert torch.allclose(means["copy"][c], 2 * expected)
+
+    stage.agreement_tables(
+        essential_path=tmp_path / "essential.safetensors",
+        adversarial_path=tmp_path / "adversarial.safetensors",
+        baseline_paths=[tmp_path / "clean.safetensors"],
+        heat_map_path=None,
+        stats_cfg={"n_null": 5, "n_bootstrap": 5, "n_half_samples": 2},
+        baseline_cfg={"statistics": ["cosine"], "levels": ["image"]},
+        seed=0,
+        device="cpu",
+        table_path=tmp_path / "table.csv",
+        draws_path=tmp_path / "draws.csv",
+    )
+    rows = read_json(tmp_path / "table.json")["rows"]
+    assert {r["map"]: r["n"] for r in rows} == {kind: n - len(gone) for kind, gone in dropped.items()}
+    assert all(r["value"] == pytest.approx(1.0) for r in rows)

@@ -1,9 +1,14 @@
 # Settings and functions of the baselines stage (workflow/rules/baselines.smk).
+import re
+
 from freqmaps.baselines.measures import of_scope
 
 # Off without a baselines section; a section that leaves out `measures` gets the schema's default list.
 BASELINE_MEASURES = list(setting(config, "baselines", "measures")) if "baselines" in config else []
 BASE = f"{RUN}/baselines"  # one model's baseline files
+# The configured datasets that freqmaps.data.is_synthetic calls synthetic, as a wildcard constraint; (?!) matches
+# nothing, so with no synthetic dataset there is no known-answer job.
+SYNTHETIC_DATASET = "|".join(map(re.escape, synthetic_datasets())) or "(?!)"
 
 
 def baseline_targets():

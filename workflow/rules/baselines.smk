@@ -185,7 +185,7 @@ rule baseline_known_answer:
         attacks=list(config["attacks"]),
         device=setting(config, "device"),
     wildcard_constraints:
-        dataset="synthetic(_[A-Za-z0-9]+)?",
+        dataset=SYNTHETIC_DATASET,
     log:
         f"{LOGS}/baseline_known_answer.log",
     threads: 1

@@ -20,7 +20,8 @@ from freqmaps.baselines import agreement, measures
 from freqmaps.classifier import load_frozen_classifier
 from freqmaps.config import setting
 from freqmaps.data import head
-from freqmaps.io import load_tensors, read_json, save_tensors, write_csv, write_json
+from freqmaps.io import load_tensors, read_json, save_tensors, sidecar_path, write_csv, write_json
+from freqmaps.outcomes import KEPT
 from freqmaps.runtime import provenance, resolve_device, seed_everything
 from freqmaps.stages import analysed_images
 
@@ -59,7 +60,7 @@ def heat_map(
     log.info("Fourier heat map of %d images in %.1f s", len(data), seconds)
     meta = {"n_images": len(data), "seconds": seconds, **provenance(dev, seed, asdict(settings))}
     save_tensors(out_path, result, meta)
-    write_json(Path(out_path).with_suffix(".json"), meta)
+    write_json(sidecar_path(out_path), meta)
     heat_map_figure(out_path, figure_path)
 
 
@@ -102,12 +103,15 @@ def per_image(
     out["targets"] = (inputs.labels if inputs.adversarial_labels is None else inputs.adversarial_labels).clone()
     meta = {"scope": scope, "baselines": wanted, "seconds": seconds, **provenance(dev, seed, asdict(settings))}
     save_tensors(out_path, out, meta)
-    write_json(Path(out_path).with_suffix(".json"), meta)
+    write_json(sidecar_path(out_path), meta)
 
 
 def _kept(path) -> dict[str, torch.Tensor]:
+    """The kept maps of one maps file with their ids, labels and targets, in file order. Each map set is
+    compared with the baselines on its own kept images, not only on those kept in both sets
+    (:func:`freqmaps.outcomes.both_kept`)."""
     tensors, _ = load_tensors(path)
-    kept = tensors["outcome"] == maps.KEPT
+    kept = tensors["outcome"] == KEPT
     return {key: tensors[key][kept] for key in ("maps", "ids", "labels", "targets")}
 
 
@@ -180,7 +184,7 @@ def agreement_tables(
     write_csv(table_path, rows)
     write_csv(draws_path, draws)
     write_json(
-        Path(table_path).with_suffix(".json"),
+        sidecar_path(table_path),
         {
             "essential": str(essential_path),
             "adversarial": str(adversarial_path),
@@ -275,9 +279,7 @@ def known_answer(
     for attack, path in adversarial_paths.items():
         judge("adversarial_maps", attack, _kept(path), _baseline_file(attack_baseline_paths[attack]), "adversarial")
     write_csv(out_path, rows)
-    write_json(
-        Path(out_path).with_suffix(".json"), {"blank_class": blank, "rows": rows, **provenance(classifier.device, None)}
-    )
+    write_json(sidecar_path(out_path), {"blank_class": blank, "rows": rows, **provenance(classifier.device, None)})
 
 
 def _baseline_file(path) -> dict[str, Any]:
