@@ -41,32 +41,32 @@ include: "workflow/rules/baselines.smk"
 
 rule all:
     input:
-        f"{RESULTS}/verdict.csv",
-        f"{RESULTS}/run.csv",
+        VERDICT,
+        RUN_FACTS,
         figure_targets(),
-        expand_models(f"{RUN}/known_answer/known_answer.json", dataset=synthetic_datasets()),
+        expand_models(KNOWN_ANSWER, dataset=synthetic_datasets()),
         baseline_targets(),
 
 
 rule train_all:
     input:
-        expand_models(f"{RUN}/model.safetensors"),
+        expand_models(WEIGHTS),
 
 
 rule attacks_all:
     input:
-        expand_attacks(f"{RUN}/attacks/{{attack}}.safetensors"),
+        expand_attacks(ADVERSARIAL_EXAMPLES),
 
 
 rule maps_all:
     input:
-        expand_models(f"{RUN}/maps/essential.safetensors"),
-        expand_attacks(f"{RUN}/maps/adversarial/{{attack}}.safetensors"),
+        expand_models(ESSENTIAL_MAPS),
+        expand_attacks(ADVERSARIAL_MAPS),
 
 
 rule stats_all:
     input:
-        f"{RESULTS}/verdict.csv",
+        VERDICT,
 
 
 rule figures:
@@ -77,13 +77,13 @@ rule figures:
 rule frequency_bias:
     """The frequency-bias study ([P1]): needs a frequency_bias section in the config."""
     input:
-        expand(f"{RESULTS}/{{dataset}}/frequency_bias/variants.csv", dataset=[STUDY["dataset"]] if STUDY else []),
+        expand(BIAS_VARIANTS, dataset=[STUDY["dataset"]] if STUDY else []),
 
 
 rule known_answer:
     """Known-answer validation of every model on every synthetic dataset."""
     input:
-        expand_models(f"{RUN}/known_answer/known_answer.json", dataset=synthetic_datasets()),
+        expand_models(KNOWN_ANSWER, dataset=synthetic_datasets()),
 
 
 rule baselines:

@@ -6,9 +6,9 @@ rule attack:
     """Attack one shard of the n_test_images test images chosen by the dataset's selection."""
     input:
         library("attacks", "stages"),
-        weights=f"{RUN}/model.safetensors",
+        weights=WEIGHTS,
     output:
-        f"{RUN}/attacks/{{attack}}/shards/{{scatteritem}}.safetensors",
+        ATTACK_SHARD,
     params:
         dataset=dataset_settings,
         attack=attack_settings,
@@ -32,13 +32,10 @@ rule gather_attack:
     """Merge attack shards; the sidecar has success rate, accuracies and perturbation norms of all images."""
     input:
         library("attacks", "stages"),
-        shards=gather.attacks(
-            f"{RUN}/attacks/{{attack}}/shards/{{scatteritem}}.safetensors",
-            allow_missing=True,
-        ),
+        shards=gather.attacks(ATTACK_SHARD, allow_missing=True),
     output:
-        adversarial=f"{RUN}/attacks/{{attack}}.safetensors",
-        metrics=f"{RUN}/attacks/{{attack}}.json",
+        adversarial=ADVERSARIAL_EXAMPLES,
+        metrics=ATTACK_METRICS,
     log:
         f"{LOGS}/attack_{{attack}}_gather.log",
     localrule: True

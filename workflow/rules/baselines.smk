@@ -7,12 +7,12 @@ rule baseline_heat_map:
     input:
         baseline_library(),
         library("figures"),
-        weights=f"{RUN}/model.safetensors",
+        weights=WEIGHTS,
     output:
-        heat_map=f"{BASE}/fourier_heat_map.safetensors",
+        heat_map=HEAT_MAP,
         sidecar=f"{BASE}/fourier_heat_map.json",
         figure=report(
-            f"{BASE}/fourier_heat_map.png",
+            HEAT_MAP_FIGURE,
             caption="../report/baseline_heat_map.rst",
             category="Baselines",
             subcategory="{dataset} / {model} / seed {seed}",
@@ -41,7 +41,7 @@ rule baseline_clean_spectra:
     """Per-image baselines of the clean test images (gradient spectrum, one-step saliency), all images."""
     input:
         baseline_library(),
-        weights=f"{RUN}/model.safetensors",
+        weights=WEIGHTS,
     output:
         baselines=f"{BASE}/clean.safetensors",
         sidecar=f"{BASE}/clean.json",
@@ -70,10 +70,10 @@ rule baseline_attack_spectra:
     """Per-image baselines of one attack's images (perturbation and adversarial gradient spectra, saliency)."""
     input:
         baseline_library(),
-        weights=f"{RUN}/model.safetensors",
-        attack=f"{RUN}/attacks/{{attack}}.safetensors",
+        weights=WEIGHTS,
+        attack=ADVERSARIAL_EXAMPLES,
     output:
-        baselines=f"{BASE}/attacks/{{attack}}.safetensors",
+        baselines=ATTACK_BASELINES,
         sidecar=f"{BASE}/attacks/{{attack}}.json",
     params:
         scope="attack",
@@ -102,13 +102,13 @@ rule baseline_agreement:
         baseline_library(),
         library("stats"),
         unpack(heat_map_input),
-        essential=f"{RUN}/maps/essential.safetensors",
-        adversarial=f"{RUN}/maps/adversarial/{{attack}}.safetensors",
+        essential=ESSENTIAL_MAPS,
+        adversarial=ADVERSARIAL_MAPS,
         clean=rules.baseline_clean_spectra.output.baselines,
         attack_baselines=rules.baseline_attack_spectra.output.baselines,
     output:
         table=f"{BASE}/agreement/{{attack}}.csv",
-        sidecar=f"{BASE}/agreement/{{attack}}.json",
+        sidecar=BASELINE_AGREEMENT,
         null_draws=f"{BASE}/agreement/{{attack}}_null_draws.csv",
     params:
         stats=canonical(config["stats"]),
@@ -134,13 +134,13 @@ rule baseline_mean_maps:
     input:
         baseline_library(),
         library("figures"),
-        essential=f"{RUN}/maps/essential.safetensors",
-        adversarial=f"{RUN}/maps/adversarial/{{attack}}.safetensors",
+        essential=ESSENTIAL_MAPS,
+        adversarial=ADVERSARIAL_MAPS,
         clean=rules.baseline_clean_spectra.output.baselines,
         attack_baselines=rules.baseline_attack_spectra.output.baselines,
     output:
         report(
-            f"{BASE}/figures/{{attack}}_mean_maps.png",
+            BASELINE_MEAN_MAPS_FIGURE,
             caption="../report/baseline_mean_maps.rst",
             category="Baselines",
             subcategory="{dataset} / {model} / seed {seed}",
@@ -162,18 +162,18 @@ rule baseline_known_answer:
         baseline_library(),
         library("known_answer", "synthetic"),
         unpack(heat_map_input),
-        weights=f"{RUN}/model.safetensors",
-        essential=f"{RUN}/maps/essential.safetensors",
+        weights=WEIGHTS,
+        essential=ESSENTIAL_MAPS,
         adversarial=expand(
-            f"{RUN}/maps/adversarial/{{attack}}.safetensors",
+            ADVERSARIAL_MAPS,
             attack=config["attacks"],
             allow_missing=True,
         ),
         clean=rules.baseline_clean_spectra.output.baselines,
-        attack_baselines=expand(f"{BASE}/attacks/{{attack}}.safetensors", attack=config["attacks"], allow_missing=True),
+        attack_baselines=expand(ATTACK_BASELINES, attack=config["attacks"], allow_missing=True),
     output:
         table=report(
-            f"{BASE}/known_answer.csv",
+            BASELINE_KNOWN_ANSWER,
             caption="../report/baseline_known_answer.rst",
             category="Baselines",
             subcategory="{dataset} / {model} / seed {seed}",
@@ -199,10 +199,10 @@ rule baseline_summary:
     """Where the learned maps add to each cheap measure, across the config."""
     input:
         baseline_library(),
-        tables=expand_attacks(f"{BASE}/agreement/{{attack}}.json"),
+        tables=expand_attacks(BASELINE_AGREEMENT),
     output:
         table=report(
-            f"{RESULTS}/baselines.csv",
+            BASELINES_TABLE,
             caption="../report/baseline_summary.rst",
             category="Baselines",
             labels={"table": "agreement readings"},

@@ -23,6 +23,42 @@ LOGS_ROOT = f"logs/{EXPERIMENT}"
 LOGS = f"{LOGS_ROOT}/{{dataset}}/{{model}}/seed{{seed}}"
 config["experiment"] = EXPERIMENT  # the report's landing page names it
 BENCHMARKS = f"benchmarks/{EXPERIMENT}/{{dataset}}/{{model}}/seed{{seed}}"
+
+# Every file that more than one rule (or a rule and a target function) names is defined here once; a file only
+# its producing rule names stays in that rule. One model and seed: training, attack, maps, statistics, figures.
+WEIGHTS = f"{RUN}/model.safetensors"  # the trained classifier
+TRAINING_METRICS = f"{RUN}/model.json"  # its sidecar: training metrics and provenance
+ATTACK_SHARD = f"{RUN}/attacks/{{attack}}/shards/{{scatteritem}}.safetensors"
+ADVERSARIAL_EXAMPLES = f"{RUN}/attacks/{{attack}}.safetensors"  # the attack's images, gathered
+ATTACK_METRICS = f"{RUN}/attacks/{{attack}}.json"  # their sidecar: the attack's metrics over all images
+ESSENTIAL_MAPS_SHARD = f"{RUN}/maps/essential/shards/{{scatteritem}}.safetensors"
+ESSENTIAL_MAPS = f"{RUN}/maps/essential.safetensors"  # the frequencies each clean image needs
+ADVERSARIAL_MAPS_SHARD = f"{RUN}/maps/adversarial/{{attack}}/shards/{{scatteritem}}.safetensors"
+ADVERSARIAL_MAPS = f"{RUN}/maps/adversarial/{{attack}}.safetensors"  # the frequencies each attack exploits
+MAP_STATISTICS = f"{RUN}/stats/{{attack}}.csv"  # every statistic between essential and adversarial maps
+PER_IMAGE_STATISTICS = f"{RUN}/stats/{{attack}}_per_image.csv"
+NULL_DRAWS = f"{RUN}/stats/{{attack}}_null_draws.csv"  # the re-pairing nulls' draws
+CLASS_MEAN_MAPS_FIGURE = f"{RUN}/figures/{{attack}}/class_mean_maps.png"
+EXAMPLES_FIGURE = f"{RUN}/figures/{{attack}}/examples.png"
+COSINE_NULL_FIGURE = f"{RUN}/figures/{{attack}}/cosine_null.png"
+BAND_PROFILES_FIGURE = f"{RUN}/figures/{{attack}}/band_profiles.png"
+NULL_HISTOGRAMS_FIGURE = f"{RUN}/figures/{{attack}}/null_histograms.png"
+INFORMATION_IMBALANCE_FIGURE = f"{RUN}/figures/information_imbalance_plane.png"
+KNOWN_ANSWER = f"{RUN}/known_answer/known_answer.json"  # planted against learned bands, synthetic datasets
+# The baselines stage, per model and seed.
+BASE = f"{RUN}/baselines"  # one model's baseline files
+HEAT_MAP = f"{BASE}/fourier_heat_map.safetensors"  # error rate per added Fourier basis image
+HEAT_MAP_FIGURE = f"{BASE}/fourier_heat_map.png"
+ATTACK_BASELINES = f"{BASE}/attacks/{{attack}}.safetensors"  # per-image baselines of one attack's images
+BASELINE_AGREEMENT = f"{BASE}/agreement/{{attack}}.json"  # every baseline against the maps (the table's sidecar)
+BASELINE_MEAN_MAPS_FIGURE = f"{BASE}/figures/{{attack}}_mean_maps.png"
+BASELINE_KNOWN_ANSWER = f"{BASE}/known_answer.csv"
+# The whole experiment.
+VERDICT = f"{RESULTS}/verdict.csv"  # the experiment's answer
+RUN_FACTS = f"{RESULTS}/run.csv"  # what ran
+BASELINES_TABLE = f"{RESULTS}/baselines.csv"
+BIAS_VARIANTS = f"{RESULTS}/{{dataset}}/frequency_bias/variants.csv"  # the frequency-bias study's answer
+
 _infos = {}
 for _name, _dataset in config["datasets"].items():
     check_source(_name, _dataset)  # missing or damaged files, a bad class list or size fail here, before any job

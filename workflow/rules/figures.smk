@@ -2,34 +2,34 @@ rule map_figures:
     """Class-mean maps, example images with their maps, and per-image cosine against its null."""
     input:
         library("figures"),
-        essential=f"{RUN}/maps/essential.safetensors",
-        adversarial=f"{RUN}/maps/adversarial/{{attack}}.safetensors",
-        attack=f"{RUN}/attacks/{{attack}}.safetensors",
-        per_image=f"{RUN}/stats/{{attack}}_per_image.csv",
+        essential=ESSENTIAL_MAPS,
+        adversarial=ADVERSARIAL_MAPS,
+        attack=ADVERSARIAL_EXAMPLES,
+        per_image=PER_IMAGE_STATISTICS,
     output:
         class_means=report(
-            f"{RUN}/figures/{{attack}}/class_mean_maps.png",
+            CLASS_MEAN_MAPS_FIGURE,
             caption="../report/class_mean_maps.rst",
             category="Frequency maps",
             subcategory="{dataset} / {model} / seed {seed}",
             labels={"attack": "{attack}", "figure": "class-mean maps"},
         ),
         examples=report(
-            f"{RUN}/figures/{{attack}}/examples.png",
+            EXAMPLES_FIGURE,
             caption="../report/examples.rst",
             category="Frequency maps",
             subcategory="{dataset} / {model} / seed {seed}",
             labels={"attack": "{attack}", "figure": "examples"},
         ),
         cosine=report(
-            f"{RUN}/figures/{{attack}}/cosine_null.png",
+            COSINE_NULL_FIGURE,
             caption="../report/cosine_null.rst",
             category="Correlation",
             subcategory="{dataset} / {model} / seed {seed}",
             labels={"attack": "{attack}", "figure": "cosine vs null"},
         ),
         bands=report(
-            f"{RUN}/figures/{{attack}}/band_profiles.png",
+            BAND_PROFILES_FIGURE,
             caption="../report/band_profiles.rst",
             category="Frequency maps",
             subcategory="{dataset} / {model} / seed {seed}",
@@ -51,10 +51,10 @@ rule information_imbalance_plane:
     """Both information-imbalance directions of every attack, with the nulls."""
     input:
         library("figures", "verdict"),
-        tables=expand(f"{RUN}/stats/{{attack}}.csv", attack=config["attacks"], allow_missing=True),
+        tables=expand(MAP_STATISTICS, attack=config["attacks"], allow_missing=True),
     output:
         report(
-            f"{RUN}/figures/information_imbalance_plane.png",
+            INFORMATION_IMBALANCE_FIGURE,
             caption="../report/information_imbalance_plane.rst",
             category="Correlation",
             subcategory="{dataset} / {model} / seed {seed}",
@@ -74,11 +74,11 @@ rule null_histograms:
     """Headline statistics of every view against the histograms of their null draws."""
     input:
         library("figures", "verdict"),
-        table=f"{RUN}/stats/{{attack}}.csv",
-        null_draws=f"{RUN}/stats/{{attack}}_null_draws.csv",
+        table=MAP_STATISTICS,
+        null_draws=NULL_DRAWS,
     output:
         report(
-            f"{RUN}/figures/{{attack}}/null_histograms.png",
+            NULL_HISTOGRAMS_FIGURE,
             caption="../report/null_histograms.rst",
             category="Correlation",
             subcategory="{dataset} / {model} / seed {seed}",

@@ -6,7 +6,7 @@ rule dataset_mask:
     """One invariance-loss mask shared by every image, with masked and complement accuracy."""
     input:
         library("frequency_bias.stages", "classifier", "shared_masks", "fourier", "data"),
-        weights=f"{RUN}/model.safetensors",
+        weights=WEIGHTS,
     output:
         mask=f"{BIAS}/dataset_mask.safetensors",
         sidecar=f"{BIAS}/dataset_mask.json",
@@ -33,7 +33,7 @@ rule image_maps:
     """[P1] single-image maps of the first test images (invariance loss, the model's prediction as target)."""
     input:
         library("frequency_bias.stages", "classifier", "maps", "fourier", "data"),
-        weights=f"{RUN}/model.safetensors",
+        weights=WEIGHTS,
     output:
         maps=f"{BIAS}/image_maps.safetensors",
         sidecar=f"{BIAS}/image_maps.json",
@@ -60,8 +60,8 @@ rule class_maps:
     """[P2] one map per class from an attack's images; how many attacks the predicted class's map undoes."""
     input:
         library("frequency_bias.stages", "classifier", "shared_masks", "fourier", "data"),
-        weights=f"{RUN}/model.safetensors",
-        attack=f"{RUN}/attacks/{{attack}}.safetensors",
+        weights=WEIGHTS,
+        attack=ADVERSARIAL_EXAMPLES,
     output:
         maps=f"{BIAS}/class_maps/{{attack}}.safetensors",
         sidecar=f"{BIAS}/class_maps/{{attack}}.json",
@@ -91,7 +91,7 @@ rule frequency_bias_study:
         unpack(study_files),
     output:
         variants=report(
-            f"{RESULTS}/{{dataset}}/frequency_bias/variants.csv",
+            BIAS_VARIANTS,
             caption="../report/frequency_bias_variants.rst",
             category="Frequency bias",
             labels={"table": "variants"},

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 from freqmaps._dependencies import library_files
@@ -32,12 +33,15 @@ def expand_attacks(pattern):
 
 
 def figure_targets():
-    return expand_attacks(f"{RUN}/figures/{{attack}}/class_mean_maps.png") + expand_attacks(
-        f"{RUN}/figures/{{attack}}/examples.png"
-    ) + expand_attacks(f"{RUN}/figures/{{attack}}/cosine_null.png") + expand_attacks(
-        f"{RUN}/figures/{{attack}}/band_profiles.png"
-    ) + expand_attacks(f"{RUN}/figures/{{attack}}/null_histograms.png") + expand_models(
-        f"{RUN}/figures/information_imbalance_plane.png"
+    per_attack = (
+        CLASS_MEAN_MAPS_FIGURE,
+        EXAMPLES_FIGURE,
+        COSINE_NULL_FIGURE,
+        BAND_PROFILES_FIGURE,
+        NULL_HISTOGRAMS_FIGURE,
+    )
+    return [path for figure in per_attack for path in expand_attacks(figure)] + expand_models(
+        INFORMATION_IMBALANCE_FIGURE
     )
 
 
@@ -83,6 +87,11 @@ def study_settings(key):
 
 def synthetic_datasets():
     return [name for name, settings in config["datasets"].items() if is_synthetic(name, settings)]
+
+
+# The configured datasets that freqmaps.data.is_synthetic calls synthetic, as a wildcard constraint; (?!) matches
+# nothing, so with no synthetic dataset there is no known-answer job.
+SYNTHETIC_DATASET = "|".join(map(re.escape, synthetic_datasets())) or "(?!)"
 
 
 def experiment_runs():

@@ -8,15 +8,15 @@ rule known_answer_model:
     """Planted bands against learned essential and adversarial maps of one model."""
     input:
         library("known_answer", "classifier", "synthetic", "figures", "maps"),
-        weights=f"{RUN}/model.safetensors",
-        essential=f"{RUN}/maps/essential.safetensors",
+        weights=WEIGHTS,
+        essential=ESSENTIAL_MAPS,
         adversarial=expand(
-            f"{RUN}/maps/adversarial/{{attack}}.safetensors",
+            ADVERSARIAL_MAPS,
             attack=config["attacks"],
             allow_missing=True,
         ),
     output:
-        sidecar=f"{RUN}/known_answer/known_answer.json",
+        sidecar=KNOWN_ANSWER,
         classes=f"{RUN}/known_answer/classes.csv",
         figure=report(
             f"{RUN}/known_answer/planted_and_learned.png",
@@ -30,7 +30,7 @@ rule known_answer_model:
         attacks=list(config["attacks"]),
         device=setting(config, "device"),
     wildcard_constraints:
-        dataset="|".join(map(re.escape, synthetic_datasets())) or "(?!)",  # (?!): no synthetic dataset, no job
+        dataset=SYNTHETIC_DATASET,
     log:
         f"{LOGS}/known_answer.log",
     threads: 1

@@ -6,9 +6,9 @@ rule essential_maps_shard:
     """Essential frequency maps of correctly classified clean images (target: the true label)."""
     input:
         library("maps", "fourier", "stages"),
-        weights=f"{RUN}/model.safetensors",
+        weights=WEIGHTS,
     output:
-        f"{RUN}/maps/essential/shards/{{scatteritem}}.safetensors",
+        ESSENTIAL_MAPS_SHARD,
     params:
         dataset=dataset_settings,
         maps=map_settings(),
@@ -32,10 +32,10 @@ rule adversarial_maps_shard:
     """Adversarial frequency maps of successfully attacked images (target: the adversarial label)."""
     input:
         library("maps", "fourier", "stages"),
-        weights=f"{RUN}/model.safetensors",
-        attack=f"{RUN}/attacks/{{attack}}.safetensors",
+        weights=WEIGHTS,
+        attack=ADVERSARIAL_EXAMPLES,
     output:
-        f"{RUN}/maps/adversarial/{{attack}}/shards/{{scatteritem}}.safetensors",
+        ADVERSARIAL_MAPS_SHARD,
     params:
         dataset=dataset_settings,
         maps=map_settings(),
@@ -58,9 +58,9 @@ rule adversarial_maps_shard:
 rule gather_essential_maps:
     input:
         library("stages"),
-        shards=gather.maps(f"{RUN}/maps/essential/shards/{{scatteritem}}.safetensors", allow_missing=True),
+        shards=gather.maps(ESSENTIAL_MAPS_SHARD, allow_missing=True),
     output:
-        maps=f"{RUN}/maps/essential.safetensors",
+        maps=ESSENTIAL_MAPS,
         summary=f"{RUN}/maps/essential.json",
     log:
         f"{LOGS}/maps_essential_gather.log",
@@ -74,9 +74,9 @@ rule gather_essential_maps:
 rule gather_adversarial_maps:
     input:
         library("stages"),
-        shards=gather.maps(f"{RUN}/maps/adversarial/{{attack}}/shards/{{scatteritem}}.safetensors", allow_missing=True),
+        shards=gather.maps(ADVERSARIAL_MAPS_SHARD, allow_missing=True),
     output:
-        maps=f"{RUN}/maps/adversarial/{{attack}}.safetensors",
+        maps=ADVERSARIAL_MAPS,
         summary=f"{RUN}/maps/adversarial/{{attack}}.json",
     log:
         f"{LOGS}/maps_adversarial_{{attack}}_gather.log",

@@ -2,13 +2,13 @@ rule correlate:
     """Every statistic between essential and adversarial maps, each against its re-pairing nulls."""
     input:
         library("stats", "stages"),
-        essential=f"{RUN}/maps/essential.safetensors",
-        adversarial=f"{RUN}/maps/adversarial/{{attack}}.safetensors",
+        essential=ESSENTIAL_MAPS,
+        adversarial=ADVERSARIAL_MAPS,
     output:
-        table=f"{RUN}/stats/{{attack}}.csv",
+        table=MAP_STATISTICS,
         sidecar=f"{RUN}/stats/{{attack}}.json",
-        per_image=f"{RUN}/stats/{{attack}}_per_image.csv",
-        null_draws=f"{RUN}/stats/{{attack}}_null_draws.csv",
+        per_image=PER_IMAGE_STATISTICS,
+        null_draws=NULL_DRAWS,
     params:
         stats=canonical(config["stats"]),
         device=setting(config, "device"),
@@ -31,12 +31,12 @@ rule summary:
     """The experiment's answer: every statistic, every null draw, and the verdict (BH-adjusted over the run)."""
     input:
         library("stages", "verdict"),
-        tables=per_run(f"{RUN}/stats/{{attack}}.csv"),
-        null_draws=per_run(f"{RUN}/stats/{{attack}}_null_draws.csv"),
+        tables=per_run(MAP_STATISTICS),
+        null_draws=per_run(NULL_DRAWS),
     output:
         table=f"{RESULTS}/summary.csv",
         null_draws=f"{RESULTS}/null_draws.csv",
-        verdict=f"{RESULTS}/verdict.csv",
+        verdict=VERDICT,
         verdict_html=report(
             f"{RESULTS}/verdict.html",
             caption="../report/verdict.rst",
@@ -59,12 +59,12 @@ rule run_facts:
     """What ran: accuracy, attack success, maps kept and dropped per reason, versions and git commit."""
     input:
         library("stages", "verdict"),
-        models=per_run(f"{RUN}/model.json"),
-        attacks=per_run(f"{RUN}/attacks/{{attack}}.json"),
-        essential=per_run(f"{RUN}/maps/essential.safetensors"),
-        adversarial=per_run(f"{RUN}/maps/adversarial/{{attack}}.safetensors"),
+        models=per_run(TRAINING_METRICS),
+        attacks=per_run(ATTACK_METRICS),
+        essential=per_run(ESSENTIAL_MAPS),
+        adversarial=per_run(ADVERSARIAL_MAPS),
     output:
-        table=f"{RESULTS}/run.csv",
+        table=RUN_FACTS,
         html=report(
             f"{RESULTS}/run.html",
             caption="../report/run.rst",

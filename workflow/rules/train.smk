@@ -5,8 +5,8 @@ rule train:
         library("data", "models", "weights", "training", "stages"),
         source_weights=model_weights,
     output:
-        weights=f"{RUN}/model.safetensors",
-        metrics=f"{RUN}/model.json",
+        weights=WEIGHTS,
+        metrics=TRAINING_METRICS,
     params:
         dataset=dataset_settings,
         model=model_settings,
