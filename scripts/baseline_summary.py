@@ -11,4 +11,4 @@ from freqmaps.runtime import setup_logging  # noqa: E402
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 setup_logging(sm.log[0])
-stage.summarise(sidecars=list(sm.input.tables), out_path=sm.output.table)
+stage.summarise(runs=sm.params.runs, sidecars=list(sm.input.tables), out_path=sm.output.table)

@@ -418,3 +418,25 @@ def test_each_map_set_meets_the_baselines_on_its_own_kept_images(tmp_path):
     rows = read_json(tmp_path / "table.json")["rows"]
     assert {r["map"]: r["n"] for r in rows} == {kind: n - len(gone) for kind, gone in dropped.items()}
     assert all(r["value"] == pytest.approx(1.0) for r in rows)
+
+
+def test_summary_names_each_table_by_the_run_the_workflow_passes_not_by_its_path(tmp_path):
+    """The readings are labelled from the runs given with the tables (no parsing of where a file lies), and a
+    mismatch between runs and tables stops the summary."""
+    from freqmaps.baselines import stage
+    from freqmaps.io import read_csv, write_json
+
+    reading = {"baseline": "gradient_spectrum", "map": "essential", "level": "image", "map_adds": "little"}
+    rows = [
+        {"baseline": "gradient_spectrum", "map": "essential", "level": "image", "statistic": "cosine", "value": 0.5}
+    ]
+    sidecar = tmp_path / "anywhere.json"
+    write_json(sidecar, {"readings": [reading], "rows": rows})
+    run = {"dataset": "fashion_mnist", "model": "cnn", "seed": 3, "attack": "pgd"}
+    out = tmp_path / "summary.csv"
+    stage.summarise(runs=[run], sidecars=[sidecar], out_path=out)
+    (row,) = read_csv(out)
+    assert (row["dataset"], row["model"], row["seed"], row["attack"]) == ("fashion_mnist", "cnn", "3", "pgd")
+    assert row["map_adds"] == "little" and float(row["cosine"]) == 0.5
+    with pytest.raises(ValueError, match="2 runs but 1 agreement tables"):
+        stage.summarise(runs=[run, run], sidecars=[sidecar], out_path=out)

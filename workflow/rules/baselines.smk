@@ -199,7 +199,7 @@ rule baseline_summary:
     """Where the learned maps add to each cheap measure, across the config."""
     input:
         baseline_library(),
-        tables=expand_attacks(BASELINE_AGREEMENT),
+        tables=per_run(BASELINE_AGREEMENT),
     output:
         table=report(
             BASELINES_TABLE,
@@ -207,6 +207,8 @@ rule baseline_summary:
             category="Baselines",
             labels={"table": "agreement readings"},
         ),
+    params:
+        runs=experiment_runs(),
     log:
         f"{LOGS_ROOT}/baseline_summary.log",
     localrule: True

@@ -10,7 +10,6 @@ import logging
 import math
 import time
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -196,19 +195,16 @@ def agreement_tables(
     )
 
 
-def summarise(*, sidecars: list, out_path) -> None:
+def summarise(*, runs: list[dict[str, Any]], sidecars: list, out_path) -> None:
     """One reading per (dataset, model, seed, attack, baseline, map, level) across the config, with the
     cosine at that level beside it (the heat map: its Pearson correlation with the mean kept map): where the
-    learned maps add to a cheap measure and where they do not."""
+    learned maps add to a cheap measure and where they do not. ``runs[i]`` names the dataset, model, seed and
+    attack of ``sidecars[i]`` (the workflow passes both in the same order)."""
+    if len(runs) != len(sidecars):
+        raise ValueError(f"{len(runs)} runs but {len(sidecars)} agreement tables")
     out = []
-    for sidecar in sidecars:
-        parts = Path(sidecar).parts  # results/<dataset>/<model>/seed<seed>/baselines/agreement/<attack>.json
-        where = {
-            "dataset": parts[-6],
-            "model": parts[-5],
-            "seed": parts[-4].removeprefix("seed"),
-            "attack": Path(sidecar).stem,
-        }
+    for run, sidecar in zip(runs, sidecars, strict=True):
+        where = {key: run[key] for key in ("dataset", "model", "seed", "attack")}
         record = read_json(sidecar)
         cosine = {
             (r["baseline"], r["map"], r["level"]): r["value"] for r in record["rows"] if r.get("statistic") == "cosine"
