@@ -99,8 +99,9 @@ def test_gram_precision_is_float32_for_up_to_ten_queries_up_to_3072_dimensions()
     assert (
         stats.gram_precision(10, 3072) == stats.gram_precision(10, 500) == stats.gram_precision(20, 50) == torch.float32
     )
-    assert stats.gram_precision(11, 3072) == stats.gram_precision(5 * 21, 50) == torch.float64
-    assert stats.summed_terms(3072, torch.float32, chunk=128) == 128 + 24
+    assert stats.gram_precision(5 * 21, 3072) == stats.gram_precision(5 * 21, 50) == torch.float64  # k = 5, 20 nulls
+    assert stats.summed_terms(3072, torch.float32, chunk=128) == 128 + 5  # 24 chunks added pairwise
+    assert stats.summed_terms(3072, torch.float32, chunk=64) == 64 + 6
     assert stats.summed_terms(3072, torch.float64) == 3072
     assert stats.summed_terms(100, torch.float32, chunk=128) == 100
 
@@ -156,6 +157,49 @@ def test_neighbours_and_ranks_are_exact_under_near_ties_and_duplicates(
         ranks, ties = stats.query_ranks(space, queries, memory)
         assert torch.equal(ranks, reference.gather(1, queries))
         assert ties > 0
+
+
+@pytest.mark.parametrize("values", ["binary", "quarters"])
+@pytest.mark.parametrize("precision", [torch.float32, torch.float64])
+@pytest.mark.parametrize("cache", [True, False])
+def test_data_computed_exactly_are_ranked_by_their_gram_values(values, precision, cache):
+    """0/1 masks and multiples of 1/4: every Gram distance is exact, so no interval and no float64 re-check;
+    the ranks and neighbours, full of exact ties, are still those of a full float64 sort (distance, then
+    index), whether the whole matrix is held or rows are computed per chunk."""
+    n, d = 90, 40
+    g = torch.Generator().manual_seed(11)
+    if values == "binary":
+        X = (torch.rand(n, d, generator=g) < 0.2).double()
+    else:
+        X = torch.randint(-6, 7, (n, d), generator=g).double() / 4
+    space = stats.Space(X, cache=cache, precision=precision)
+    assert space.computed_exactly and space.slack == 0.0
+    reference = torch.empty(n, n, dtype=torch.long)
+    for i in range(n):
+        dist = ((X - X[i]) ** 2).sum(1)
+        dist[i] = -math.inf
+        reference[i, dist.argsort(stable=True)] = torch.arange(n)
+    memory = n * 96 * 16
+    assert torch.equal(stats.nearest_neighbours(space, 5, memory), reference.argsort(1)[:, 1:6])
+    for width in (1, 5, 30):
+        queries = (torch.arange(n)[:, None] + torch.randint(1, n, (n, width), generator=g)) % n
+        ranks, ties = stats.query_ranks(space, queries, memory)
+        assert torch.equal(ranks, reference.gather(1, queries))
+        assert ties > 0
+
+
+def test_only_data_whose_distances_fit_the_mantissa_are_computed_exactly():
+    """4 D M^2 below 2^24 (float32) or 2^53 (float64), every value a multiple of one power of two."""
+    ones = torch.ones(4, 256, dtype=torch.float64)
+    assert stats.computed_exactly(ones * 255, torch.float32) is False  # 4 * 256 * 255^2 > 2^24
+    assert stats.computed_exactly(ones[:, :64] * 255, torch.float32) is True  # 4 * 64 * 255^2 < 2^24
+    assert stats.computed_exactly(ones * 255, torch.float64) is True
+    assert stats.computed_exactly(ones * 2**-20, torch.float32) is True
+    assert stats.computed_exactly(ones * 2**-30 * 3, torch.float32) is False  # 3 * 2^-30 needs e = 30 > 24
+    assert stats.computed_exactly(torch.randn(4, 64, dtype=torch.float64), torch.float64) is False
+    nan = ones.clone()
+    nan[3, 5] = math.nan
+    assert stats.computed_exactly(nan, torch.float64) is False
 
 
 def test_ties_are_counted_not_hidden():

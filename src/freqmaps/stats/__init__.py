@@ -26,6 +26,7 @@ from freqmaps.stats.compare import (
 from freqmaps.stats.imbalance import idcor, idcor_prepare, information_imbalance, two_nearest, twonn, twonn_dadapy
 from freqmaps.stats.neighbours import (
     Space,
+    computed_exactly,
     gram_precision,
     imbalance_ranks,
     nearest_neighbours,
@@ -70,6 +71,7 @@ __all__ = [
     "compare",
     "cosine_per_image",
     "features",
+    "computed_exactly",
     "gram_precision",
     "summed_terms",
     "half_sample_interval",

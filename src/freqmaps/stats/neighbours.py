@@ -30,11 +30,15 @@ from freqmaps.runtime import fp32_precision
 MEMORY_BYTES = 2**32  # default working-memory budget of the engine (distance matrices, sorts, comparisons)
 
 
-# float32 Gram products are summed in chunks of this many coordinates, the chunks' products added up after: the
-# error bound of a dot product grows with the longest chain of additions any term goes through, so chunking cuts
-# it from D to (chunk + number of chunks), e.g. 3072 -> 268: a window of undecided points 11 times narrower at
-# the same GEMM speed. float64 intervals are narrow enough unchunked.
-GRAM_CHUNK = 128
+# float32 Gram products are summed in chunks of this many coordinates, each chunk its own product, the chunks'
+# products then added pairwise (a balanced tree): the error bound of a dot product grows with the longest chain
+# of additions any term goes through, so this cuts it from D to chunk + ceil(log2(chunks)), e.g. 3072 -> 70: a
+# window of undecided points 40 times narrower at about the same GEMM speed. float64 intervals are narrow
+# enough unchunked.
+GRAM_CHUNK = 64
+# Roundings besides the product's additions, in units of u = 2^-24 times |x_i|^2 + |x_l|^2 (derived in Space):
+# 7 and second-order terms; 16 leaves room.
+_ROUNDINGS = 16
 # float32 Gram distances while (queried points per row) x (summed terms + 48) stays within this; beyond, float64
 # (2^29 times narrower intervals at twice the product's cost): each query's window of undecided points, and
 # its exact re-checks, grow with the queries and the slack. Measured on the grid k = 1..10, D = 50..3072
@@ -51,18 +55,47 @@ _PLAIN_ROW_SHARE = 0.25
 
 
 def summed_terms(dim: int, precision: torch.dtype, chunk: int = GRAM_CHUNK) -> int:
-    """Longest chain of additions behind one Gram dot product of ``dim`` coordinates: ``dim`` in one product,
-    chunk + number of chunks when float32 products are chunked."""
+    """Longest chain of additions behind one Gram dot product of ``dim`` coordinates: ``dim`` in one product;
+    chunk + ceil(log2(number of chunks)) when float32 products are chunked and the chunks added pairwise."""
     if precision != torch.float32 or dim <= chunk:
         return dim
-    return chunk + math.ceil(dim / chunk)
+    return chunk + math.ceil(math.log2(math.ceil(dim / chunk)))
 
 
 def _slack(dim: int, precision: torch.dtype, chunk: int = GRAM_CHUNK) -> float:
     """Half-width factor of the Gram distances' intervals (see :class:`Space`)."""
     if precision == torch.float32:
-        return (summed_terms(dim, precision, chunk) + 48) * 2.0**-24
+        return (summed_terms(dim, precision, chunk) + _ROUNDINGS) * 2.0**-24
     return (3 * dim + 64) * 2.0**-53  # float64: the exact values' own rounding (< 2(D + 3)u) counts too
+
+
+def exact_unit(X: torch.Tensor, precision: torch.dtype) -> float | None:
+    """The unit of which every Gram distance of the rows of X is an integer multiple when they are all computed
+    without rounding in ``precision``, else None. They are when every value is a multiple of one power of two
+    2^-e with |x| 2^e <= M and 4 D M^2 < 2^(mantissa bits) (2^24 for float32, 2^53 for float64): products,
+    norms, every partial sum and the distances are then representable, all multiples of 2^-2e. Such data
+    (0/1 masks, small integers, few-level quantised maps) are full of exact ties, which are then decided by
+    the Gram values alone, with no interval and no float64 re-check."""
+    if X.numel() == 0 or not bool(torch.isfinite(X[:8]).all()):
+        return None
+    bits = 24 if precision == torch.float32 else 53
+    sample = X[:8].double()
+    for e in range(bits):  # the smallest e making the sample integral, then the whole of X
+        scaled = sample * 2.0**e
+        if torch.equal(scaled, scaled.round()):
+            break
+    else:
+        return None
+    scaled = X.double() * 2.0**e
+    if not torch.equal(scaled, scaled.round()) or 4 * X.shape[1] * float(scaled.abs().max()) ** 2 >= 2.0**bits:
+        return None
+    return 2.0 ** (-2 * e)
+
+
+def computed_exactly(X: torch.Tensor, precision: torch.dtype) -> bool:
+    """Whether every Gram distance of the rows of X is computed without rounding in ``precision``
+    (:func:`exact_unit`)."""
+    return exact_unit(X, precision) is not None
 
 
 def gram_precision(queries_per_row: int, dim: int) -> torch.dtype:
@@ -70,7 +103,7 @@ def gram_precision(queries_per_row: int, dim: int) -> torch.dtype:
     at any D); float64 otherwise (many queries, as the re-pairing nulls ask), where float32 intervals would
     overlap many targets and every overlap costs an exact re-check."""
     terms = summed_terms(dim, torch.float32)
-    return torch.float32 if queries_per_row * (terms + 48) <= _FLOAT32_QUERY_TERMS else torch.float64
+    return torch.float32 if queries_per_row * (terms + _ROUNDINGS) <= _FLOAT32_QUERY_TERMS else torch.float64
 
 
 class Space:
@@ -79,12 +112,17 @@ class Space:
     The exact squared distance of rows i and l is the sum of squared float64 differences of the rows as
     given (``exact``); it defines every order. The fast ones come from a Gram product of the centred rows
     (distances are translation-invariant, centring keeps the norms small) in ``precision``, and each holds
-    the exact value within ``half_width(i, l) = slack (|x_i|^2 + |x_l|^2)``. float32: slack = (T + 48) u,
-    T = :func:`summed_terms`: the dot product errs by at most gamma_T |x_i||x_l| (any summation order of T
-    terms, Higham's bound; with D > ``chunk`` each chunk's product is a separate GEMM, errs by gamma_chunk
-    times its own |x_i^c||x_l^c|, and the chunks' sum adds gamma_(chunks), Cauchy-Schwarz bounds the total by
-    |x_i||x_l|), rounding the centred inputs and the norms and the two additions add a few u
-    (|x_i|^2 + |x_l|^2), and the float64 differences are 2^29 times finer.
+    the exact value within ``half_width(i, l) = slack (|x_i|^2 + |x_l|^2)``. float32: slack = (T + 16) u,
+    u = 2^-24, T = :func:`summed_terms`. With c the float64 centred rows, c~ = c (1 + d) their float32 copies
+    (|d| <= u) and S = |c_i|^2 + |c_l|^2 (2 |c_i||c_l| <= S):
+    the product c~_i . c~_l errs by at most gamma_T |c~_i||c~_l| (any order of additions whose longest chain
+    is T, Higham's bound; chunked, each chunk's GEMM errs by gamma_chunk on its own coordinates and the
+    pairwise sum of the chunks adds gamma_ceil(log2 chunks)), c~_i . c~_l differs from c_i . c_l by at most
+    (2u + u^2)|c_i||c_l|, so twice the product (the distance is |c_i|^2 + |c_l|^2 - 2 c_i . c_l) errs by
+    (gamma_T + 2u) S; rounding the two float64 norms to float32 adds u S, the two float32 additions at most
+    u |norm_i - 2 product| + u |result| <= 4u S. Total (T + 7) u S and terms of order T^2 u^2 (< u at any T
+    here); the float64 values (centring, norms, the exact distances) are 2^29 times finer. 16 in place of 7
+    leaves room.
     float64: slack = (3D + 64) u, since the exact values' own rounding (< 2(D + 3) u (|x_i|^2 + |x_l|^2))
     is now of the same order. Bounds are formed in float64. (This assumes a conventional GEMM, as every BLAS
     and cuBLAS is in FP32/FP64 mode; TF32 is switched off.)
@@ -104,7 +142,10 @@ class Space:
     ) -> None:
         self.X = X.double()
         self.n, dim = self.X.shape
-        mean = self.X.mean(0)
+        # data whose distances are computed without rounding: not centred (that would round), no intervals
+        self.distance_unit = exact_unit(self.X, precision)
+        self.computed_exactly = self.distance_unit is not None
+        mean = self.X.new_zeros(dim) if self.computed_exactly else self.X.mean(0)
         self.centred = torch.empty(self.X.shape, dtype=precision, device=self.X.device)  # Gram precision
         self.norms = torch.empty(self.n, dtype=torch.float64, device=self.X.device)
         for start in range(0, self.n, 128):  # centred in row blocks that stay in cache
@@ -112,8 +153,8 @@ class Space:
             self.centred[start : start + 128] = centred
             self.norms[start : start + 128] = (centred * centred).sum(1)
         self.centred_norms = self.norms.to(precision)
-        self.slack = _slack(dim, precision, chunk)
-        self.chunk = chunk if precision == torch.float32 and dim > chunk else dim
+        self.slack = 0.0 if self.computed_exactly else _slack(dim, precision, chunk)
+        self.chunk = chunk if precision == torch.float32 and dim > chunk and not self.computed_exactly else dim
         self.may_cache = cache or may_cache
         self.full = self._all_distances(block) if cache else None
 
@@ -135,18 +176,28 @@ class Space:
         part.X, part.centred, part.norms = self.X[rows], self.centred[rows], self.norms[rows]
         part.centred_norms = self.centred_norms[rows]
         part.n, part.slack, part.may_cache, part.chunk = len(rows), self.slack, self.may_cache, self.chunk
+        part.computed_exactly, part.distance_unit = self.computed_exactly, self.distance_unit
         part.full = self.full[rows][:, rows] if self.full is not None else None
         return part
 
     def _distances(self, rows: slice, columns: slice) -> torch.Tensor:
         a, b = self.centred[rows], self.centred[columns]
+        starts = list(range(0, a.shape[1], self.chunk))
+        spare: list[torch.Tensor] = []  # buffers of finished partial sums, reused
+
+        def product(first: int, last: int) -> torch.Tensor:
+            """Sum of the chunks' products starts[first:last], added pairwise (a tree of depth ceil(log2))."""
+            if last - first == 1:
+                start = starts[first]
+                out = spare.pop() if spare else None
+                return torch.mm(a[:, start : start + self.chunk], b[:, start : start + self.chunk].T, out=out)
+            middle = (first + last + 1) // 2
+            left, right = product(first, middle), product(middle, last)
+            spare.append(right)
+            return left.add_(right)
+
         with fp32_precision("ieee"):  # TF32 would void the bound
-            d2 = a[:, : self.chunk] @ b[:, : self.chunk].T
-            if self.chunk < a.shape[1]:  # each chunk its own product, then added: see summed_terms
-                part = torch.empty_like(d2)
-                for start in range(self.chunk, a.shape[1], self.chunk):
-                    stop = start + self.chunk
-                    d2.add_(torch.mm(a[:, start:stop], b[:, start:stop].T, out=part))
+            d2 = product(0, len(starts))
         return d2.mul_(-2).add_(self.centred_norms[rows, None]).add_(self.centred_norms[None, columns])
 
     def _all_distances(self, block: int = 256) -> torch.Tensor:
@@ -178,21 +229,30 @@ class Space:
     def exact(self, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
         """Squared distances of the pairs (i, j) from float64 differences.
 
-        In batches of pairs whose rows stay in cache on the CPU (2 MiB: several times faster than large
-        batches, which stream through memory), large ones on the GPU.
+        In batches of pairs whose rows stay in cache on the CPU (512 KiB, squared in place in one reused
+        buffer: several times faster than large batches, which stream through memory), large ones on the GPU.
         """
         i, j = i.reshape(-1), j.reshape(-1)
-        batch = max(1, (2**21 if self.X.device.type == "cpu" else 2**28) // (8 * self.X.shape[1]))
+        if self.computed_exactly and self.full is not None:  # the Gram values are the exact ones
+            return self.full[i, j].double().masked_fill_(i == j, 0.0)
+        dim = self.X.shape[1]
+        batch = max(1, min(len(i), (2**19 if self.X.device.type == "cpu" else 2**28) // (8 * dim)))
         out = torch.empty(len(i), dtype=torch.float64, device=self.X.device)
+        first = torch.empty(batch, dim, dtype=torch.float64, device=self.X.device)
+        second = torch.empty_like(first)
         for s in range(0, len(i), batch):
-            difference = self.X.index_select(0, i[s : s + batch]).sub_(self.X.index_select(0, j[s : s + batch]))
-            out[s : s + batch] = (difference * difference).sum(1)
+            a, b = i[s : s + batch], j[s : s + batch]
+            difference = torch.index_select(self.X, 0, a, out=first[: len(a)])
+            difference.sub_(torch.index_select(self.X, 0, b, out=second[: len(b)]))
+            torch.sum(difference.mul_(difference), 1, out=out[s : s + batch])
         return out
 
     def exact_rows(self, rows: torch.Tensor) -> torch.Tensor:
         """Exact squared distances of some points to every point [len(rows), N], the point itself -inf: the
         plain method's rows, for rows whose intervals leave too much undecided. Differences in tiles of about
         2 MiB (a few rows by many columns), the same sums as :meth:`exact`."""
+        if self.computed_exactly and self.full is not None:
+            return self.full[rows].double()
         dim = self.X.shape[1]
         out = torch.empty(len(rows), self.n, dtype=torch.float64, device=self.X.device)
         tile = max(1, (2**21 if self.X.device.type == "cpu" else 2**28) // (8 * dim))
@@ -237,6 +297,10 @@ def _neighbours_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, k: int) -
     that may be by exact distance; a row whose non-candidates are not provably farther is sorted whole.
     """
     n = d2.shape[1]
+    if space.computed_exactly:  # exact values: (distance in units, index) as one exact float64 key
+        key = d2.to(torch.float64, copy=True).div_(space.distance_unit).mul_(n)
+        key.add_(torch.arange(n, device=d2.device))
+        return torch.topk(key, k + 1, dim=1, largest=False, sorted=True).indices[:, 1:]
     m = min(n, k + 1 + 8)
     top, candidates = torch.topk(d2, m, dim=1, largest=False, sorted=True)
     top, candidates = top[:, 1:], candidates[:, 1:]  # drop self (-inf)
@@ -247,12 +311,19 @@ def _neighbours_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, k: int) -
     neighbours = candidates[:, :k].clone()
     unsure = (needed.sum(1) > k) | (high[:, : k - 1] >= low[:, 1:k]).any(1)
     if bool(unsure.any()):
-        r, c = (needed & unsure[:, None]).nonzero(as_tuple=True)
-        exact = torch.full(candidates.shape, math.inf, dtype=torch.float64, device=d2.device)
-        exact[r, c] = space.checked_exact(rows[r], candidates[r, c], low[r, c], high[r, c])
-        by_index, perm = candidates[unsure].sort(1)
-        exact = exact[unsure].gather(1, perm)
-        neighbours[unsure] = by_index.gather(1, exact.argsort(dim=1, stable=True))[:, :k]
+        u = unsure.nonzero().squeeze(1)
+        # only candidates whose interval meets another needed candidate's need their exact distance; the others'
+        # places are proven by their intervals, so their Gram value sorts them among the exact ones
+        needed_u, low_u, high_u = needed[u], low[u], high[u]
+        meets = (low_u[:, :, None] <= high_u[:, None, :]) & (low_u[:, None, :] <= high_u[:, :, None])
+        meets &= needed_u[:, :, None] & needed_u[:, None, :]
+        meets.diagonal(dim1=1, dim2=2).fill_(False)
+        key = torch.where(needed_u, top[u].double(), math.inf)
+        r, c = meets.any(2).nonzero(as_tuple=True)
+        key[r, c] = space.checked_exact(rows[u[r]], candidates[u[r], c], low_u[r, c], high_u[r, c])
+        by_index, perm = candidates[u].sort(1)
+        key = key.gather(1, perm)
+        neighbours[u] = by_index.gather(1, key.argsort(dim=1, stable=True))[:, :k]
     if m < n:  # certified when every non-candidate is provably farther than the k-th neighbour
         floor = top[:, -1].double() - space.widest(rows)
         whole = (kth_high.squeeze(1) >= floor).nonzero().squeeze(1)
@@ -333,6 +404,24 @@ def _window_members(
     return pair, col
 
 
+def _ties_before(
+    d2: torch.Tensor, c: torch.Tensor, q: torch.Tensor, target: torch.Tensor, queries: torch.Tensor, batch: int = 1024
+) -> torch.Tensor:
+    """For exact distances: how many points of row c[p] tie with query q[p]'s distance and come before the
+    queried point by index (the stable order's tie rule)."""
+    out = []
+    columns = torch.arange(d2.shape[1], device=d2.device)
+    for s in range(0, len(c), batch):
+        cc, qq = c[s : s + batch], q[s : s + batch]
+        t, j = target[cc, qq, None], queries[cc, qq, None]
+        if d2.device.type == "cpu":  # numpy's comparisons and counts: several times torch's there
+            tied = (d2.numpy()[cc.numpy()] == t.numpy()) & (columns.numpy() < j.numpy())
+            out.append(torch.from_numpy(np.count_nonzero(tied, axis=1)))
+        else:
+            out.append(((d2[cc] == t) & (columns < j)).sum(1))
+    return torch.cat(out)
+
+
 def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Exact rank (self = 0, ties by index) of each queried point among the row's points, and exact ties met.
 
@@ -357,6 +446,12 @@ def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch
         not_farther = torch.searchsorted(ordered, above.contiguous(), right=True)
     ranks, ties = surely_closer, 0
     undecided = not_farther - surely_closer - 1  # points in each query's window besides the queried one
+    if space.computed_exactly:  # no interval: the window holds exactly the points tied with the target
+        c, q = (undecided > 0).nonzero(as_tuple=True)
+        if len(c):
+            ranks = ranks.clone()
+            ranks[c, q] += _ties_before(d2, c, q, target, queries)
+        return ranks, int(undecided.sum())
     dense = undecided.clamp(min=0).sum(1) > d2.shape[1] * _PLAIN_ROW_SHARE
     if bool(dense.any()):  # heavy ties: the plain method for these rows (exact distances, one stable sort)
         r = dense.nonzero().squeeze(1)
