@@ -4,7 +4,9 @@ Grid: k x N x D on two constructions, side by side in one run:
 
 - ``nonlinear``: X ~ N(0, 1)^D, Y = tanh(X W / sqrt(D)) + 0.3 N(0, 1) (a nonlinear relation between spaces);
 - ``golden``: GOLDEN.md's map-like construction (D = 3072 entries in [0, 1] driven by a shared latent; its D is
-  fixed, so it runs once per N).
+  fixed, so it runs once per N);
+- ``binary``: the nonlinear pair thresholded to 0/1 (X > 1, Y > 0.5), as masks at a matched sparsity are: full
+  of exact ties, whose order (by index) DADApy does not define, so only the plain method is its reference.
 
 OpenMP's idle threads sleep (``OMP_WAIT_POLICY=PASSIVE``, as the correlate job sets it) unless the caller set
 the variable. Per case the three methods are called interleaved in the same process (ours, DADApy, plain, repeated), and
@@ -51,6 +53,15 @@ def nonlinear(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     X = rng.normal(size=(n, d))
     Y = np.tanh(X @ rng.normal(size=(d, d)) / np.sqrt(d)) + 0.3 * rng.normal(size=(n, d))
     return X, Y
+
+
+def binary(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The nonlinear pair thresholded to 0/1 masks (about 16 % and 30 % ones): heavy exact ties."""
+    X, Y = nonlinear(n, d, seed)
+    return (X > 1.0).astype(np.float64), (Y > 0.5).astype(np.float64)
+
+
+DATA = {"nonlinear": nonlinear, "golden": lambda n, d: golden_map_like(n), "binary": binary}
 
 
 def plain_ranks(X: torch.Tensor, k: int, block: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
@@ -112,7 +123,7 @@ def main() -> None:
     parser.add_argument("--ks", type=int, nargs="+", default=list(range(1, 11)))
     parser.add_argument("--sizes", type=int, nargs="+", default=[1500, 5000])
     parser.add_argument("--dims", type=int, nargs="+", default=[50, 500, 3072])
-    parser.add_argument("--data", nargs="+", default=["nonlinear", "golden"], choices=["nonlinear", "golden"])
+    parser.add_argument("--data", nargs="+", default=["nonlinear", "golden"], choices=list(DATA))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2, help="torch threads, as the correlate rule's")
     parser.add_argument("--device", default="cpu", help="where ours runs (DADApy and the plain method: CPU)")
@@ -129,8 +140,8 @@ def main() -> None:
     try:
         for data in args.data:
             for n in args.sizes:
-                for d in args.dims if data == "nonlinear" else [GOLDEN_DIM]:
-                    X, Y = nonlinear(n, d) if data == "nonlinear" else golden_map_like(n)
+                for d in [GOLDEN_DIM] if data == "golden" else args.dims:
+                    X, Y = DATA[data](n, d)
                     tX, tY = torch.from_numpy(X).to(args.device), torch.from_numpy(Y).to(args.device)
                     stats.information_imbalance(tX[:200], tY[:200], k=1)  # warm-up
                     for k in args.ks:

@@ -5,13 +5,16 @@ itself first in its own neighbour list and ties broken by index (a stable order)
 tie-free data the full-rank information imbalance is bit-identical to DADApy's. The order is found with Gram
 distances (float32 for up to about ten queries per row, else float64: :func:`gram_precision`) whose error
 intervals are proven, and float64 differences only where the intervals cannot decide. float32 products are
-summed in chunks of coordinates (:data:`GRAM_CHUNK`), which keeps their intervals narrow in many dimensions.
+formed in chunks of coordinates (:data:`GRAM_CHUNK`) added pairwise, which keeps their intervals narrow in many
+dimensions. Data whose distances are computed without rounding (:func:`exact_unit`: 0/1 masks, small integers)
+need no interval at all, and their ties are ordered by index directly.
 A queried rank is a count of the row's smaller distances: comparison passes over the row for a few queries
 on the CPU, a binary search in the row sorted once for many (the re-pairing nulls) or on a GPU.
 
 Public: :class:`Space` (one representation: certified Gram distances and exact ones), :func:`spaces` (several
 spaces sharing a memory budget), :func:`nearest_neighbours`, :func:`query_ranks`, :func:`imbalance_ranks` and
-:func:`space_imbalance_ranks` (the ranks behind Δ, nulls included), :func:`gram_precision`.
+:func:`space_imbalance_ranks` (the ranks behind Δ, nulls included), :func:`gram_precision`,
+:func:`exact_unit` / :func:`computed_exactly`.
 """
 
 from __future__ import annotations
@@ -297,10 +300,8 @@ def _neighbours_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, k: int) -
     that may be by exact distance; a row whose non-candidates are not provably farther is sorted whole.
     """
     n = d2.shape[1]
-    if space.computed_exactly:  # exact values: (distance in units, index) as one exact float64 key
-        key = d2.to(torch.float64, copy=True).div_(space.distance_unit).mul_(n)
-        key.add_(torch.arange(n, device=d2.device))
-        return torch.topk(key, k + 1, dim=1, largest=False, sorted=True).indices[:, 1:]
+    if space.computed_exactly:  # exact values: no interval, one exact key per point
+        return torch.topk(_exact_keys(space, d2), k + 1, dim=1, largest=False, sorted=True).indices[:, 1:]
     m = min(n, k + 1 + 8)
     top, candidates = torch.topk(d2, m, dim=1, largest=False, sorted=True)
     top, candidates = top[:, 1:], candidates[:, 1:]  # drop self (-inf)
@@ -422,6 +423,52 @@ def _ties_before(
     return torch.cat(out)
 
 
+def _by_passes(d2: torch.Tensor, queries: torch.Tensor) -> bool:
+    """Whether the queries are counted by comparison passes (few per row) rather than a sort of each row."""
+    return queries.shape[1] <= (_PASS_QUERIES_CPU if d2.device.type == "cpu" else _BROADCAST_QUERIES)
+
+
+def _counts(d2: torch.Tensor, below: torch.Tensor, above: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row and query: how many of the row's values are < ``below`` and how many <= ``above``."""
+    if d2.device.type == "cpu" and below.shape[1] <= _PASS_QUERIES_CPU:
+        return _counted_cpu(d2, below, above)
+    if below.shape[1] <= _BROADCAST_QUERIES:
+        return (d2[:, None, :] < below[:, :, None]).sum(2), (d2[:, None, :] <= above[:, :, None]).sum(2)
+    ordered = _sorted_rows(d2)  # one sort per row, whatever k: counting by comparison costs two passes per query
+    return torch.searchsorted(ordered, below.contiguous()), torch.searchsorted(ordered, above.contiguous(), right=True)
+
+
+def _exact_keys(space: Space, d2: torch.Tensor) -> torch.Tensor:
+    """(distance in units, index) of each point of the rows as one float64 key, exact for a space computed
+    exactly: keys order the points as the stable sort does, self (-inf) first."""
+    n = d2.shape[1]
+    key = d2.to(torch.float64, copy=True).div_(space.distance_unit).mul_(n)
+    return key.add_(torch.arange(n, device=d2.device))
+
+
+def _exact_ranks(space: Space, d2: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Ranks and ties in a space computed exactly: no interval, the Gram distances are the exact ones.
+    A few queries per row: the points closer than the target, plus the points tied with it and before it by
+    index. Many: the rows' keys (:func:`_exact_keys`) sorted once and searched."""
+    target = d2.gather(1, queries)
+    if _by_passes(d2, queries):
+        closer, not_farther = _counts(d2, target, target)
+        tied = not_farther - closer - 1
+        c, q = (tied > 0).nonzero(as_tuple=True)
+        ranks = closer.clone()
+        if len(c):
+            ranks[c, q] += _ties_before(d2, c, q, target, queries)
+        return ranks, int(tied.sum())
+    n = d2.shape[1]
+    keys = _exact_keys(space, d2)
+    ordered = _sorted_rows(keys)
+    ranks = torch.searchsorted(ordered, keys.gather(1, queries))
+    base = target.double().div_(space.distance_unit).mul_(n)
+    closer = torch.searchsorted(ordered, base)  # keys below the target's distance
+    not_farther = torch.searchsorted(ordered, base + (n - 1), right=True)  # keys of distances up to it
+    return ranks, int((not_farther - closer - 1).sum())
+
+
 def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Exact rank (self = 0, ties by index) of each queried point among the row's points, and exact ties met.
 
@@ -430,28 +477,16 @@ def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch
     more than the queried point, the target is computed exactly and each point in the window is decided by its
     own interval or, failing that, by its exact distance.
     """
+    if space.computed_exactly:
+        return _exact_ranks(space, d2, queries)
     target = d2.gather(1, queries)
     half = space.half_width(rows[:, None], queries)
     widest = space.widest(rows)[:, None]
     below, _ = _directed(target.double() - half - widest, d2.dtype)
     _, above = _directed(target.double() + half + widest, d2.dtype)
-    if d2.device.type == "cpu" and queries.shape[1] <= _PASS_QUERIES_CPU:
-        surely_closer, not_farther = _counted_cpu(d2, below, above)
-    elif queries.shape[1] <= _BROADCAST_QUERIES:
-        surely_closer = (d2[:, None, :] < below[:, :, None]).sum(2)
-        not_farther = (d2[:, None, :] <= above[:, :, None]).sum(2)
-    else:  # one sort per row, whatever k: counting by comparison costs two passes per query
-        ordered = _sorted_rows(d2)
-        surely_closer = torch.searchsorted(ordered, below.contiguous())
-        not_farther = torch.searchsorted(ordered, above.contiguous(), right=True)
+    surely_closer, not_farther = _counts(d2, below, above)
     ranks, ties = surely_closer, 0
     undecided = not_farther - surely_closer - 1  # points in each query's window besides the queried one
-    if space.computed_exactly:  # no interval: the window holds exactly the points tied with the target
-        c, q = (undecided > 0).nonzero(as_tuple=True)
-        if len(c):
-            ranks = ranks.clone()
-            ranks[c, q] += _ties_before(d2, c, q, target, queries)
-        return ranks, int(undecided.sum())
     dense = undecided.clamp(min=0).sum(1) > d2.shape[1] * _PLAIN_ROW_SHARE
     if bool(dense.any()):  # heavy ties: the plain method for these rows (exact distances, one stable sort)
         r = dense.nonzero().squeeze(1)
