@@ -100,8 +100,8 @@ def test_gram_precision_is_float32_for_up_to_ten_queries_up_to_3072_dimensions()
         stats.gram_precision(10, 3072) == stats.gram_precision(10, 500) == stats.gram_precision(20, 50) == torch.float32
     )
     assert stats.gram_precision(5 * 21, 3072) == stats.gram_precision(5 * 21, 50) == torch.float64  # k = 5, 20 nulls
-    assert stats.summed_terms(3072, torch.float32, chunk=128) == 128 + 5  # 24 chunks added pairwise
-    assert stats.summed_terms(3072, torch.float32, chunk=64) == 64 + 6
+    assert stats.summed_terms(3072, torch.float32, chunk=128) == 128 + 24
+    assert stats.summed_terms(3072, torch.float32, chunk=64) == 64 + 48
     assert stats.summed_terms(3072, torch.float64) == 3072
     assert stats.summed_terms(100, torch.float32, chunk=128) == 100
 
@@ -110,7 +110,7 @@ def test_gram_precision_is_float32_for_up_to_ten_queries_up_to_3072_dimensions()
 @pytest.mark.parametrize("construction", ["gaussian", "near_parallel", "skewed_positive"])
 def test_gram_intervals_hold_every_exact_distance(construction, chunk):
     """Every pair's float32 Gram distance lies within its certified half-width of the exact (float64
-    differences) one, for pairwise-summed chunks of any size and for one product, on data built to stress
+    differences) one, for chunked products of any chunk size and for one product, on data built to stress
     rounding: rows nearly parallel to a large common direction (cancellation) and skewed positive values."""
     n, d = 100, 700
     g = torch.Generator().manual_seed(7)

@@ -5,7 +5,7 @@ itself first in its own neighbour list and ties broken by index (a stable order)
 tie-free data the full-rank information imbalance is bit-identical to DADApy's. The order is found with Gram
 distances (float32 for up to about ten queries per row, else float64: :func:`gram_precision`) whose error
 intervals are proven, and float64 differences only where the intervals cannot decide. float32 products are
-formed in chunks of coordinates (:data:`GRAM_CHUNK`) added pairwise, which keeps their intervals narrow in many
+formed in chunks of coordinates (:data:`GRAM_CHUNK`) added in turn, which keeps their intervals narrow in many
 dimensions. Data whose distances are computed without rounding (:func:`exact_unit`: 0/1 masks, small integers)
 need no interval at all, and their ties are ordered by index directly.
 A queried rank is a count of the row's smaller distances: comparison passes over the row for a few queries
@@ -34,11 +34,12 @@ MEMORY_BYTES = 2**32  # default working-memory budget of the engine (distance ma
 
 
 # float32 Gram products are summed in chunks of this many coordinates, each chunk its own product, the chunks'
-# products then added pairwise (a balanced tree): the error bound of a dot product grows with the longest chain
-# of additions any term goes through, so this cuts it from D to chunk + ceil(log2(chunks)), e.g. 3072 -> 70: a
-# window of undecided points 40 times narrower at about the same GEMM speed. float64 intervals are narrow
-# enough unchunked.
-GRAM_CHUNK = 64
+# products then added in turn: the error bound of a dot product grows with the longest chain of additions any
+# term goes through, so this cuts it from D to chunk + number of chunks, e.g. 3072 -> 152: a window of
+# undecided points 20 times narrower. Smaller chunks, or adding the chunks pairwise (152 -> 133), narrow it
+# further but cost more GEMM time than the exact re-checks they save (measured on 2 threads: BENCHMARKS.md).
+# float64 intervals are narrow enough unchunked.
+GRAM_CHUNK = 128
 # Roundings besides the product's additions, in units of u = 2^-24 times |x_i|^2 + |x_l|^2 (derived in Space):
 # 7 and second-order terms; 16 leaves room.
 _ROUNDINGS = 16
@@ -59,10 +60,10 @@ _PLAIN_ROW_SHARE = 0.25
 
 def summed_terms(dim: int, precision: torch.dtype, chunk: int = GRAM_CHUNK) -> int:
     """Longest chain of additions behind one Gram dot product of ``dim`` coordinates: ``dim`` in one product;
-    chunk + ceil(log2(number of chunks)) when float32 products are chunked and the chunks added pairwise."""
+    chunk + number of chunks when float32 products are chunked and the chunks' products added in turn."""
     if precision != torch.float32 or dim <= chunk:
         return dim
-    return chunk + math.ceil(math.log2(math.ceil(dim / chunk)))
+    return chunk + math.ceil(dim / chunk)
 
 
 def _slack(dim: int, precision: torch.dtype, chunk: int = GRAM_CHUNK) -> float:
@@ -120,7 +121,7 @@ class Space:
     (|d| <= u) and S = |c_i|^2 + |c_l|^2 (2 |c_i||c_l| <= S):
     the product c~_i . c~_l errs by at most gamma_T |c~_i||c~_l| (any order of additions whose longest chain
     is T, Higham's bound; chunked, each chunk's GEMM errs by gamma_chunk on its own coordinates and the
-    pairwise sum of the chunks adds gamma_ceil(log2 chunks)), c~_i . c~_l differs from c_i . c_l by at most
+    sum of the chunks' products adds gamma_chunks), c~_i . c~_l differs from c_i . c_l by at most
     (2u + u^2)|c_i||c_l|, so twice the product (the distance is |c_i|^2 + |c_l|^2 - 2 c_i . c_l) errs by
     (gamma_T + 2u) S; rounding the two float64 norms to float32 adds u S, the two float32 additions at most
     u |norm_i - 2 product| + u |result| <= 4u S. Total (T + 7) u S and terms of order T^2 u^2 (< u at any T
@@ -151,10 +152,11 @@ class Space:
         mean = self.X.new_zeros(dim) if self.computed_exactly else self.X.mean(0)
         self.centred = torch.empty(self.X.shape, dtype=precision, device=self.X.device)  # Gram precision
         self.norms = torch.empty(self.n, dtype=torch.float64, device=self.X.device)
-        for start in range(0, self.n, 128):  # centred in row blocks that stay in cache
-            centred = self.X[start : start + 128] - mean
+        buffer = torch.empty(min(self.n, 128), dim, dtype=torch.float64, device=self.X.device)
+        for start in range(0, self.n, 128):  # centred in row blocks that stay in cache, one buffer reused
+            centred = torch.sub(self.X[start : start + 128], mean, out=buffer[: min(128, self.n - start)])
             self.centred[start : start + 128] = centred
-            self.norms[start : start + 128] = (centred * centred).sum(1)
+            torch.sum(centred.mul_(centred), 1, out=self.norms[start : start + 128])
         self.centred_norms = self.norms.to(precision)
         self.slack = 0.0 if self.computed_exactly else _slack(dim, precision, chunk)
         self.chunk = chunk if precision == torch.float32 and dim > chunk and not self.computed_exactly else dim
@@ -185,22 +187,13 @@ class Space:
 
     def _distances(self, rows: slice, columns: slice) -> torch.Tensor:
         a, b = self.centred[rows], self.centred[columns]
-        starts = list(range(0, a.shape[1], self.chunk))
-        spare: list[torch.Tensor] = []  # buffers of finished partial sums, reused
-
-        def product(first: int, last: int) -> torch.Tensor:
-            """Sum of the chunks' products starts[first:last], added pairwise (a tree of depth ceil(log2))."""
-            if last - first == 1:
-                start = starts[first]
-                out = spare.pop() if spare else None
-                return torch.mm(a[:, start : start + self.chunk], b[:, start : start + self.chunk].T, out=out)
-            middle = (first + last + 1) // 2
-            left, right = product(first, middle), product(middle, last)
-            spare.append(right)
-            return left.add_(right)
-
         with fp32_precision("ieee"):  # TF32 would void the bound
-            d2 = product(0, len(starts))
+            d2 = a[:, : self.chunk] @ b[:, : self.chunk].T
+            if self.chunk < a.shape[1]:  # each chunk its own product, then added: see summed_terms
+                part = torch.empty_like(d2)
+                for start in range(self.chunk, a.shape[1], self.chunk):
+                    stop = start + self.chunk
+                    d2.add_(torch.mm(a[:, start:stop], b[:, start:stop].T, out=part))
         return d2.mul_(-2).add_(self.centred_norms[rows, None]).add_(self.centred_norms[None, columns])
 
     def _all_distances(self, block: int = 256) -> torch.Tensor:
@@ -232,14 +225,14 @@ class Space:
     def exact(self, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
         """Squared distances of the pairs (i, j) from float64 differences.
 
-        In batches of pairs whose rows stay in cache on the CPU (512 KiB, squared in place in one reused
-        buffer: several times faster than large batches, which stream through memory), large ones on the GPU.
+        In batches of pairs of about 2 MiB on the CPU, in two buffers reused (fresh large temporaries cost
+        page faults on every batch), squared in place; large batches on the GPU.
         """
         i, j = i.reshape(-1), j.reshape(-1)
         if self.computed_exactly and self.full is not None:  # the Gram values are the exact ones
             return self.full[i, j].double().masked_fill_(i == j, 0.0)
         dim = self.X.shape[1]
-        batch = max(1, min(len(i), (2**19 if self.X.device.type == "cpu" else 2**28) // (8 * dim)))
+        batch = max(1, min(len(i), (2**21 if self.X.device.type == "cpu" else 2**28) // (8 * dim)))
         out = torch.empty(len(i), dtype=torch.float64, device=self.X.device)
         first = torch.empty(batch, dim, dtype=torch.float64, device=self.X.device)
         second = torch.empty_like(first)
