@@ -442,7 +442,7 @@ def _exact_keys(space: Space, d2: torch.Tensor) -> torch.Tensor:
 def _exact_ranks(space: Space, d2: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Ranks and ties in a space computed exactly: no interval, the Gram distances are the exact ones.
     A few queries per row: the points closer than the target, plus the points tied with it and before it by
-    index. Many: the rows' keys (:func:`_exact_keys`) sorted once and searched."""
+    index. Many (the nulls): the rows' keys (:func:`_exact_keys`) sorted once and searched."""
     target = d2.gather(1, queries)
     if _by_passes(d2, queries):
         closer, not_farther = _counts(d2, target, target)
@@ -454,7 +454,7 @@ def _exact_ranks(space: Space, d2: torch.Tensor, queries: torch.Tensor) -> tuple
         return ranks, int(tied.sum())
     n = d2.shape[1]
     keys = _exact_keys(space, d2)
-    ordered = _sorted_rows(keys)
+    ordered = keys.sort(1).values  # torch's sort shares rows among the threads (numpy's is single-threaded)
     ranks = torch.searchsorted(ordered, keys.gather(1, queries))
     base = target.double().div_(space.distance_unit).mul_(n)
     closer = torch.searchsorted(ordered, base)  # keys below the target's distance
