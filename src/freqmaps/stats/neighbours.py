@@ -43,7 +43,7 @@ GRAM_CHUNK = 128
 # Roundings besides the product's additions, in units of u = 2^-24 times |x_i|^2 + |x_l|^2 (derived in Space):
 # 7 and second-order terms; 16 leaves room.
 _ROUNDINGS = 16
-# float32 Gram distances while (queried points per row) x (summed terms + 48) stays within this; beyond, float64
+# float32 Gram distances while (queried points per row) x (summed terms + _ROUNDINGS) stays within this; else float64
 # (2^29 times narrower intervals at twice the product's cost): each query's window of undecided points, and
 # its exact re-checks, grow with the queries and the slack. Measured on the grid k = 1..10, D = 50..3072
 # (BENCHMARKS.md): with chunked products float32 pays for every k up to 10 at every D there.
