@@ -53,6 +53,10 @@ _FLOAT32_QUERY_TERMS = 2000
 # searches. On a GPU one broadcast pass for a single query, else the sort.
 _PASS_QUERIES_CPU = 12
 _BROADCAST_QUERIES = 1
+# In a space computed exactly, up to this many queried points per row are counted by passes, each tied point
+# then placed by index; beyond, each row is sorted once (stable: ties by index), as the plain method does
+# (on 0/1 data, N = 1500, the sort costs what about 7 queries' passes do: BENCHMARKS.md).
+_EXACT_PASS_QUERIES = 6
 # A row whose windows hold more than this share of its points (heavy ties, e.g. binary data) is ranked by the
 # plain method instead: exact distances to every point and one stable sort, cheaper than deciding each.
 _PLAIN_ROW_SHARE = 0.25
@@ -442,9 +446,9 @@ def _exact_keys(space: Space, d2: torch.Tensor) -> torch.Tensor:
 def _exact_ranks(space: Space, d2: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Ranks and ties in a space computed exactly: no interval, the Gram distances are the exact ones.
     A few queries per row: the points closer than the target, plus the points tied with it and before it by
-    index. Many (the nulls): the rows' keys (:func:`_exact_keys`) sorted once and searched."""
+    index. More: each row sorted once, stably, and the queried points' positions read off."""
     target = d2.gather(1, queries)
-    if _by_passes(d2, queries):
+    if queries.shape[1] <= _EXACT_PASS_QUERIES:
         closer, not_farther = _counts(d2, target, target)
         tied = not_farther - closer - 1
         c, q = (tied > 0).nonzero(as_tuple=True)
@@ -452,14 +456,12 @@ def _exact_ranks(space: Space, d2: torch.Tensor, queries: torch.Tensor) -> tuple
         if len(c):
             ranks[c, q] += _ties_before(d2, c, q, target, queries)
         return ranks, int(tied.sum())
-    n = d2.shape[1]
-    keys = _exact_keys(space, d2)
-    ordered = keys.sort(1).values  # torch's sort shares rows among the threads (numpy's is single-threaded)
-    ranks = torch.searchsorted(ordered, keys.gather(1, queries))
-    base = target.double().div_(space.distance_unit).mul_(n)
-    closer = torch.searchsorted(ordered, base)  # keys below the target's distance
-    not_farther = torch.searchsorted(ordered, base + (n - 1), right=True)  # keys of distances up to it
-    return ranks, int((not_farther - closer - 1).sum())
+    # the plain method on exact values: one stable sort per row (ties by index), positions by inverse permutation
+    values, order = d2.sort(dim=1, stable=True)
+    position = torch.empty_like(order).scatter_(1, order, torch.arange(d2.shape[1], device=d2.device).expand_as(order))
+    closer = torch.searchsorted(values, target.contiguous())
+    not_farther = torch.searchsorted(values, target.contiguous(), right=True)
+    return position.gather(1, queries), int((not_farther - closer - 1).sum())
 
 
 def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, int]:
