@@ -420,11 +420,6 @@ def _ties_before(
     return torch.cat(out)
 
 
-def _by_passes(d2: torch.Tensor, queries: torch.Tensor) -> bool:
-    """Whether the queries are counted by comparison passes (few per row) rather than a sort of each row."""
-    return queries.shape[1] <= (_PASS_QUERIES_CPU if d2.device.type == "cpu" else _BROADCAST_QUERIES)
-
-
 def _counts(d2: torch.Tensor, below: torch.Tensor, above: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per row and query: how many of the row's values are < ``below`` and how many <= ``above``."""
     if d2.device.type == "cpu" and below.shape[1] <= _PASS_QUERIES_CPU:
@@ -433,6 +428,12 @@ def _counts(d2: torch.Tensor, below: torch.Tensor, above: torch.Tensor) -> tuple
         return (d2[:, None, :] < below[:, :, None]).sum(2), (d2[:, None, :] <= above[:, :, None]).sum(2)
     ordered = _sorted_rows(d2)  # one sort per row, whatever k: counting by comparison costs two passes per query
     return torch.searchsorted(ordered, below.contiguous()), torch.searchsorted(ordered, above.contiguous(), right=True)
+
+
+def _positions(order: torch.Tensor) -> torch.Tensor:
+    """Each point's place in its row's order (the inverse of each row's permutation ``order``)."""
+    places = torch.arange(order.shape[1], device=order.device).expand_as(order)
+    return torch.empty_like(order).scatter_(1, order, places)
 
 
 def _exact_keys(space: Space, d2: torch.Tensor) -> torch.Tensor:
@@ -458,10 +459,9 @@ def _exact_ranks(space: Space, d2: torch.Tensor, queries: torch.Tensor) -> tuple
         return ranks, int(tied.sum())
     # the plain method on exact values: one stable sort per row (ties by index), positions by inverse permutation
     values, order = d2.sort(dim=1, stable=True)
-    position = torch.empty_like(order).scatter_(1, order, torch.arange(d2.shape[1], device=d2.device).expand_as(order))
     closer = torch.searchsorted(values, target.contiguous())
     not_farther = torch.searchsorted(values, target.contiguous(), right=True)
-    return position.gather(1, queries), int((not_farther - closer - 1).sum())
+    return _positions(order).gather(1, queries), int((not_farther - closer - 1).sum())
 
 
 def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -486,12 +486,8 @@ def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch
     if bool(dense.any()):  # heavy ties: the plain method for these rows (exact distances, one stable sort)
         r = dense.nonzero().squeeze(1)
         exact = space.exact_rows(rows[r])
-        order = exact.argsort(dim=1, stable=True)
-        position = torch.empty_like(order).scatter_(
-            1, order, torch.arange(d2.shape[1], device=d2.device).expand_as(order)
-        )
         ranks = ranks.clone()
-        ranks[r] = position.gather(1, queries[r])
+        ranks[r] = _positions(exact.argsort(dim=1, stable=True)).gather(1, queries[r])
         t = exact.gather(1, queries[r])
         ties = int(sum(((exact == t[:, s, None]).sum(1) - 1).sum() for s in range(t.shape[1])))
         undecided[r] = 0
