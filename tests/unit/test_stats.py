@@ -180,33 +180,40 @@ def test_neighbours_and_ranks_are_exact_under_near_ties_and_duplicates(
         assert ties > 0
 
 
-@pytest.mark.parametrize("values", ["binary", "quarters"])
+@pytest.mark.parametrize("values", ["binary", "quarters", "wide integers"])
 @pytest.mark.parametrize("precision", [torch.float32, torch.float64])
 @pytest.mark.parametrize("cache", [True, False])
 def test_data_computed_exactly_are_ranked_by_their_gram_values(values, precision, cache):
-    """0/1 masks and multiples of 1/4: every Gram distance is exact, so no interval and no float64 re-check;
-    the ranks and neighbours, full of exact ties, are still those of a full float64 sort (distance, then
-    index), whether the whole matrix is held or rows are computed per chunk."""
+    """0/1 masks, multiples of 1/4 and integers up to 60: every Gram distance is exact, so no interval and no
+    float64 re-check; the ranks and neighbours, full of exact ties, and the ties counted are still those of a
+    full float64 sort (distance, then index), whether the whole matrix is held or rows are computed per chunk,
+    and whether the distances fit the radix sort's int16 keys (binary, quarters) or not (wide integers)."""
     n, d = 90, 40
     g = torch.Generator().manual_seed(11)
     if values == "binary":
         X = (torch.rand(n, d, generator=g) < 0.2).double()
-    else:
+    elif values == "quarters":
         X = torch.randint(-6, 7, (n, d), generator=g).double() / 4
+    else:  # distances up to 40 * 120^2, beyond the int16 keys
+        X = torch.randint(-60, 61, (n, d), generator=g).double()
+        X[:, :4] = torch.randint(0, 2, (n, 4), generator=g).double()  # some exact ties among the nearest
     space = stats.Space(X, cache=cache, precision=precision)
     assert space.computed_exactly and space.slack == 0.0
     reference = torch.empty(n, n, dtype=torch.long)
+    distances = torch.empty(n, n, dtype=torch.float64)
     for i in range(n):
-        dist = ((X - X[i]) ** 2).sum(1)
-        dist[i] = -math.inf
-        reference[i, dist.argsort(stable=True)] = torch.arange(n)
+        distances[i] = ((X - X[i]) ** 2).sum(1)
+        distances[i, i] = -math.inf
+        reference[i, distances[i].argsort(stable=True)] = torch.arange(n)
     memory = n * 96 * 16
     assert torch.equal(stats.nearest_neighbours(space, 5, memory), reference.argsort(1)[:, 1:6])
     for width in (1, 5, 30):
         queries = (torch.arange(n)[:, None] + torch.randint(1, n, (n, width), generator=g)) % n
         ranks, ties = stats.query_ranks(space, queries, memory)
         assert torch.equal(ranks, reference.gather(1, queries))
-        assert ties > 0
+        target = distances.gather(1, queries)
+        assert ties == int((distances[:, None, :] == target[:, :, None]).sum() - target.numel())
+        assert ties > 0 or values == "wide integers"
 
 
 def test_only_data_whose_distances_fit_the_mantissa_are_computed_exactly():

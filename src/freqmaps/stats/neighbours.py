@@ -55,8 +55,11 @@ _PASS_QUERIES_CPU = 12
 _BROADCAST_QUERIES = 1
 # In a space computed exactly, up to this many queried points per row are counted by passes, each tied point
 # then placed by index; beyond, each row is sorted once (stable: ties by index), as the plain method does
-# (on 0/1 data, N = 1500, the sort costs what about 7 queries' passes do: BENCHMARKS.md).
-_EXACT_PASS_QUERIES = 6
+# (on 0/1 data, N = 1500, a radix sort of int16 keys costs what about 3 queries' passes do: BENCHMARKS.md).
+_EXACT_PASS_QUERIES = 2
+# Exact distances below this many units (0/1 masks up to 32766 coordinates, small integers) become int16 keys for
+# numpy's radix sort on the CPU.
+_RADIX_LIMIT = 2**15 - 2
 # A row whose windows hold more than this share of its points (heavy ties, e.g. binary data) is ranked by the
 # plain method instead: exact distances to every point and one stable sort, cheaper than deciding each.
 _PLAIN_ROW_SHARE = 0.25
@@ -457,11 +460,31 @@ def _exact_ranks(space: Space, d2: torch.Tensor, queries: torch.Tensor) -> tuple
         if len(c):
             ranks[c, q] += _ties_before(d2, c, q, target, queries)
         return ranks, int(tied.sum())
-    # the plain method on exact values: one stable sort per row (ties by index), positions by inverse permutation
-    values, order = d2.sort(dim=1, stable=True)
+    # the plain method on exact values: one stable sort per row (ties by index), positions by inverse permutation;
+    # small integer keys by numpy's radix sort on the CPU (linear in N), else a comparison sort
+    keys = _radix_keys(space, d2)
+    if keys is not None:
+        order = torch.from_numpy(np.argsort(keys, axis=1, kind="stable"))
+        values = torch.from_numpy(np.take_along_axis(keys, order.numpy(), 1))
+        target = torch.from_numpy(keys).gather(1, queries)
+    else:
+        values, order = d2.sort(dim=1, stable=True)
     closer = torch.searchsorted(values, target.contiguous())
     not_farther = torch.searchsorted(values, target.contiguous(), right=True)
     return _positions(order).gather(1, queries), int((not_farther - closer - 1).sum())
+
+
+def _radix_keys(space: Space, d2: torch.Tensor) -> np.ndarray | None:
+    """Rows of a space computed exactly as int16 keys on the CPU: 0 for the point itself (-inf), 1 + the distance
+    in units for the others, so that their stable order is the exact one; None on a GPU or where a distance
+    exceeds the int16 range (then the float sort). numpy sorts int16 by radix, in time linear in N: about a
+    tenth of a float32 sort at N = 1500 (BENCHMARKS.md)."""
+    if d2.device.type != "cpu" or float(d2.max()) / space.distance_unit >= _RADIX_LIMIT:
+        return None
+    keys = np.multiply(d2.numpy(), d2.new_tensor(1.0 / space.distance_unit).numpy())  # exact: a power of two
+    np.add(keys, 1, out=keys)
+    np.clip(keys, 0, _RADIX_LIMIT, out=keys)  # self: -inf -> 0
+    return keys.astype(np.int16)
 
 
 def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch.Tensor) -> tuple[torch.Tensor, int]:
