@@ -6,7 +6,7 @@ nest: the Gram product runs inside the spaces' set-up, re-checks inside neighbou
 line per k and the report last.
 
     python bench/imbalance_stages.py [--n 1500] [--d 3072] [--ks 1 5 10] [--data nonlinear|golden|binary]
-        [--threads 2] [--repeats 3]
+        [--threads 2] [--repeats 3] [--dadapy]
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import collections
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, 
 
 import torch  # noqa: E402
 from measure import bench_report  # noqa: E402
-from stats_vs_dadapy import DATA  # noqa: E402
+from stats_vs_dadapy import DATA, dadapy_imbalance  # noqa: E402
 
 from freqmaps.stats import neighbours  # noqa: E402
 
@@ -61,6 +62,12 @@ def instrument(seconds: dict, pairs: dict) -> None:
     neighbours.Space.exact = counted
 
 
+def _seconds(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1500)
@@ -69,6 +76,12 @@ def main() -> None:
     parser.add_argument("--data", default="nonlinear", choices=list(DATA))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--dadapy",
+        action="store_true",
+        help="also time DADApy on the same data: DADApy / Gram product bounds the speed-up of any method that forms "
+        "the two float32 products (if all else cost nothing)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     X, Y = (torch.from_numpy(a) for a in DATA[args.data](args.n, args.d))
@@ -88,6 +101,13 @@ def main() -> None:
             if best is None or wall < best["seconds"]:
                 best = {"seconds": wall, "stages": dict(seconds), "exact_pairs": pairs["exact re-checks"]}
         runs.append({"data": args.data, "n": args.n, "d": args.d, "k": k, **best})
+        if args.dadapy:
+            theirs = statistics.median(
+                _seconds(lambda k=k: dadapy_imbalance(X.numpy(), Y.numpy(), k)) for _ in range(args.repeats)
+            )
+            runs[-1]["dadapy_seconds"] = theirs
+            runs[-1]["dadapy_over_ours"] = theirs / best["seconds"]
+            runs[-1]["dadapy_over_gram_product"] = theirs / best["stages"]["Gram product"]
         print(json.dumps(runs[-1]), flush=True)
     print(bench_report("imbalance_stages", "cpu", runs, threads=args.threads, repeats=args.repeats))
 
