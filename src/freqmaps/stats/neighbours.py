@@ -350,6 +350,12 @@ def _sorted_rows(d2: torch.Tensor) -> torch.Tensor:
     return d2.sort(1).values
 
 
+def _row_counts(mask: np.ndarray) -> np.ndarray:
+    """True values per row of a boolean matrix: its bytes summed in 16 bits where the rows allow (numpy's
+    count_nonzero along an axis takes 1.7 times as long)."""
+    return np.add.reduce(mask.view(np.uint8), axis=1, dtype=np.uint16 if mask.shape[1] < 2**16 else np.uint32)
+
+
 def _counted_cpu(
     d2: torch.Tensor, below: torch.Tensor, above: torch.Tensor, rows: int = 64
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -363,9 +369,10 @@ def _counted_cpu(
 
     def count(start: int) -> None:
         block, part = values[start : start + rows], slice(start, start + rows)
+        mask = np.empty(block.shape, dtype=bool)
         for q in range(low.shape[1]):
-            closer[part, q] = np.count_nonzero(block < low[part, q, None], axis=1)
-            not_farther[part, q] = np.count_nonzero(block <= high[part, q, None], axis=1)
+            closer[part, q] = _row_counts(np.less(block, low[part, q, None], out=mask))
+            not_farther[part, q] = _row_counts(np.less_equal(block, high[part, q, None], out=mask))
 
     starts = range(0, len(values), rows)
     threads = min(torch.get_num_threads(), len(starts))
@@ -417,7 +424,7 @@ def _ties_before(
         t, j = target[cc, qq, None], queries[cc, qq, None]
         if d2.device.type == "cpu":  # numpy's comparisons and counts: several times torch's there
             tied = (d2.numpy()[cc.numpy()] == t.numpy()) & (columns.numpy() < j.numpy())
-            out.append(torch.from_numpy(np.count_nonzero(tied, axis=1)))
+            out.append(torch.from_numpy(_row_counts(tied).astype(np.int64)))
         else:
             out.append(((d2[cc] == t) & (columns < j)).sum(1))
     return torch.cat(out)
