@@ -233,11 +233,17 @@ class Space:
         """Squared distances of the pairs (i, j) from float64 differences.
 
         In batches of pairs of about 2 MiB on the CPU, in two buffers reused (fresh large temporaries cost
-        page faults on every batch), squared in place; large batches on the GPU.
+        page faults on every batch), squared in place, on one thread: each sum is then formed in the same order
+        whatever the batch, and these small batches run faster than on two (0.060 s against 0.079 s for 15,000
+        pairs at D = 3072); large batches on the GPU.
         """
         i, j = i.reshape(-1), j.reshape(-1)
         if self.computed_exactly and self.full is not None:  # the Gram values are the exact ones
             return self.full[i, j].double().masked_fill_(i == j, 0.0)
+        with _one_thread():
+            return self._exact(i, j)
+
+    def _exact(self, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
         dim = self.X.shape[1]
         batch = max(1, min(len(i), (2**21 if self.X.device.type == "cpu" else 2**28) // (8 * dim)))
         out = torch.empty(len(i), dtype=torch.float64, device=self.X.device)
@@ -275,6 +281,16 @@ class Space:
         if not bool(((low <= values) & (values <= high)).all()):
             raise RuntimeError("distance bound violated; please report this with the data")  # never seen
         return values
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _row_chunks(n: int, memory_bytes: int) -> list[slice]:
