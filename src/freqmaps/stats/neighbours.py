@@ -55,8 +55,8 @@ _PASS_QUERIES_CPU = 12
 _BROADCAST_QUERIES = 1
 # In a space computed exactly, up to this many queried points per row are counted by passes, each tied point
 # then placed by index; beyond, each row is sorted once (stable: ties by index), as the plain method does
-# (on 0/1 data, N = 1500, a radix sort of int16 keys costs what about 3 queries' passes do: BENCHMARKS.md).
-_EXACT_PASS_QUERIES = 2
+# (on 0/1 data, N = 1500, D = 50 to 3072, a radix sort of int16 keys costs what 6 to 7 queries' passes do).
+_EXACT_PASS_QUERIES = 6
 # Exact distances below this many units (0/1 masks up to 32766 coordinates, small integers) become int16 keys for
 # numpy's radix sort on the CPU.
 _RADIX_LIMIT = 2**15 - 2
