@@ -7,9 +7,11 @@ distances (float32 for up to about ten queries per row, else float64: :func:`gra
 intervals are proven, and float64 differences only where the intervals cannot decide. float32 products are
 formed in chunks of coordinates (:data:`GRAM_CHUNK`) added in turn, which keeps their intervals narrow in many
 dimensions. Data whose distances are computed without rounding (:func:`exact_unit`: 0/1 masks, small integers)
-need no interval at all, and their ties are ordered by index directly.
+need no interval at all, and their ties are ordered by index directly (on the CPU by a radix sort of
+int16 keys when many points per row are queried).
 A queried rank is a count of the row's smaller distances: comparison passes over the row for a few queries
-on the CPU, a binary search in the row sorted once for many (the re-pairing nulls) or on a GPU.
+on the CPU (which also collect the points whose order the intervals leave open), a binary search in the row
+sorted once for many (the re-pairing nulls) or on a GPU.
 
 Public: :class:`Space` (one representation: certified Gram distances and exact ones), :func:`spaces` (several
 spaces sharing a memory budget), :func:`nearest_neighbours`, :func:`query_ranks`, :func:`imbalance_ranks` and
