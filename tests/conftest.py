@@ -65,6 +65,8 @@ import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 
+import yaml  # noqa: E402
+
 TINY_CONFIG = REPO / "tests" / "e2e" / "tiny_config.yaml"
 DEFAULT_RESULTS = "results/default"  # a run of config.yaml (no --configfile) is the experiment `default`
 TINY_RESULTS = f"{DEFAULT_RESULTS}/fashion_mnist/cnn/seed0"
@@ -99,6 +101,35 @@ def tiny_run(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("tiny_local")
     shutil.copy(TINY_CONFIG, workdir / "config.yaml")
     run = snakemake(workdir)
+    assert run.returncode == 0, run.stderr[-4000:]
+    return workdir
+
+
+KNOWN_ANSWER_RUN = f"{DEFAULT_RESULTS}/synthetic/cnn/seed0"
+
+
+@pytest.fixture(scope="session")
+def known_answer_run(tmp_path_factory) -> Path:
+    """configs/synthetic_known_answer.yaml at CI size with every baseline, run once for the known-answer and the
+    baselines tests: the synthetic dataset's known answer and planted-band table (one model, attacks and maps
+    for both), and the frequency-bias study on the two-scale dataset."""
+    from freqmaps.baselines import BASELINES
+
+    workdir = tmp_path_factory.mktemp("known_answer")
+    config = yaml.safe_load((REPO / "configs/synthetic_known_answer.yaml").read_text())
+    config["device"] = "cpu"
+    for dataset in config["datasets"].values():  # CI size: fewer images, the same science
+        dataset.update(n_train=3000, n_test=300, n_test_images=120)
+    config["maps"]["max_steps"] = 250
+    config["frequency_bias"]["image_maps"].update(n_images=80, batch_size=80)
+    config["frequency_bias"]["dataset_mask"].update(n_train_images=1000, epochs=4)
+    config["frequency_bias"]["class_maps"]["max_iterations"] = 100
+    config["baselines"] = {"measures": list(BASELINES), "heat_map": {"n_images": 40}}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    # the files the tests read, not the known_answer target: that would add the two-scale dataset's model,
+    # attacks and maps (about 140 s of jobs that no test reads)
+    targets = [f"{KNOWN_ANSWER_RUN}/known_answer/known_answer.json", f"{KNOWN_ANSWER_RUN}/baselines/known_answer.csv"]
+    run = snakemake(workdir, *targets, "frequency_bias", timeout=1800)
     assert run.returncode == 0, run.stderr[-4000:]
     return workdir
 

@@ -13,7 +13,7 @@ import yaml
 
 from freqmaps.baselines import BASELINES, of_scope
 from freqmaps.io import load_tensors
-from tests.conftest import REPO, TINY_CONFIG, TINY_RESULTS, snakemake
+from tests.conftest import KNOWN_ANSWER_RUN, TINY_CONFIG, TINY_RESULTS, snakemake
 
 pytestmark = pytest.mark.e2e
 B = f"{TINY_RESULTS}/baselines"
@@ -97,25 +97,9 @@ def test_heat_map_norm_reruns_only_what_uses_the_heat_map(tiny_run, tmp_path):
         assert f"rule {untouched}:" not in out.stdout
 
 
-@pytest.fixture(scope="module")
-def synthetic_run(tmp_path_factory):
-    """A small synthetic experiment (rings with known bands) run to the baselines' planted-band table."""
-    workdir = tmp_path_factory.mktemp("baselines_synthetic")
-    config = yaml.safe_load((REPO / "configs/synthetic_known_answer.yaml").read_text())
-    config.pop("frequency_bias")
-    config["device"] = "cpu"
-    config["datasets"] = {"synthetic": {**config["datasets"]["synthetic"], "n_train": 3000, "n_test_images": 80}}
-    config["attacks"] = {"pgd": config["attacks"]["pgd"]}
-    config["maps"]["max_steps"] = 250
-    config["baselines"] = {"measures": list(BASELINES), "heat_map": {"n_images": 40}}
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    run = snakemake(workdir, "results/default/synthetic/cnn/seed0/baselines/known_answer.csv", timeout=1500)
-    assert run.returncode == 0, run.stderr[-4000:]
-    return workdir
-
-
-def test_planted_band_table_has_every_measure_and_the_maps_find_the_bands(synthetic_run):
-    rows = _rows(synthetic_run / "results/default/synthetic/cnn/seed0/baselines/known_answer.csv")
+def test_planted_band_table_has_every_measure_and_the_maps_find_the_bands(known_answer_run):
+    """On the known-answer experiment (tests/conftest.py) with every baseline: rings with known bands."""
+    rows = _rows(known_answer_run / KNOWN_ANSWER_RUN / "baselines/known_answer.csv")
     measures = {r["measure"] for r in rows}
     assert measures == {"essential_maps", "adversarial_maps", *BASELINES}
     essential = next(r for r in rows if r["measure"] == "essential_maps")
@@ -123,5 +107,5 @@ def test_planted_band_table_has_every_measure_and_the_maps_find_the_bands(synthe
     for row in rows:
         for key in ("chosen_in_band", "recall_image", "recall_class"):
             assert 0 <= float(row[key]) <= 1
-    record = json.loads((synthetic_run / "results/default/synthetic/cnn/seed0/baselines/known_answer.json").read_text())
+    record = json.loads((known_answer_run / KNOWN_ANSWER_RUN / "baselines/known_answer.json").read_text())
     assert record["blank_class"] in range(4)

@@ -8,31 +8,11 @@ import csv
 import json
 
 import pytest
-import yaml
 
-from tests.conftest import DEFAULT_RESULTS, REPO, snakemake
+from tests.conftest import DEFAULT_RESULTS, KNOWN_ANSWER_RUN
 
 pytestmark = pytest.mark.e2e
-KNOWN = "results/default/synthetic/cnn/seed0/known_answer"
-
-
-@pytest.fixture(scope="module")
-def known_answer_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("known_answer")
-    config = yaml.safe_load((REPO / "configs/synthetic_known_answer.yaml").read_text())
-    config["device"] = "cpu"
-    for dataset in config["datasets"].values():  # CI size: fewer images, the same science
-        dataset.update(n_train=3000, n_test=300, n_test_images=120)
-    config["maps"]["max_steps"] = 250
-    config["frequency_bias"]["image_maps"].update(n_images=80, batch_size=80)
-    config["frequency_bias"]["dataset_mask"].update(n_train_images=1000, epochs=4)
-    config["frequency_bias"]["class_maps"]["max_iterations"] = 100
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    # the known answer of the dataset the tests read (the target would add the two-scale dataset's model, attacks
-    # and maps, about 140 s of jobs that no test reads), and the study on the two-scale dataset
-    run = snakemake(workdir, f"{KNOWN}/known_answer.json", "frequency_bias", timeout=1500)
-    assert run.returncode == 0, run.stderr[-4000:]
-    return workdir
+KNOWN = f"{KNOWN_ANSWER_RUN}/known_answer"  # the run: tests/conftest.py, known_answer_run
 
 
 def test_essential_maps_find_the_planted_bands(known_answer_run):

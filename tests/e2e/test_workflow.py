@@ -244,9 +244,12 @@ def test_sharded_attack_covers_every_image_once(tiny_run, tmp_path):
     workdir = tmp_path / "run"
     shutil.copytree(tiny_run, workdir, symlinks=True)
     target = f"{R}/attacks/fgsm.safetensors"
-    result = snakemake(workdir, "--set-scatter", "attacks=3", "--forcerun", target, target)
+    # the target before the options: --forcerun takes every path after it, so a target after it is forced, not
+    # requested, and the default target (the whole run downstream of both attacks) is built instead
+    result = snakemake(workdir, target, "--set-scatter", "attacks=3", "--forcerun", target)
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(list((workdir / R / "attacks/fgsm/shards").glob("*-of-3.safetensors"))) == 3
+    assert not list((workdir / R / "attacks/pgd/shards").glob("*-of-3.safetensors"))  # only the requested attack
     sharded, _ = load_tensors(workdir / target)
     whole, _ = load_tensors(tiny_run / target)
     assert sharded["ids"].tolist() == list(range(24))
