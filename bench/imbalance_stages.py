@@ -15,7 +15,6 @@ import argparse
 import collections
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, 
 
 import torch  # noqa: E402
 from measure import bench_report  # noqa: E402
-from stats_vs_dadapy import DATA, dadapy_imbalance  # noqa: E402
+from stats_vs_dadapy import DATA, dadapy_imbalance, median_seconds  # noqa: E402
 
 from freqmaps.stats import neighbours  # noqa: E402
 
@@ -62,12 +61,6 @@ def instrument(seconds: dict, pairs: dict) -> None:
     neighbours.Space.exact = counted
 
 
-def _seconds(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1500)
@@ -102,9 +95,7 @@ def main() -> None:
                 best = {"seconds": wall, "stages": dict(seconds), "exact_pairs": pairs["exact re-checks"]}
         runs.append({"data": args.data, "n": args.n, "d": args.d, "k": k, **best})
         if args.dadapy:
-            theirs = statistics.median(
-                _seconds(lambda k=k: dadapy_imbalance(X.numpy(), Y.numpy(), k)) for _ in range(args.repeats)
-            )
+            _, theirs = median_seconds(lambda k=k: dadapy_imbalance(X.numpy(), Y.numpy(), k), args.repeats)
             runs[-1]["dadapy_seconds"] = theirs
             runs[-1]["dadapy_over_ours"] = theirs / best["seconds"]
             runs[-1]["dadapy_over_gram_product"] = theirs / best["stages"]["Gram product"]

@@ -459,14 +459,19 @@ def _ties_before(
     return torch.cat(out)
 
 
-def _counts(d2: torch.Tensor, below: torch.Tensor, above: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per row and query: how many of the row's values are < ``below`` and how many <= ``above``."""
+def _counts(
+    d2: torch.Tensor, below: torch.Tensor, above: torch.Tensor, windows: bool = False
+) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...] | None]:
+    """Per row and query: how many of the row's values are < ``below`` and how many <= ``above``; with
+    ``windows``, the members of the windows that hold more than one point where the counting passes find them
+    (:func:`_counted_cpu`), else None (:func:`_window_members` searches for them)."""
     if d2.device.type == "cpu" and below.shape[1] <= _PASS_QUERIES_CPU:
-        return _counted_cpu(d2, below, above)[:2]
+        return _counted_cpu(d2, below, above, windows)
     if below.shape[1] <= _BROADCAST_QUERIES:
-        return (d2[:, None, :] < below[:, :, None]).sum(2), (d2[:, None, :] <= above[:, :, None]).sum(2)
+        return (d2[:, None, :] < below[:, :, None]).sum(2), (d2[:, None, :] <= above[:, :, None]).sum(2), None
     ordered = _sorted_rows(d2)  # one sort per row, whatever k: counting by comparison costs two passes per query
-    return torch.searchsorted(ordered, below.contiguous()), torch.searchsorted(ordered, above.contiguous(), right=True)
+    closer = torch.searchsorted(ordered, below.contiguous())
+    return closer, torch.searchsorted(ordered, above.contiguous(), right=True), None
 
 
 def _positions(order: torch.Tensor) -> torch.Tensor:
@@ -489,7 +494,7 @@ def _exact_ranks(space: Space, d2: torch.Tensor, queries: torch.Tensor) -> tuple
     index. More: each row sorted once, stably, and the queried points' positions read off."""
     target = d2.gather(1, queries)
     if queries.shape[1] <= _EXACT_PASS_QUERIES:
-        closer, not_farther = _counts(d2, target, target)
+        closer, not_farther, _ = _counts(d2, target, target)
         tied = not_farther - closer - 1
         c, q = (tied > 0).nonzero(as_tuple=True)
         ranks = closer.clone()
@@ -513,8 +518,8 @@ def _exact_ranks(space: Space, d2: torch.Tensor, queries: torch.Tensor) -> tuple
 def _radix_keys(space: Space, d2: torch.Tensor) -> np.ndarray | None:
     """Rows of a space computed exactly as int16 keys on the CPU: 0 for the point itself (-inf), 1 + the distance
     in units for the others, so that their stable order is the exact one; None on a GPU or where a distance
-    exceeds the int16 range (then the float sort). numpy sorts int16 by radix, in time linear in N: about a
-    tenth of a float32 sort at N = 1500 (BENCHMARKS.md)."""
+    exceeds the int16 range (then the float sort). numpy sorts int16 by radix, in time linear in N (0/1 data,
+    N = 1500, D = 50, k = 10: the whole call 0.24 s with the float sort, 0.10 s with this one: BENCHMARKS.md)."""
     if d2.device.type != "cpu" or float(d2.max()) / space.distance_unit >= _RADIX_LIMIT:
         return None
     keys = np.multiply(d2.numpy(), d2.new_tensor(1.0 / space.distance_unit).numpy())  # exact: a power of two
@@ -538,11 +543,7 @@ def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch
     widest = space.widest(rows)[:, None]
     below, _ = _directed(target.double() - half - widest, d2.dtype)
     _, above = _directed(target.double() + half + widest, d2.dtype)
-    passes = d2.device.type == "cpu" and queries.shape[1] <= _PASS_QUERIES_CPU
-    if passes:  # the windows' members come with the counts
-        surely_closer, not_farther, members = _counted_cpu(d2, below, above, windows=True)
-    else:
-        surely_closer, not_farther = _counts(d2, below, above)
+    surely_closer, not_farther, members = _counts(d2, below, above, windows=True)
     ranks, ties = surely_closer, 0
     undecided = not_farther - surely_closer - 1  # points in each query's window besides the queried one
     dense = undecided.clamp(min=0).sum(1) > d2.shape[1] * _PLAIN_ROW_SHARE
@@ -557,7 +558,7 @@ def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch
     c, q = (undecided > 0).nonzero(as_tuple=True)
     if len(c) == 0:
         return ranks, ties
-    if passes:  # the undecided windows' members, the queried points left out; pair: index into (c, q)
+    if members is not None:  # the undecided windows' members, the queried points left out; pair: index into (c, q)
         member_row, member_query, member_col = members
         pair_of = torch.full(queries.shape, -1, dtype=torch.long)
         pair_of[c, q] = torch.arange(len(c))
