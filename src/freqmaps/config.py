@@ -197,6 +197,12 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if kind in ("minItems", "maxItems", "minProperties"):
         bound = "at least" if kind.startswith("min") else "at most"
         return f"{where}: {value!r} has too few or too many entries ({bound} {error.validator_value})"
+    if kind == "uniqueItems":
+        repeated = sorted({repr(v) for i, v in enumerate(value) if v in value[:i]})
+        return (
+            f"{where}: {value!r} repeats {', '.join(repeated)}; list each once "
+            "(a repeat would be counted as a second, identical replicate or test)"
+        )
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         bound = {"minimum": "≥", "maximum": "≤", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[kind]
         return f"{where}: {value!r} is out of range (allowed: {bound} {error.validator_value})"
@@ -234,12 +240,33 @@ def _check_ranges(config: Mapping[str, Any]) -> list[str]:
         if hi < lo:
             where = ".".join(keys)
             problems.append(f"{where}.{high}: {hi} is below {where}.{low} ({lo}); every image would stop at {high}")
+    problems += _name_clashes(config)
     study = config.get("frequency_bias")
     if study:
         for key, section in (("dataset", "datasets"), ("attack", "attacks")):
             if study[key] not in config[section]:
                 problems.append(f"frequency_bias.{key}: {study[key]!r} is not under {section}: {list(config[section])}")
     return problems
+
+
+# The workflow names some of an attack's files ``<attack>_<suffix>`` beside ``<attack>.<ext>`` (workflow/rules/
+# common.smk; tests/unit/test_config.py reads them there): an attack called ``<other attack>_<suffix>`` would
+# give two rules the same output file.
+ATTACK_FILE_SUFFIXES = ("_per_image", "_null_draws", "_mean_maps", "_gather")
+
+
+def _name_clashes(config: Mapping[str, Any]) -> list[str]:
+    """Attack names whose output files would be another attack's (Snakemake reports that as an ambiguous rule
+    naming no config key)."""
+    names = list(config.get("attacks", {}))
+    return [
+        f"attacks.{name}: is attack {other!r} plus {suffix!r}, a suffix the workflow gives {other!r}'s own files "
+        f"(e.g. stats/{other}{suffix}.csv), so two rules would write the same file; rename one of them"
+        for name in names
+        for other in names
+        for suffix in ATTACK_FILE_SUFFIXES
+        if name == other + suffix
+    ]
 
 
 def validate_config(config: Mapping[str, Any], source: str = "config") -> None:

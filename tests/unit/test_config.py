@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from typing import Any
 
 import numpy as np
@@ -160,6 +161,14 @@ def test_readme_configuration_reference_is_generated_from_the_schema():
         (lambda c: c["frequency_bias"]["variants"]["standard"].update(epochs=-1), "variants.standard.epochs: -1"),
         # 5: no view; 10: a name must match in full
         (lambda c: c["stats"].update(views=[]), "stats.views: []"),
+        # issue 29.2 and 29.5: a repeated entry is no replicate, an empty list computes nothing
+        (lambda c: c.update(seeds=[0, 0]), "seeds: [0, 0] repeats 0; list each once"),
+        (lambda c: c["stats"].update(statistics=["cosine", "cosine"]), "stats.statistics: ['cosine', 'cosine'] repeats"),
+        (lambda c: c["stats"].update(k=[1, 2, 1]), "stats.k: [1, 2, 1] repeats 1;"),
+        (lambda c: c["stats"].update(views=["maps", "maps"]), "stats.views: ['maps', 'maps'] repeats"),
+        (lambda c: c["stats"].update(nulls=["random", "random"]), "stats.nulls: ['random', 'random'] repeats"),
+        (lambda c: c["stats"].update(statistics=[]), "stats.statistics: [] has too few"),
+        (lambda c: c["stats"].update(nulls=[]), "stats.nulls: [] has too few"),
         (lambda c: c["models"].update({"cnn\n": c["models"]["cnn"]}), "'cnn\\n' is not allowed"),
         (lambda c: c["attacks"].update({"pgd\n": c["attacks"]["pgd"]}), "'pgd\\n' is not allowed"),
         # also: max below min, dangling study references
@@ -172,6 +181,21 @@ def test_readme_configuration_reference_is_generated_from_the_schema():
 )
 def test_values_that_used_to_crash_a_job_are_refused_naming_the_key(edit, expected):
     assert expected in refused(edit)
+
+
+def test_attack_names_that_would_share_output_files_are_refused():
+    """Issue 29.8: attacks ``pgd`` and ``pgd_per_image`` made Snakemake raise AmbiguousRuleException, naming no
+    key. Every ``{attack}_<suffix>`` file name the workflow writes is covered by the check."""
+    written = set()
+    for rules in (REPO / "workflow" / "rules").glob("*.smk"):
+        written |= set(re.findall(r"\{\{attack\}\}(_[a-z_]+)", rules.read_text()))
+    assert written and written <= set(cfg.ATTACK_FILE_SUFFIXES)
+    for suffix in sorted(written):
+        message = refused(lambda c, s=suffix: c["attacks"].update({f"pgd{s}": c["attacks"]["pgd"]}))
+        assert f"attacks.pgd{suffix}: is attack 'pgd' plus {suffix!r}" in message
+    config = tiny()
+    config["attacks"]["pgd_strong"] = config["attacks"]["pgd"]
+    validate_config(config)  # a shared prefix alone is fine
 
 
 def test_a_renamed_key_is_refused_naming_its_new_name():
