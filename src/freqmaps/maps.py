@@ -3,7 +3,9 @@
 For each image x with target t the map M minimises ``CE(f(x'), t) + lam * sum|M|`` with Adam, the mask
 clamped to [0, 1] after every step, from M = 1. The stopping rule is the authors': after each update,
 stop when ``step > min_steps`` and ``|loss - mean(last `window` losses)| < tol``, or when
-``step > max_steps`` (the loss recorded at a step is the one computed before that step's update). A map is
+``step == max_steps``, so that ``max_steps`` is the number of updates at most, as the schema says (the papers'
+loop tests ``step > max_steps`` and so takes one update more; the loss recorded at a step is the one computed
+before that step's update). A map is
 kept only if f still predicts t on the image filtered by the final mask.
 
 The engine runs B images side by side. Each slot has its own mask, Adam moments, step count, loss window
@@ -269,8 +271,8 @@ def _learn_maps(
     first = torch.tensor([pending.popleft() for _ in range(min(settings.batch_size, n))])
     slots = _Slots(images, targets, clean_ce, first, shape, settings, device)
     # Progress in optimisation steps, so that the ETA follows the work: each image has a budget of
-    # max_steps + 1 steps; a finished image counts its whole budget, a running one the steps it has taken.
-    budget = settings.max_steps + 1
+    # max_steps steps; a finished image counts its whole budget, a running one the steps it has taken.
+    budget = settings.max_steps
     bar = tqdm(
         total=n * budget,
         desc=f"maps ({n} images x {budget} steps)",
@@ -306,7 +308,7 @@ def _learn_maps(
             if settings.require_target:
                 converged &= logits.detach().argmax(1) == slots.y
             slots.loss = torch.where(run, recorded, slots.loss)
-            slots.running = run & ~(converged | (slots.t > settings.max_steps))
+            slots.running = run & ~(converged | (slots.t >= settings.max_steps))
         iteration += 1
         if iteration % settings.sync_every:
             continue
@@ -386,7 +388,7 @@ def reference_map(
         flat = step > settings.min_steps and abs(value - sum(recent) / len(recent)) < settings.tol
         if settings.require_target:
             flat = flat and logits.argmax(1).item() == target
-        if flat or step > settings.max_steps:
+        if flat or step >= settings.max_steps:
             break
     with torch.no_grad():
         kept = _forward(model, apply_mask(x, mask, settings.parameterisation), settings).argmax(1).item() == target

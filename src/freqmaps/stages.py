@@ -448,5 +448,5 @@ def maps_outcomes(kind: str, path: str | Path) -> dict[str, int]:
     counts = {f"{kind}_{name}": int((tensors["selection"] == code).sum()) for code, name in enumerate(OUTCOMES)}
     kept = tensors["outcome"] == KEPT
     max_steps = meta["settings"]["max_steps"]
-    counts[f"{kind}_stopped_at_max_steps"] = int((kept & (tensors["steps"] > max_steps)).sum())
+    counts[f"{kind}_stopped_at_max_steps"] = int((kept & (tensors["steps"] >= max_steps)).sum())
     return counts
