@@ -51,6 +51,7 @@ def mixed_batch():
         ("per_channel", torch.float64, "invariance"),
     ],
 )
+@pytest.mark.numerics
 def test_batched_engine_equals_per_image_reference(mixed_batch, parameterisation, dtype, objective):
     """Same step counts and kept decisions, and the same masks, on a batch smaller than the image count
     (slots are refilled) with images that converge early and images that run to max_steps.
@@ -93,6 +94,7 @@ def test_batched_engine_equals_per_image_reference(mixed_batch, parameterisation
         assert difference.mean() <= 1e-5
 
 
+@pytest.mark.numerics
 def test_map_is_kept_only_when_target_still_predicted(mixed_batch):
     model, x, y = mixed_batch
     settings = MapSettings(lam=0.05, min_steps=10, max_steps=60, batch_size=16)
@@ -106,6 +108,7 @@ def test_map_is_kept_only_when_target_still_predicted(mixed_batch):
     assert ((result.masks >= 0) & (result.masks <= 1)).all()
 
 
+@pytest.mark.numerics
 def test_nan_loss_drops_only_that_image():
     class NanForBrightImages(nn.Module):
         def __init__(self):
@@ -167,6 +170,7 @@ def test_images_that_do_not_fit_the_classifier_are_named():
 
 
 @pytest.mark.parametrize("option", ["channels_last", "compile"])
+@pytest.mark.numerics
 def test_speed_options_leave_the_maps_unchanged(mixed_batch, option):
     """channels_last (another memory layout for the convolutions) and torch.compile (fused kernels) change
     the arithmetic order only: in fp64 the same step counts, kept decisions and masks within 1e-6."""
