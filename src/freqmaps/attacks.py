@@ -31,12 +31,12 @@ from freqmaps.data import ImageSet
 log = logging.getLogger(__name__)
 
 BatchAttack = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-# The success rule's two constants (docs/METHOD.md §3 gives the measurement, bench/boundary_noise.py takes it).
-# BOUNDARY_BAND: half-width tau of the band around a decision boundary, in relative logit margin
-# (logit_margins). MEASURED_NOISE is the largest change of one image's margin seen between batch sizes,
-# ATEN_CPU_CAPABILITY values, 1 and 2 threads and the maps stage's FFT round trip; the band is far above it.
+# The success rule's constants (docs/METHOD.md §3 gives the measurement, bench/boundary_noise.py takes it).
+# MEASURED_NOISE: the largest change of one image's relative logit margin (logit_margins) seen between batch
+# sizes, ATEN_CPU_CAPABILITY values (default, avx2), 1 and 2 threads and the maps stage's FFT round trip
+# (8.0e-7), rounded up. BOUNDARY_BAND: half-width tau of the band around a decision boundary, 100x that.
 MEASURED_NOISE = 1e-6
-BOUNDARY_BAND = 1e-4
+BOUNDARY_BAND = 1e-4  # 100 x MEASURED_NOISE
 # OVERSHOOT_MARGIN: where the minimal-norm attacks stop, so that their images end 3 tau beyond the band's edge.
 OVERSHOOT_MARGIN = 4 * BOUNDARY_BAND
 
