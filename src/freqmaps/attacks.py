@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from freqmaps.data import ImageSet
+from freqmaps.runtime import fp32_precision
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,14 @@ def logit_margins(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 def decisions(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device, batch_size: int = 512
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Predicted labels and relative logit margins (see :func:`logit_margins`) on the CPU, in batches."""
+    """Predicted labels and relative logit margins (see :func:`logit_margins`) on the CPU, in batches; in IEEE
+    float32 on a GPU too (TF32 products and convolutions would move margins by far more than BOUNDARY_BAND)."""
     predictions, margins = [], []
-    for i in range(0, len(images), batch_size):
-        logits = model(images[i : i + batch_size].to(device)).float()
-        predictions.append(logits.argmax(1).cpu())
-        margins.append(logit_margins(logits, labels[i : i + batch_size].to(device)).cpu())
+    with fp32_precision("ieee", conv="ieee"):
+        for i in range(0, len(images), batch_size):
+            logits = model(images[i : i + batch_size].to(device)).float()
+            predictions.append(logits.argmax(1).cpu())
+            margins.append(logit_margins(logits, labels[i : i + batch_size].to(device)).cpu())
     if not predictions:
         return torch.empty(0, dtype=torch.long), torch.empty(0)
     return torch.cat(predictions), torch.cat(margins)
