@@ -10,7 +10,7 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: run test lint report data install clean frequency_bias known_answer
+.PHONY: run test test-numerics lint report data install clean frequency_bias known_answer
 
 install: $(STAMP)
 
@@ -60,8 +60,21 @@ known_answer: $(STAMP)
 	$(SNAKEMAKE) --cores $(CORES) --profile profiles/local known_answer frequency_bias --configfile configs/synthetic_known_answer.yaml
 	$(SNAKEMAKE) --cores $(CORES) known_answer frequency_bias --report results/synthetic_known_answer/known_answer_report.html --configfile configs/synthetic_known_answer.yaml
 
-test: $(STAMP) data
+test: $(STAMP) data test-numerics
 	$(BIN)/python -m pytest -q
+
+# The numerically sensitive tests (marker `numerics`: attack success, maps, exact ties) under every CPU kernel
+# set torch can use on this CPU (ATEN_CPU_CAPABILITY) and on 1 and 2 threads, each in a fresh process (torch reads
+# the variable once, at import): a result must not depend on the node that computed it (docs/METHOD.md §3).
+test-numerics: $(STAMP) data
+	@set -e; capabilities=$$($(BIN)/python -c 'from freqmaps.runtime import cpu_capabilities; print(*cpu_capabilities())'); \
+	[ -n "$$capabilities" ] || { echo "freqmaps: could not list torch's CPU capabilities"; exit 1; }; \
+	for capability in $$capabilities; do \
+	  for threads in 1 2; do \
+	    echo "freqmaps: numerics tests with ATEN_CPU_CAPABILITY=$$capability on $$threads thread(s)"; \
+	    ATEN_CPU_CAPABILITY=$$capability OMP_NUM_THREADS=$$threads $(BIN)/python -m pytest -q -m numerics -p no:cacheprovider; \
+	  done; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check src scripts tests bench

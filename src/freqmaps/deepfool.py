@@ -7,7 +7,7 @@ import torch
 import torchattacks
 from torch import nn
 
-from freqmaps.attacks import SUCCESS_MARGIN, logit_margins
+from freqmaps.attacks import OVERSHOOT_MARGIN, logit_margins
 
 
 class BatchedDeepFool(torchattacks.attack.Attack):
@@ -15,10 +15,10 @@ class BatchedDeepFool(torchattacks.attack.Attack):
 
     Each step moves to the closest linearised boundary among the other classes (distance + 1e-4 for
     stability), the steps are summed, and the overshoot is applied to the total: x = clip(x0 + (1 + overshoot)
-    * p_total), as foolbox's ``DeepFoolAttack``. An image stops once its margin passes SUCCESS_MARGIN (not
-    merely its argmax), so it ends past the boundary by more than rounding. One backward pass per class for
-    the whole batch (torchattacks 3.5.1 computes a Jacobian per image per step). tests/unit/test_attacks.py
-    checks it against foolbox's L2DeepFoolAttack and torchattacks' DeepFool.
+    * p_total), as foolbox's ``DeepFoolAttack``. An image stops once its margin passes OVERSHOOT_MARGIN (not
+    merely its argmax), so it ends beyond the boundary band by far more than rounding (docs/METHOD.md §3). One
+    backward pass per class for the whole batch (torchattacks 3.5.1 computes a Jacobian per image per step).
+    tests/unit/test_attacks.py checks it against foolbox's L2DeepFoolAttack and torchattacks' DeepFool.
     """
 
     def __init__(self, model: nn.Module, steps: int = 50, overshoot: float = 0.02) -> None:
@@ -39,7 +39,7 @@ class BatchedDeepFool(torchattacks.attack.Attack):
             x = adversarial[index].clone().requires_grad_(True)
             logits = self.get_logits(x)
             y = labels[index]
-            fooled = logit_margins(logits.detach(), y) > SUCCESS_MARGIN
+            fooled = logit_margins(logits.detach(), y) > OVERSHOOT_MARGIN
             active[index[fooled]] = False
             if step_index == self.steps:
                 break

@@ -2,8 +2,9 @@
 
 The maps engine (``freqmaps.maps``) drops an image whose masked version lost its target or whose loss became
 NaN; the maps stage (``freqmaps.stages``) never admits an image that was misclassified clean or, for
-adversarial maps, whose attack failed. The codes are stored as small integers next to the maps, so their
-order is part of the file format.
+adversarial maps, whose attack failed or left the clean or the attacked image on the boundary
+(``freqmaps.attacks.attack_outcomes``). The codes are stored as small integers next to the maps, so their
+order is part of the file format: new codes go at the end.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from collections.abc import Mapping
 
 import torch
 
-OUTCOMES = ("kept", "target_lost", "nan_loss", "misclassified_clean", "attack_failed")
-KEPT, TARGET_LOST, NAN_LOSS, MISCLASSIFIED_CLEAN, ATTACK_FAILED = range(len(OUTCOMES))
+OUTCOMES = ("kept", "target_lost", "nan_loss", "misclassified_clean", "attack_failed", "on_boundary")
+KEPT, TARGET_LOST, NAN_LOSS, MISCLASSIFIED_CLEAN, ATTACK_FAILED, ON_BOUNDARY = range(len(OUTCOMES))
 
 
 def both_kept(

@@ -41,6 +41,19 @@ def stream_seed(seed: int, index: int) -> int:
     return seed * 100_003 + index
 
 
+# ATEN_CPU_CAPABILITY values torch knows on x86, in increasing order; torch picks the best one the CPU has.
+_CPU_CAPABILITIES = ("default", "avx2", "avx512")
+
+
+def cpu_capabilities() -> list[str]:
+    """Every ATEN_CPU_CAPABILITY value this CPU can run, up to the one torch picks here: the CPU kernel sets a
+    result computed on another node of a cluster may have used (`make test-numerics` runs under each)."""
+    best = torch.backends.cpu.get_cpu_capability().lower()
+    if best not in _CPU_CAPABILITIES:  # e.g. an ARM or POWER machine: its own kernels and the scalar ones
+        return ["default", best] if best != "default" else ["default"]
+    return list(_CPU_CAPABILITIES[: _CPU_CAPABILITIES.index(best) + 1])
+
+
 def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
     """Seed python, numpy and torch (CPU and CUDA) and return a torch generator for DataLoaders.
 

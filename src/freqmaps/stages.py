@@ -28,7 +28,7 @@ from freqmaps.io import (
     write_json,
 )
 from freqmaps.models import ModelSpec, model_input_spec
-from freqmaps.outcomes import ATTACK_FAILED, KEPT, MISCLASSIFIED_CLEAN, OUTCOMES, both_kept
+from freqmaps.outcomes import ATTACK_FAILED, KEPT, MISCLASSIFIED_CLEAN, ON_BOUNDARY, OUTCOMES, both_kept
 from freqmaps.runtime import fitted_seed, peak_memory_mb, provenance, resolve_device, seed_everything, stream_seed
 from freqmaps.training import (
     TRAINING_MODES,
@@ -179,7 +179,8 @@ def _admitted(
         tensors, _ = load_tensors(attack_path)
         images, labels, targets = tensors["adversarial"], tensors["labels"], tensors["adversarial_labels"]
         correct = tensors["clean_predictions"] == labels
-        selection = torch.where(correct, torch.where(tensors["success"], KEPT, ATTACK_FAILED), MISCLASSIFIED_CLEAN)
+        attacked = torch.where(tensors["on_boundary"], ON_BOUNDARY, ATTACK_FAILED)
+        selection = torch.where(correct, torch.where(tensors["success"], KEPT, attacked), MISCLASSIFIED_CLEAN)
     else:
         raise ValueError(f"map kind must be 'essential' or 'adversarial', not {kind!r}")
     ids = (selection == KEPT).nonzero().squeeze(1)
@@ -410,6 +411,7 @@ def run_facts(
                 "n_images": attack_meta["n_images"],
                 "clean_accuracy": attack_meta["clean_accuracy"],
                 "attack_success_rate": attack_meta["success_rate"],
+                "attack_on_boundary": attack_meta["n_on_boundary"],
                 "robust_accuracy": attack_meta["robust_accuracy"],
             }
         )
@@ -435,10 +437,12 @@ def run_facts(
 RUN_FACTS_DOC = (
     "One row per dataset, model (its architecture), seed and attack. test_accuracy: the model on the whole test "
     "set; n_images: the first test images attacked and mapped; clean_accuracy: on those images; "
-    "attack_success_rate: share of correctly classified images the attack flipped; robust_accuracy: accuracy on "
-    "the attacked images. Maps per kind (essential, adversarial): kept, and dropped because the clean image was "
-    "misclassified, the attack failed, the masked image lost its target class, or the loss was NaN; "
-    "stopped_at_max_steps counts kept maps whose optimisation hit max_steps before converging."
+    "attack_success_rate: share of correctly classified images the attack flipped beyond the boundary band; "
+    "attack_on_boundary: correctly classified images left within the boundary band (not counted as flipped); "
+    "robust_accuracy: accuracy on the attacked images. Maps per kind (essential, adversarial): kept, and dropped "
+    "because the clean image was misclassified, the attack failed, the clean or attacked image sat on the "
+    "boundary, the masked image lost its target class, or the loss was NaN; stopped_at_max_steps counts kept maps "
+    "whose optimisation hit max_steps before converging."
 )
 
 

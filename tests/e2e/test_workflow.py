@@ -124,11 +124,16 @@ def test_verdict_gives_every_statistic_against_every_null(finished_run):
     assert all(float(r["random_p_adjusted"]) >= float(r["random_p_value"]) for r in computed)
     facts_header, facts = read_csv(workdir / DEFAULT_RESULTS / "run.csv")
     assert {(f["model"], f["attack"]) for f in facts} == {("cnn", "pgd"), ("cnn", "fgsm")}  # no bias_* models
-    assert {"attack_success_rate", "robust_accuracy", "essential_kept", "adversarial_attack_failed"} <= set(
-        facts_header
-    )
+    assert {
+        "attack_success_rate",
+        "attack_on_boundary",
+        "robust_accuracy",
+        "essential_kept",
+        "adversarial_attack_failed",
+        "adversarial_on_boundary",
+    } <= set(facts_header)
     for fact in facts:  # every configured image is kept or dropped for one reason
-        kinds = ("kept", "target_lost", "nan_loss", "misclassified_clean", "attack_failed")
+        kinds = ("kept", "target_lost", "nan_loss", "misclassified_clean", "attack_failed", "on_boundary")
         assert sum(int(fact[f"adversarial_{k}"]) for k in kinds) == int(fact["n_images"]) == 24
 
 
@@ -258,7 +263,9 @@ def test_sharded_attack_covers_every_image_once(tiny_run, tmp_path):
     metrics = read_json(workdir / R / "attacks/fgsm.json")
     assert metrics["shards"] == 3 and metrics["n_images"] == 24
     correct = sharded["clean_predictions"] == sharded["labels"]
-    assert metrics["n_success"] == int((correct & (sharded["adversarial_labels"] != sharded["labels"])).sum())
+    flipped = correct & (sharded["adversarial_labels"] != sharded["labels"])
+    assert metrics["n_success"] == int(sharded["success"].sum()) and bool((sharded["success"] <= flipped).all())
+    assert bool(((flipped & ~sharded["success"]) <= sharded["on_boundary"]).all())  # flipped only within the band
 
 
 def test_workflow_passes_snakemakes_linter(tmp_path):

@@ -70,7 +70,7 @@ def test_class_map_evaluation_matches_a_direct_count(attacked):
 
 
 def test_class_maps_take_the_attack_files_judgement_of_success(attacked):
-    """An image the attack file does not mark successful (say, misclassified by less than the success margin)
+    """An image the attack file does not mark successful (say, misclassified within the boundary band)
     is no attack to undo, whatever its adversarial label."""
     model, attack = attacked
     doubtful = attack["success"].clone()

@@ -21,6 +21,7 @@ def map_like():
     return golden_map_like(600)
 
 
+@pytest.mark.numerics
 def test_information_imbalance_golden_values_bit_for_bit(map_like):
     A, B = map_like
     k1 = stats.information_imbalance(t(A), t(B), k=1)
@@ -108,6 +109,7 @@ def test_gram_precision_is_float32_for_up_to_ten_queries_up_to_3072_dimensions()
 
 @pytest.mark.parametrize("chunk", [2, 64, 128, 4096])
 @pytest.mark.parametrize("construction", ["gaussian", "near_parallel", "skewed_positive"])
+@pytest.mark.numerics
 def test_gram_intervals_hold_every_exact_distance(construction, chunk):
     """Every pair's float32 Gram distance lies within its certified half-width of the exact (float64
     differences) one, for chunked products of any chunk size and for one product, on data built to stress
@@ -127,6 +129,7 @@ def test_gram_intervals_hold_every_exact_distance(construction, chunk):
     assert float(error.max()) > 0  # rounding happened: the check is not vacuous
 
 
+@pytest.mark.numerics
 def test_chunked_float32_products_give_exact_ranks_in_many_dimensions():
     """D = 700 in chunks of 128 (and of 64), with near duplicates 2^-30 apart and exact duplicates: the
     chunked products' intervals (chunk + chunks terms, not D) still hold every exact value (a violated bound
@@ -155,6 +158,7 @@ def test_chunked_float32_products_give_exact_ranks_in_many_dimensions():
 @pytest.mark.parametrize("chunk", [256, 2])  # one product; three chunks of two coordinates (float32 only)
 @pytest.mark.parametrize("precision", [torch.float32, torch.float64])
 @pytest.mark.parametrize("cache", [True, False])
+@pytest.mark.numerics
 def test_neighbours_and_ranks_are_exact_under_near_ties_and_duplicates(
     cache, precision, chunk, plain_share, monkeypatch
 ):
@@ -183,6 +187,7 @@ def test_neighbours_and_ranks_are_exact_under_near_ties_and_duplicates(
 @pytest.mark.parametrize("values", ["binary", "quarters", "wide integers"])
 @pytest.mark.parametrize("precision", [torch.float32, torch.float64])
 @pytest.mark.parametrize("cache", [True, False])
+@pytest.mark.numerics
 def test_data_computed_exactly_are_ranked_by_their_gram_values(values, precision, cache):
     """0/1 masks, multiples of 1/4 and integers up to 60: every Gram distance is exact, so no interval and no
     float64 re-check; the ranks and neighbours, full of exact ties, and the ties counted are still those of a
@@ -230,6 +235,7 @@ def test_only_data_whose_distances_fit_the_mantissa_are_computed_exactly():
     assert stats.computed_exactly(nan, torch.float64) is False
 
 
+@pytest.mark.numerics
 def test_ties_are_counted_not_hidden():
     X = torch.tensor([[0.0], [1.0], [2.0], [3.0]], dtype=torch.float64)  # equal gaps: every row has ties
     assert stats.information_imbalance(X, X)["ties"] > 0
