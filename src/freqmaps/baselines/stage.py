@@ -16,13 +16,12 @@ import torch
 
 from freqmaps import maps, stats
 from freqmaps.baselines import agreement, measures
-from freqmaps.classifier import load_frozen_classifier
+from freqmaps.classifier import analysed_images, load_frozen_classifier
 from freqmaps.config import setting
 from freqmaps.data import head
 from freqmaps.io import load_tensors, read_json, save_tensors, sidecar_path, write_csv, write_json
 from freqmaps.outcomes import KEPT
 from freqmaps.runtime import provenance, resolve_device, seed_everything
-from freqmaps.stages import analysed_images
 
 log = logging.getLogger(__name__)
 
