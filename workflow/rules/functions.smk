@@ -19,7 +19,7 @@ def code_of(script):
     root = Path(workflow.basedir).resolve()  # the checkout holding the Snakefile
     package = root / "src" / "freqmaps"
     files = library_files(root / "scripts" / script, package_dir=package)
-    sources = [package / f for f in files] + [root / "workflow" / "schemas" / "config.schema.yaml"]
+    sources = [package / f for f in files] + [package / "schemas" / "config.schema.yaml"]
     here = Path.cwd().resolve()
     return [str(s.relative_to(here)) if s.is_relative_to(here) else str(s) for s in sources]
 
@@ -78,7 +78,7 @@ def attack_settings(wildcards):
 
 
 def map_settings():
-    """Map settings that change the maps (the shard count only splits the work)."""
+    """Map settings that change the maps (the shard count only splits the work: MapSettings.from_config)."""
     return canonical({k: v for k, v in config["maps"].items() if k != "shards"})
 
 

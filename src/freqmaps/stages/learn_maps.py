@@ -59,7 +59,7 @@ def learn_maps_shard(
     attack_path: str | Path | None = None,
 ) -> None:
     """Learn the per-image maps of one shard of the admitted images (docs/METHOD.md §2)."""
-    settings = maps.MapSettings(**{k: v for k, v in map_cfg.items() if k != "shards"})
+    settings = maps.MapSettings.from_config(map_cfg)
     index, total = parse_shard(shard)
     seed_everything(seed)
     classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)

@@ -12,150 +12,60 @@ counted, so success does not depend on the batch or the order of floating-point 
 
 from __future__ import annotations
 
-import functools
 import inspect
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from freqmaps.attacks.backend import AttackBackend, BatchAttack, keyword_parameters
+from freqmaps.attacks.foolbox_backend import FOOLBOX_METHODS, FoolboxBackend, foolbox_methods
+from freqmaps.attacks.success import SUCCESS_MARGIN, decisions, logit_margins
+from freqmaps.attacks.torchattacks_backend import TorchattacksBackend, torchattacks_methods
 from freqmaps.data import ImageSet
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "ATTACK_BACKENDS",
+    "FOOLBOX_METHODS",
+    "SUCCESS_MARGIN",
+    "AttackBackend",
+    "AttackConfigError",
+    "BatchAttack",
+    "attack_metrics",
+    "build_attack",
+    "check_attack",
+    "decisions",
+    "foolbox_methods",
+    "judge_success",
+    "logit_margins",
+    "run_attack",
+    "torchattacks_methods",
+]
 
-BatchAttack = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-# The relative logit margin an adversarial label needs over the true one: 4x the largest relative change of
-# float32 logits that rounding caused when measured (5.4e-7 between a batch of 1 and of 40 images, and through
-# the maps stage's FFT round trip). torchattacks' DeepFool leaves images within 5e-7 of the boundary; foolbox's
-# minimal-norm FMN and DeepFool end at least 2.7e-6 and 1.5e-4 past it.
-SUCCESS_MARGIN = 2e-6
+log = logging.getLogger(__name__)
 
 
 class AttackConfigError(ValueError):
     """A configured attack cannot run; the message names the attack, the key and the valid values."""
 
 
-def logit_margins(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """max over k != y of f_k - f_y, divided by max(1, max |f|): > SUCCESS_MARGIN means robustly misclassified."""
-    others = logits.clone()
-    others[torch.arange(len(labels), device=logits.device), labels] = -torch.inf
-    true = logits.gather(1, labels[:, None]).squeeze(1)
-    return (others.amax(1) - true) / logits.abs().amax(1).clamp(min=1)
-
-
-@torch.no_grad()
-def decisions(
-    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device, batch_size: int = 512
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Predicted labels and relative logit margins (see :func:`logit_margins`) on the CPU, in batches."""
-    predictions, margins = [], []
-    for i in range(0, len(images), batch_size):
-        logits = model(images[i : i + batch_size].to(device)).float()
-        predictions.append(logits.argmax(1).cpu())
-        margins.append(logit_margins(logits, labels[i : i + batch_size].to(device)).cpu())
-    if not predictions:
-        return torch.empty(0, dtype=torch.long), torch.empty(0)
-    return torch.cat(predictions), torch.cat(margins)
-
-
 def __getattr__(name: str) -> Any:
     """``BatchedDeepFool`` on first use: torchattacks (and the scipy.stats it loads) costs about 0.7 s to import,
     which every workflow job that imports this module but attacks nothing would pay."""
     if name == "BatchedDeepFool":
-        from freqmaps.deepfool import BatchedDeepFool
+        from freqmaps.attacks.deepfool import BatchedDeepFool
 
         return BatchedDeepFool
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# ------------------------------------------------------------------ backends
-@dataclass(frozen=True)
-class AttackBackend:
-    """One attack library: its method names, the check of a method's parameters, and the batch-attack builder."""
-
-    methods: Callable[[], dict[str, Any]]  # method name -> the class (or factory) it builds
-    automatic: tuple[str, ...]  # parameters the backend sets itself (class count, seed, verbosity)
-    build: Callable[[nn.Module, str, dict[str, Any], int, int, torch.device], BatchAttack]
-
-
-def _keyword_parameters(factory: Any) -> dict[str, inspect.Parameter]:
-    """A class's constructor parameters by name, without self and the model."""
-    parameters = dict(inspect.signature(factory.__init__).parameters)
-    parameters.pop("self", None)
-    parameters.pop("model", None)
-    return {n: p for n, p in parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
-
-
-@functools.cache
-def torchattacks_methods() -> dict[str, Any]:
-    """Every torchattacks attack class that attacks a model (its first constructor argument)."""
-    import torchattacks  # here, not at the top: see __getattr__
-
-    found = {}
-    for name in torchattacks.__all__ if hasattr(torchattacks, "__all__") else dir(torchattacks):
-        cls = getattr(torchattacks, name, None)
-        if inspect.isclass(cls) and issubclass(cls, torchattacks.attack.Attack):
-            first = next(iter(list(inspect.signature(cls.__init__).parameters)[1:]), None)
-            if first == "model":
-                found[name] = cls
-    return found
-
-
-_TORCHATTACKS_AUTOMATIC = ("n_classes", "seed", "verbose")
-
-
-def _build_torchattacks(
-    model: nn.Module, method: str, params: dict[str, Any], num_classes: int, seed: int, device: torch.device
-) -> BatchAttack:
-    if method == "DeepFool":
-        from freqmaps.deepfool import BatchedDeepFool
-
-        return BatchedDeepFool(model, **params)
-    cls = torchattacks_methods()[method]
-    accepted = _keyword_parameters(cls)
-    automatic = {"n_classes": num_classes, "seed": seed, "verbose": False}
-    return cls(model, **params, **{k: v for k, v in automatic.items() if k in accepted})
-
-
-FOOLBOX_METHODS = {  # [P2]'s attacks (minimal-norm with eps omitted), and PGD to compare the backends
-    "LInfFMNAttack": "LInfFMNAttack",
-    "LinfDeepFoolAttack": "LinfDeepFoolAttack",
-    "LinfPGD": "LinfPGD",
-}
-_FOOLBOX_NEEDS_EPS = ("LinfPGD",)
-
-
-@functools.cache
-def foolbox_methods() -> dict[str, Any]:
-    import foolbox
-
-    return {name: getattr(foolbox.attacks, attr) for name, attr in FOOLBOX_METHODS.items()}
-
-
-def _build_foolbox(
-    model: nn.Module, method: str, params: dict[str, Any], num_classes: int, seed: int, device: torch.device
-) -> BatchAttack:
-    import foolbox
-
-    settings = dict(params)
-    eps = settings.pop("eps", None)  # None: minimal-norm, every image pushed just past the boundary
-    attack = foolbox_methods()[method](**settings)
-    fmodel = foolbox.PyTorchModel(model.eval(), bounds=(0, 1), device=device)
-
-    def run(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        _, clipped, _ = attack(fmodel, images.to(device), labels.to(device), epsilons=eps)
-        return clipped
-
-    return run
-
-
+# One entry per attack library (the schema's attacks.<name>.backend enum): a new backend is one module with an
+# AttackBackend subclass, and its entry here.
 ATTACK_BACKENDS: dict[str, AttackBackend] = {
-    "torchattacks": AttackBackend(torchattacks_methods, _TORCHATTACKS_AUTOMATIC, _build_torchattacks),
-    "foolbox": AttackBackend(foolbox_methods, (), _build_foolbox),
+    "torchattacks": TorchattacksBackend(),
+    "foolbox": FoolboxBackend(),
 }
 
 
@@ -172,8 +82,8 @@ def check_attack(name: str, cfg: dict[str, Any]) -> None:
         raise AttackConfigError(
             f"attacks.{name}.method: unknown {backend_name} attack {method!r}; known: {sorted(methods)}"
         )
-    accepted = _keyword_parameters(methods[method])
-    valid = sorted(set(accepted) - set(backend.automatic)) + (["eps"] if backend_name == "foolbox" else [])
+    accepted = keyword_parameters(methods[method])
+    valid = sorted(set(accepted) - set(backend.automatic)) + list(backend.extra)
     for key in params:
         if key not in valid:
             set_by = " (set by freqmaps)" if key in backend.automatic else ""
@@ -181,7 +91,7 @@ def check_attack(name: str, cfg: dict[str, Any]) -> None:
                 f"attacks.{name}.params.{key}: {backend_name} {method} has no parameter {key!r}{set_by}; valid: {valid}"
             )
     required = [k for k, p in accepted.items() if p.default is inspect.Parameter.empty and k not in backend.automatic]
-    required += ["eps"] if backend_name == "foolbox" and method in _FOOLBOX_NEEDS_EPS else []
+    required += list(backend.extra) if method in backend.needs_extra else []
     missing = [k for k in required if k not in params]
     if missing:
         raise AttackConfigError(f"attacks.{name}.params: {backend_name} {method} needs {missing}; valid: {valid}")
