@@ -94,10 +94,10 @@ def touched(modules: list[str]):
     return Touch()
 
 
-def updated_inputs(workdir: Path) -> dict[str, set[str]]:
+def dry_run_jobs(workdir: Path, *args: str) -> dict[str, set[str]]:
     """A dry run's jobs: rule -> the package files its jobs list as "Updated input files" (every job of the rule
     must list the same); a job planned for any reason but updated inputs and other jobs' outputs fails."""
-    dry = snakemake(workdir, "--dry-run")
+    dry = snakemake(workdir, "--dry-run", *args)
     assert dry.returncode == 0, dry.stderr
     found: dict[str, set[str]] = {}
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry.stdout + dry.stderr):
@@ -116,14 +116,41 @@ def updated_inputs(workdir: Path) -> dict[str, set[str]]:
     return found
 
 
+def downstream(rules: set[str], workdir: Path) -> set[str]:
+    """The rules and every rule that reads their outputs, from Snakemake's rule graph."""
+    graph = snakemake(workdir, "--rulegraph", "--forceall")
+    assert graph.returncode == 0, graph.stderr
+    names = dict(re.findall(r'^\s*(\d+)\[label = "(\w+)"', graph.stdout, re.MULTILINE))
+    edges = [(names[a], names[b]) for a, b in re.findall(r"^\s*(\d+) -> (\d+)", graph.stdout, re.MULTILINE)]
+    reached = set(rules)
+    while True:
+        more = {b for a, b in edges if a in reached} - reached
+        if not more:
+            return reached
+        reached |= more
+
+
 MODULES = sorted(p.relative_to(PACKAGE_DIR).as_posix() for p in PACKAGE_DIR.rglob("*.py"))
 
 
 @pytest.fixture(scope="module")
 def every_module_edited(tiny_run) -> dict[str, set[str]]:
-    """Every library module edited at once: each planned rule with the package files it lists as updated inputs."""
+    """Every library module edited at once, then one dry run per rule of the tiny run's plan, of that rule's
+    outputs with only that rule allowed to run (so no upstream job hides its own updated inputs): each rule with
+    the package files its jobs list as updated inputs, which are the modules whose edit replans it."""
+    planned = snakemake(tiny_run, "--dry-run", "--forceall")
+    assert planned.returncode == 0, planned.stderr
+    outputs: dict[str, list[str]] = {}  # rule -> the output files of its jobs, the targets of its own dry run
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", planned.stdout + planned.stderr):
+        rule = re.match(r"\s*(?:local)?rule (\w+):", block)
+        listed = re.search(r"^\s*output: (.*)$", block, re.MULTILINE)
+        if rule and listed:
+            outputs.setdefault(rule.group(1), []).extend(f.strip() for f in listed.group(1).split(","))
+    found = {}
     with touched(MODULES):
-        return updated_inputs(tiny_run)
+        for rule, files in sorted(outputs.items()):
+            found[rule] = dry_run_jobs(tiny_run, *files, "--allowed-rules", rule).get(rule, set())
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +161,8 @@ def stage_modules(every_module_edited) -> dict[str, set[str]]:
 
 
 def test_every_rule_depends_on_exactly_the_modules_its_stage_runs(every_module_edited, stage_modules):
-    """Every edit batched into one dry run: a job lists each of its updated input files, so a rule's updated
-    inputs are the modules whose edit replans it; they must be what Python loads to run its script."""
+    """Every edit batched: a rule's updated inputs are the modules whose edit replans it; they must be what Python
+    loads to run its script."""
     assert {"train", "attack", "correlate", "baseline_agreement", "summary"} <= set(stage_modules)
     assert every_module_edited == stage_modules
 
@@ -149,9 +176,12 @@ def test_every_rule_depends_on_exactly_the_modules_its_stage_runs(every_module_e
     ],
 )
 def test_one_edit_replans_exactly_the_stages_that_run_it(tiny_run, stage_modules, module, replanned, not_replanned):
+    """One module edited: the rules that run it are replanned for it, those that read their outputs for that,
+    and nothing else."""
     expected = {rule for rule, files in stage_modules.items() if module in files}
     assert replanned <= expected and not expected & not_replanned
     with touched([module]):
-        updated = updated_inputs(tiny_run)
-    assert {rule for rule, files in updated.items() if files} == expected
-    assert all(files == {module} for files in updated.values() if files)
+        planned = dry_run_jobs(tiny_run)
+    assert set(planned) == downstream(expected, tiny_run)
+    assert all(files == {module} for files in planned.values() if files)
+    assert {rule for rule, files in planned.items() if files} <= expected
