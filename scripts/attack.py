@@ -1,11 +1,13 @@
-"""Snakemake wrapper: attack one shard of the test images (freqmaps.stages.attack)."""
+"""Snakemake wrapper: attack one shard of the test images (freqmaps.stages.attack.attack)."""
 
-from freqmaps import stages
-from freqmaps.runtime import setup_logging
+from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-setup_logging(sm.log[0])
-stages.attack(
+start_job(sm.log[0])  # before the stage's imports load torch
+
+from freqmaps.stages.attack import attack
+
+attack(
     dataset=sm.wildcards.dataset,
     data_cfg=sm.params.dataset,
     weights_path=sm.input.weights,

@@ -1,16 +1,12 @@
 """Snakemake wrapper: baselines against the learned maps of one attack (freqmaps.baselines.stage.agreement_tables)."""
 
-import os
-
-# Idle OpenMP threads sleep instead of spinning: on shared cores spinning threads starve the working ones
-# (the agreement job: 41 s against 4 s under a competing load, BENCHMARKS.md). Read when torch loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from freqmaps.baselines import stage  # noqa: E402
-from freqmaps.runtime import setup_logging  # noqa: E402
+from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-setup_logging(sm.log[0])
+start_job(sm.log[0], passive_threads=True)  # before the stage's imports load torch
+
+from freqmaps.baselines import stage
+
 stage.agreement_tables(
     essential_path=sm.input.essential,
     adversarial_path=sm.input.adversarial,

@@ -1,16 +1,12 @@
 """Snakemake wrapper: planted-band recovery of maps and baselines (freqmaps.baselines.stage.known_answer)."""
 
-import os
-
-# Idle OpenMP threads sleep instead of spinning: on shared cores spinning threads starve the working ones
-# (the agreement job: 41 s against 4 s under a competing load, BENCHMARKS.md). Read when torch loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from freqmaps.baselines import stage  # noqa: E402
-from freqmaps.runtime import setup_logging  # noqa: E402
+from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-setup_logging(sm.log[0])
+start_job(sm.log[0], passive_threads=True)  # before the stage's imports load torch
+
+from freqmaps.baselines import stage
+
 stage.known_answer(
     dataset=sm.wildcards.dataset,
     data_cfg=sm.params.dataset,

@@ -1,10 +1,12 @@
 """Snakemake wrapper: class-level maps of one attack (freqmaps.frequency_bias.stages.class_maps)."""
 
-from freqmaps.frequency_bias import stages
-from freqmaps.runtime import setup_logging
+from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-setup_logging(sm.log[0])
+start_job(sm.log[0])  # before the stage's imports load torch
+
+from freqmaps.frequency_bias import stages
+
 stages.class_maps(
     dataset=sm.wildcards.dataset,
     data_cfg=sm.params.dataset,

@@ -1,17 +1,13 @@
-"""Snakemake wrapper: statistics between essential and adversarial maps (freqmaps.stages.correlate)."""
+"""Snakemake wrapper: statistics between essential and adversarial maps (freqmaps.stages.correlate.correlate)."""
 
-import os
-
-# Idle OpenMP threads sleep instead of spinning: on shared cores spinning threads starve the working ones
-# (15x slower under a competing load, BENCHMARKS.md). Read when torch loads, so set before the import.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from freqmaps import stages  # noqa: E402
-from freqmaps.runtime import setup_logging
+from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-setup_logging(sm.log[0])
-stages.correlate(
+start_job(sm.log[0], passive_threads=True)  # before the stage's imports load torch
+
+from freqmaps.stages.correlate import correlate
+
+correlate(
     essential_path=sm.input.essential,
     adversarial_path=sm.input.adversarial,
     stats_cfg=sm.params.stats,

@@ -1,10 +1,12 @@
 """Snakemake wrapper: a dataset-level mask (freqmaps.frequency_bias.stages.dataset_mask)."""
 
-from freqmaps.frequency_bias import stages
-from freqmaps.runtime import setup_logging
+from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-setup_logging(sm.log[0])
+start_job(sm.log[0])  # before the stage's imports load torch
+
+from freqmaps.frequency_bias import stages
+
 stages.dataset_mask(
     dataset=sm.wildcards.dataset,
     data_cfg=sm.params.dataset,

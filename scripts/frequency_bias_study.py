@@ -1,10 +1,12 @@
 """Snakemake wrapper: tables and figures across the variants (freqmaps.frequency_bias.study.study)."""
 
-from freqmaps.frequency_bias import study
-from freqmaps.runtime import setup_logging
+from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-setup_logging(sm.log[0])
+start_job(sm.log[0])  # before the stage's imports load torch
+
+from freqmaps.frequency_bias import study
+
 study.study(
     files=dict(sm.input.items()),
     variants=sm.params.variants,

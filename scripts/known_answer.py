@@ -1,10 +1,12 @@
 """Snakemake wrapper: known-answer measures of one model (freqmaps.known_answer.known_answer)."""
 
-from freqmaps import known_answer
-from freqmaps.runtime import setup_logging
+from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-setup_logging(sm.log[0])
+start_job(sm.log[0])  # before the stage's imports load torch
+
+from freqmaps import known_answer
+
 known_answer.known_answer(
     dataset=sm.wildcards.dataset,
     data_cfg=sm.params.dataset,

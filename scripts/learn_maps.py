@@ -1,12 +1,14 @@
-"""Snakemake wrapper: learn one shard of essential or adversarial maps (freqmaps.stages.learn_maps_shard)."""
+"""Snakemake wrapper: learn one shard of essential or adversarial maps (freqmaps.stages.learn_maps.learn_maps_shard)."""
 
-from freqmaps import stages
-from freqmaps.runtime import setup_logging
+from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-setup_logging(sm.log[0])
+start_job(sm.log[0])  # before the stage's imports load torch
+
+from freqmaps.stages.learn_maps import learn_maps_shard
+
 attack = sm.input.get("attack")
-stages.learn_maps_shard(
+learn_maps_shard(
     kind="adversarial" if attack else "essential",
     dataset=sm.wildcards.dataset,
     data_cfg=sm.params.dataset,

@@ -1,10 +1,12 @@
 """Snakemake wrapper: figures of one model and attack (freqmaps.figures.map_figures)."""
 
-from freqmaps import figures
-from freqmaps.runtime import setup_logging
+from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-setup_logging(sm.log[0])
+start_job(sm.log[0])  # before the stage's imports load torch
+
+from freqmaps import figures
+
 figures.map_figures(
     class_names=sm.params.class_names,
     essential_path=sm.input.essential,

@@ -1,11 +1,13 @@
-"""Snakemake wrapper: what ran, with accuracies, attack success and map outcomes (freqmaps.stages.run_facts)."""
+"""Snakemake wrapper: what ran: accuracies, attack success, map outcomes (freqmaps.stages.run_facts.run_facts)."""
 
-from freqmaps import stages
-from freqmaps.runtime import setup_logging
+from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-setup_logging(sm.log[0])
-stages.run_facts(
+start_job(sm.log[0])  # before the stage's imports load torch
+
+from freqmaps.stages.run_facts import run_facts
+
+run_facts(
     runs=sm.params.runs,
     model_sidecars=list(sm.input.models),
     attack_sidecars=list(sm.input.attacks),

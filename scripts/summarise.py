@@ -1,11 +1,13 @@
-"""Snakemake wrapper: the experiment's summary, null-draw and verdict tables (freqmaps.stages.summarise)."""
+"""Snakemake wrapper: the experiment's summary, null-draw and verdict tables (freqmaps.stages.summary.summarise)."""
 
-from freqmaps import stages
-from freqmaps.runtime import setup_logging
+from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-setup_logging(sm.log[0])
-stages.summarise(
+start_job(sm.log[0])  # before the stage's imports load torch
+
+from freqmaps.stages.summary import summarise
+
+summarise(
     runs=sm.params.runs,
     table_paths=list(sm.input.tables),
     null_draws_paths=list(sm.input.null_draws),

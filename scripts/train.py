@@ -1,11 +1,13 @@
-"""Snakemake wrapper: train one classifier (freqmaps.stages.train)."""
+"""Snakemake wrapper: train one classifier (freqmaps.stages.train.train)."""
 
-from freqmaps import stages
-from freqmaps.runtime import setup_logging
+from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-setup_logging(sm.log[0])
-stages.train(
+start_job(sm.log[0])  # before the stage's imports load torch
+
+from freqmaps.stages.train import train
+
+train(
     dataset=sm.wildcards.dataset,
     data_cfg=sm.params.dataset,
     model_cfg=sm.params.model,

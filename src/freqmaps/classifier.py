@@ -9,10 +9,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from freqmaps.data import DatasetInfo, dataset_info
+from freqmaps.data import DatasetInfo, ImageSet, dataset_info, select_test_images
 from freqmaps.models import freeze
 from freqmaps.runtime import resolve_device
-from freqmaps.training import load_classifier
+from freqmaps.training import classifier_input_spec, load_classifier
 
 
 @dataclass(frozen=True)
@@ -31,3 +31,10 @@ def load_frozen_classifier(
     dev = resolve_device(device)
     info = dataset_info(dataset, data_cfg)
     return FrozenClassifier(freeze(load_classifier(weights_path, info, dev)), info, dev)
+
+
+def analysed_images(dataset: str, data_cfg: dict[str, Any], weights_path: str | Path) -> tuple[ImageSet, torch.Tensor]:
+    """The configured test images (and their ids in the test split) at the resolution of the classifier saved at
+    ``weights_path``, so that attacks and masks act on exactly the image the model sees."""
+    size = classifier_input_spec(weights_path, dataset_info(dataset, data_cfg)).size
+    return select_test_images(dataset, data_cfg, size)

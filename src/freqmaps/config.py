@@ -2,7 +2,8 @@
 them against the one schema (key path, value and allowed values of every error), the defaults the schema
 declares, and the README's configuration reference generated from it.
 
-``workflow/schemas/config.schema.yaml`` is the single source of every key, bound and default: the settings
+``workflow/schemas/config.schema.yaml`` (shipped as package data ``freqmaps/schemas/config.schema.yaml``, a
+link that a wheel build copies) is the single source of every key, bound and default: the settings
 dataclasses take their defaults from it through :func:`schema_defaults`.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import importlib.resources
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -20,7 +22,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+# Package data, so that an installed (non-editable) freqmaps validates configs.
+SCHEMA_PATH = importlib.resources.files("freqmaps") / "schemas" / "config.schema.yaml"
 MAX_ERRORS = 10  # validation errors listed before "... and N more"
 # Keys that were renamed, so that an old config's refusal names the new key: old key path -> new name.
 RENAMED_KEYS = {"frequency_bias.image_masks": "image_maps"}  # the study's per-image masks are maps, as elsewhere

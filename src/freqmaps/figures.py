@@ -1,65 +1,20 @@
-"""Figures for the report. Maps are shown fftshifted (zero frequency at the centre), averaged over channels."""
+"""Figures for the report of the main experiment: class-mean maps, examples, the cosine against its nulls,
+band profiles, the information-imbalance plane, null histograms, and the known-answer figure. Maps are shown
+fftshifted (zero frequency at the centre), averaged over channels."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from freqmaps import stats  # noqa: E402
-from freqmaps.fourier import band_energies, radial_band_edges  # noqa: E402
-from freqmaps.io import atomic_path, load_tensors, read_csv  # noqa: E402
-from freqmaps.outcomes import KEPT, both_kept  # noqa: E402
-
-
-def _save(fig: plt.Figure, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
-    plt.close(fig)
-
-
-def _show_image(ax: plt.Axes, image: torch.Tensor) -> None:
-    image = image.float().clamp(0, 1)
-    if image.shape[0] == 1:
-        ax.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
-    else:
-        ax.imshow(image.permute(1, 2, 0).numpy())
-    ax.set_axis_off()
-
-
-def _show_map(
-    ax: plt.Axes, mask: torch.Tensor, norm: matplotlib.colors.Normalize | None = None, frequency_axes: bool = False
-) -> plt.Artist:
-    """A shifted map averaged over channels; with ``frequency_axes``, ticks in cycles per image."""
-    image = mask.float().mean(0).numpy()
-    height, width = image.shape
-    extent = (-(width // 2) - 0.5, width - width // 2 - 0.5, height - height // 2 - 0.5, -(height // 2) - 0.5)
-    shown = ax.imshow(image, cmap="viridis", norm=norm or matplotlib.colors.Normalize(0, 1), extent=extent)
-    if frequency_axes:
-        ax.tick_params(labelsize=6, length=2)
-    else:
-        ax.set_axis_off()
-    return shown
-
-
-MAP_FLOOR = 1e-3  # lowest value of the log colour scale of mean maps (kept maps are sparse: most entries ~0)
-
-
-def _log_norm() -> matplotlib.colors.LogNorm:
-    return matplotlib.colors.LogNorm(vmin=MAP_FLOOR, vmax=1, clip=True)
-
-
-def _label_frequency_axes(axes: np.ndarray) -> None:
-    """Cycles-per-image labels on the left column and bottom row of a grid of map panels."""
-    for ax in axes[-1]:
-        ax.set_xlabel("horizontal freq.\n(cycles/image)", fontsize=6)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("vertical freq. (cycles/image)", fontsize=6)
+from freqmaps import stats
+from freqmaps.fourier import band_energies, radial_band_edges
+from freqmaps.io import load_tensors, read_csv
+from freqmaps.outcomes import KEPT, both_kept
+from freqmaps.plotting import MAP_FLOOR, label_frequency_axes, log_norm, plt, show_image, show_map
+from freqmaps.plotting import save_figure as _save  # a module name of its own: tests capture what is saved
 
 
 def class_mean_maps(essential: dict, adversarial: dict, class_names: tuple[str, ...], path: str | Path) -> None:
@@ -75,7 +30,7 @@ def class_mean_maps(essential: dict, adversarial: dict, class_names: tuple[str, 
             count = int(members.sum())
             title = f"{class_names[c]} (n={count})" if row == 0 else f"n={count}"
             if members.any():
-                image = _show_map(ax, data["maps"][members].mean(0), _log_norm(), frequency_axes=True)
+                image = show_map(ax, data["maps"][members].mean(0), log_norm(), frequency_axes=True)
                 ax.set_title(title, fontsize=7)
             else:
                 ax.set_axis_off()
@@ -83,7 +38,7 @@ def class_mean_maps(essential: dict, adversarial: dict, class_names: tuple[str, 
         axes[row, 0].annotate(
             f"{name} maps", (-0.55, 0.5), xycoords="axes fraction", rotation=90, va="center", ha="right", fontsize=8
         )
-    _label_frequency_axes(axes)
+    label_frequency_axes(axes)
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.7, label=f"mean mask value (log scale, floor {MAP_FLOOR:g})")
     _save(fig, path)
@@ -126,13 +81,13 @@ def examples(
         adv_label = class_names[int(attack["adversarial_labels"][image_id])]
         rank = "" if not cosine else ("highest cosine, " if row < min(count, len(ids)) else "lowest cosine, ")
         similarity = f"{rank}cos={cosine[image_id]:.3f}" if cosine else ""
-        _show_image(axes[row, 0], attack["clean"][image_id])
+        show_image(axes[row, 0], attack["clean"][image_id])
         axes[row, 0].set_title(f"#{image_id}: {label}\n{similarity}", fontsize=7)
-        image = _show_map(axes[row, 1], essential["maps"][e_rows[image_id]], frequency_axes=True)
+        image = show_map(axes[row, 1], essential["maps"][e_rows[image_id]], frequency_axes=True)
         axes[row, 1].set_title("essential map", fontsize=7)
-        _show_image(axes[row, 2], attack["adversarial"][image_id])
+        show_image(axes[row, 2], attack["adversarial"][image_id])
         axes[row, 2].set_title(f"attacked: {adv_label}", fontsize=7)
-        _show_map(axes[row, 3], adversarial["maps"][a_rows[image_id]], frequency_axes=True)
+        show_map(axes[row, 3], adversarial["maps"][a_rows[image_id]], frequency_axes=True)
         axes[row, 3].set_title("adversarial map", fontsize=7)
         axes[row, 3].tick_params(labelleft=False)  # same frequencies as the essential map beside it
     if image is not None:
@@ -380,92 +335,6 @@ def null_histograms(
     return sorted((view, *key) for view, key in panels)
 
 
-# ------------------------------------------------------------------ frequency-bias study ([P1])
-def frequency_bias_masks(galleries: dict[str, dict], path: str | Path) -> None:
-    """Dataset-level mask of each variant (top) and its difference to the standard model's (bottom)."""
-    variants = list(galleries)
-    fig, axes = plt.subplots(2, len(variants), figsize=(2.0 * len(variants), 4.2), squeeze=False)
-    base = galleries["standard"]["shifted"].float().mean(0)
-    largest = max(float((g["shifted"].float().mean(0) - base).abs().max()) for g in galleries.values())
-    scale = max(largest, 1e-6)
-    for column, variant in enumerate(variants):
-        mask = galleries[variant]["shifted"].float().mean(0)
-        image = _show_map(axes[0, column], mask[None])
-        axes[0, column].set_title(variant, fontsize=8)
-        difference = axes[1, column].imshow((mask - base).numpy(), cmap="RdBu_r", vmin=-scale, vmax=scale)
-        axes[1, column].set_axis_off()
-    axes[0, 0].text(-0.1, 0.5, "mask", transform=axes[0, 0].transAxes, rotation=90, va="center", ha="right")
-    axes[1, 0].text(-0.1, 0.5, "minus standard", transform=axes[1, 0].transAxes, rotation=90, va="center", ha="right")
-    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
-    fig.colorbar(difference, ax=axes[1].tolist(), shrink=0.8)
-    _save(fig, path)
-
-
-def band_differences(per_variant: dict[str, dict], path: str | Path) -> None:
-    """Radial and angular band energy of each variant minus the standard model's (dataset masks solid,
-    mean single-image maps dashed)."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    base = per_variant["standard"]
-    for i, (variant, values) in enumerate(per_variant.items()):
-        if variant == "standard":
-            continue
-        for ax, view in zip(axes, ("radial", "angular"), strict=True):
-            for kind, style in (("dataset", "-"), ("images", "--")):
-                energy, reference = values[f"{view}_{kind}"], base[f"{view}_{kind}"]
-                if energy is None or reference is None:
-                    continue
-                label = f"{variant} ({'dataset mask' if kind == 'dataset' else 'image maps'})"
-                ax.plot((energy - reference).numpy(), style, color=colours[i % len(colours)], label=label)
-    axes[0].set_xlabel("radial band (0 = zero frequency)")
-    axes[1].set_xlabel("angular band (-pi to pi)")
-    for ax in axes:
-        ax.axhline(0, color="grey", lw=0.8)
-        ax.set_ylabel("band energy minus standard")
-    axes[1].legend(fontsize=6, ncol=2)
-    _save(fig, path)
-
-
-def _stretched(image: torch.Tensor) -> torch.Tensor:
-    """An image scaled to [0, 1] by its own range (a complement-filtered image has no mean brightness)."""
-    low, high = image.min(), image.max()
-    return (image - low) / (high - low).clamp(min=1e-12)
-
-
-def complement_gallery(galleries: dict[str, dict], path: str | Path, count: int = 3) -> None:
-    """Per variant: images, the images under the dataset mask, and under its complement 1 - 1[M > 0]
-    (filtered images shown scaled to their own range)."""
-    variants = list(galleries)
-    fig, axes = plt.subplots(len(variants), 3 * count, figsize=(1.2 * 3 * count, 1.3 * len(variants)), squeeze=False)
-    for row, variant in enumerate(variants):
-        data = galleries[variant]
-        for i in range(min(count, len(data["gallery"]))):
-            for j, key in enumerate(("gallery", "gallery_masked", "gallery_complement")):
-                _show_image(axes[row, 3 * i + j], data[key][i] if j == 0 else _stretched(data[key][i]))
-                if row == 0:
-                    axes[row, 3 * i + j].set_title(("image", "masked", "complement")[j], fontsize=7)
-        axes[row, 0].text(-0.1, 0.5, variant, transform=axes[row, 0].transAxes, rotation=90, va="center", ha="right")
-    _save(fig, path)
-
-
-def low_frequency_index(summary: list[dict], path: str | Path) -> None:
-    """Low-frequency index per variant: single-image maps (mean, 95% interval over images and seeds) and the
-    dataset-level mask; the dotted line is the all-pass value."""
-    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * len(summary), 3.2))
-    x = np.arange(len(summary))
-    means = np.array([r["image_maps_low_frequency_index"] for r in summary])
-    low = np.array([r["image_maps_lfi_ci_low"] for r in summary])
-    high = np.array([r["image_maps_lfi_ci_high"] for r in summary])
-    ax.bar(x, means, color="tab:blue", alpha=0.7, label="image maps (95% CI)")
-    ax.errorbar(x, means, yerr=[means - low, high - means], fmt="none", color="black", capsize=3)
-    ax.plot(x, [r["dataset_mask_low_frequency_index"] for r in summary], "D", color="tab:red", label="dataset mask")
-    ax.axhline(summary[0]["lfi_all_pass"], color="grey", ls=":", label="all-pass mask")
-    ax.set_xticks(x, [r["variant"] for r in summary], rotation=30, fontsize=8)
-    ax.set_ylabel("energy share at radius <= H/4")
-    ax.legend(fontsize=7)
-    _save(fig, path)
-
-
 # ------------------------------------------------------------------ known-answer validation
 def planted_and_learned(
     bands: torch.Tensor, essential: dict, adversarial: dict[str, dict], class_names: tuple[str, ...], path: str | Path
@@ -476,13 +345,13 @@ def planted_and_learned(
     rows = 2 + len(adversarial)
     fig, axes = plt.subplots(rows, n, figsize=(1.7 * n, 1.8 * rows), squeeze=False)
     for c in range(n):
-        _show_map(axes[0, c], bands[c][None].float())
+        show_map(axes[0, c], bands[c][None].float())
         axes[0, c].set_title(class_names[c], fontsize=8)
         for row, (data, key) in enumerate([(essential, "labels")] + [(a, "targets") for a in adversarial.values()]):
             ax = axes[row + 1, c]
             members = (data["outcome"] == KEPT) & (data[key] == c)
             if members.any():
-                _show_map(ax, data["maps"][members].mean(0))
+                show_map(ax, data["maps"][members].mean(0))
                 ax.set_title(f"n={int(members.sum())}", fontsize=7)
             else:
                 ax.set_axis_off()

@@ -68,6 +68,11 @@ class MapSettings:
     betas: tuple[float, float] = (0.9, 0.999)  # Adam's, not configurable
     eps: float = 1e-8
 
+    @classmethod
+    def from_config(cls, map_cfg: dict[str, Any]) -> MapSettings:
+        """The settings of the config's ``maps`` section; ``shards`` only splits the work, so it is not one."""
+        return cls(**{k: v for k, v in map_cfg.items() if k != "shards"})
+
     def __post_init__(self) -> None:
         if self.parameterisation not in PARAMETERISATIONS:
             raise ValueError(f"maps.parameterisation: {self.parameterisation!r} is not one of {PARAMETERISATIONS}")

@@ -169,23 +169,6 @@ def peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def setup_logging(log_file: str | os.PathLike | None = None, level: int = logging.INFO) -> None:
-    """Send log records, warnings, progress bars and tracebacks to ``log_file`` (or stderr), timestamped.
-
-    With a file, stderr itself is redirected there, so tqdm progress (rates, ETAs) and an uncaught
-    exception's traceback end up in the rule's log, which Snakemake shows when a job fails.
-    """
-    if log_file:
-        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        sys.stderr = open(log_file, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
-    handler: logging.Handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    logging.captureWarnings(True)
-
-
 @contextmanager
 def fp32_precision(matmul: str, conv: str | None = None) -> Iterator[None]:
     """The arithmetic of float32 matrix products (CUDA and oneDNN) and, with ``conv``, of cuDNN

@@ -374,7 +374,7 @@ def test_each_map_set_meets_the_baselines_on_its_own_kept_images(tmp_path):
     """Essential and adversarial maps are each compared on their own kept images (not only on those kept in
     both, as freqmaps.outcomes.both_kept would give), in the maps file's order, with the baseline rows found by
     image id whatever the baseline file's order."""
-    from freqmaps.baselines import stage
+    from freqmaps.baselines import files, stage
     from freqmaps.io import read_json, save_tensors
 
     n = 12
@@ -396,7 +396,7 @@ def test_each_map_set_meets_the_baselines_on_its_own_kept_images(tmp_path):
     }
     save_tensors(tmp_path / "clean.safetensors", baselines, {"baselines": ["copy"]})
 
-    means = stage.class_mean_baselines(tmp_path / "adversarial.safetensors", [tmp_path / "clean.safetensors"])
+    means = files.class_mean_baselines(tmp_path / "adversarial.safetensors", [tmp_path / "clean.safetensors"])
     kept = torch.tensor([int(i) not in dropped["adversarial"] for i in ids])
     for c in (0, 1):
         expected = learned[kept & (labels == c)].double().mean((0, 1))

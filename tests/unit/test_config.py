@@ -163,7 +163,7 @@ def test_readme_configuration_reference_is_generated_from_the_schema():
         (lambda c: c["stats"].update(views=[]), "stats.views: []"),
         # issue 29.2 and 29.5: a repeated entry is no replicate, an empty list computes nothing
         (lambda c: c.update(seeds=[0, 0]), "seeds: [0, 0] repeats 0; list each once"),
-        (lambda c: c["stats"].update(statistics=["cosine", "cosine"]), "stats.statistics: ['cosine', 'cosine'] repeats"),
+        (lambda c: c["stats"].update(statistics=["cosine", "cosine"]), "statistics: ['cosine', 'cosine'] repeats"),
         (lambda c: c["stats"].update(k=[1, 2, 1]), "stats.k: [1, 2, 1] repeats 1;"),
         (lambda c: c["stats"].update(views=["maps", "maps"]), "stats.views: ['maps', 'maps'] repeats"),
         (lambda c: c["stats"].update(nulls=["random", "random"]), "stats.nulls: ['random', 'random'] repeats"),

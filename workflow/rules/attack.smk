@@ -5,7 +5,7 @@
 rule attack:
     """Attack one shard of the n_test_images test images chosen by the dataset's selection."""
     input:
-        library("attacks", "stages"),
+        code_of("attack.py"),
         weights=WEIGHTS,
     output:
         ATTACK_SHARD,
@@ -31,7 +31,7 @@ rule attack:
 rule gather_attack:
     """Merge attack shards; the sidecar has success rate, accuracies and perturbation norms of all images."""
     input:
-        library("attacks", "stages"),
+        code_of("gather_attack.py"),
         shards=gather.attacks(ATTACK_SHARD, allow_missing=True),
     output:
         adversarial=ADVERSARIAL_EXAMPLES,

@@ -19,7 +19,3 @@ def baseline_targets():
 
 def heat_map_input(wildcards):
     return {"heat_map": HEAT_MAP} if "fourier_heat_map" in BASELINE_MEASURES else {}
-
-
-def baseline_library():
-    return library("baselines", "maps", "fourier")

@@ -5,8 +5,7 @@
 rule baseline_heat_map:
     """Error rate per added Fourier basis image (Yin et al. 2019), batched over frequencies and images."""
     input:
-        baseline_library(),
-        library("figures"),
+        code_of("baseline_heat_map.py"),
         weights=WEIGHTS,
     output:
         heat_map=HEAT_MAP,
@@ -40,7 +39,7 @@ rule baseline_heat_map:
 rule baseline_clean_spectra:
     """Per-image baselines of the clean test images (gradient spectrum, one-step saliency), all images."""
     input:
-        baseline_library(),
+        code_of("baseline_spectra.py"),
         weights=WEIGHTS,
     output:
         baselines=f"{BASE}/clean.safetensors",
@@ -69,7 +68,7 @@ rule baseline_clean_spectra:
 rule baseline_attack_spectra:
     """Per-image baselines of one attack's images (perturbation and adversarial gradient spectra, saliency)."""
     input:
-        baseline_library(),
+        code_of("baseline_spectra.py"),
         weights=WEIGHTS,
         attack=ADVERSARIAL_EXAMPLES,
     output:
@@ -99,8 +98,7 @@ rule baseline_attack_spectra:
 rule baseline_agreement:
     """Every baseline against the essential and adversarial maps: per image, class means, matched sparsity."""
     input:
-        baseline_library(),
-        library("stats"),
+        code_of("baseline_agreement.py"),
         unpack(heat_map_input),
         essential=ESSENTIAL_MAPS,
         adversarial=ADVERSARIAL_MAPS,
@@ -132,8 +130,7 @@ rule baseline_agreement:
 rule baseline_mean_maps:
     """Class-mean essential and adversarial maps beside the class means of every baseline on the same images."""
     input:
-        baseline_library(),
-        library("figures"),
+        code_of("baseline_figures.py"),
         essential=ESSENTIAL_MAPS,
         adversarial=ADVERSARIAL_MAPS,
         clean=rules.baseline_clean_spectra.output.baselines,
@@ -159,8 +156,7 @@ rule baseline_mean_maps:
 rule baseline_known_answer:
     """Which measure recovers the planted bands of a synthetic dataset: learned maps against every baseline."""
     input:
-        baseline_library(),
-        library("known_answer", "synthetic"),
+        code_of("baseline_known_answer.py"),
         unpack(heat_map_input),
         weights=WEIGHTS,
         essential=ESSENTIAL_MAPS,
@@ -198,7 +194,7 @@ rule baseline_known_answer:
 rule baseline_summary:
     """Where the learned maps add to each cheap measure, across the config."""
     input:
-        baseline_library(),
+        code_of("baseline_summary.py"),
         tables=per_run(BASELINE_AGREEMENT),
     output:
         table=report(

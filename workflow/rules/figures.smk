@@ -1,7 +1,7 @@
 rule map_figures:
     """Class-mean maps, example images with their maps, and per-image cosine against its null."""
     input:
-        library("figures"),
+        code_of("map_figures.py"),
         essential=ESSENTIAL_MAPS,
         adversarial=ADVERSARIAL_MAPS,
         attack=ADVERSARIAL_EXAMPLES,
@@ -50,7 +50,7 @@ rule map_figures:
 rule information_imbalance_plane:
     """Both information-imbalance directions of every attack, with the nulls."""
     input:
-        library("figures", "verdict"),
+        code_of("information_imbalance_plane.py"),
         tables=expand(MAP_STATISTICS, attack=config["attacks"], allow_missing=True),
     output:
         report(
@@ -73,7 +73,7 @@ rule information_imbalance_plane:
 rule null_histograms:
     """Headline statistics of every view against the histograms of their null draws."""
     input:
-        library("figures", "verdict"),
+        code_of("null_histograms.py"),
         table=MAP_STATISTICS,
         null_draws=NULL_DRAWS,
     output:

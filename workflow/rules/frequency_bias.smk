@@ -5,7 +5,7 @@
 rule dataset_mask:
     """One invariance-loss mask shared by every image, with masked and complement accuracy."""
     input:
-        library("frequency_bias.stages", "classifier", "shared_masks", "fourier", "data"),
+        code_of("dataset_mask.py"),
         weights=WEIGHTS,
     output:
         mask=f"{BIAS}/dataset_mask.safetensors",
@@ -32,7 +32,7 @@ rule dataset_mask:
 rule image_maps:
     """[P1] single-image maps of the first test images (invariance loss, the model's prediction as target)."""
     input:
-        library("frequency_bias.stages", "classifier", "maps", "fourier", "data"),
+        code_of("image_maps.py"),
         weights=WEIGHTS,
     output:
         maps=f"{BIAS}/image_maps.safetensors",
@@ -59,7 +59,7 @@ rule image_maps:
 rule class_maps:
     """[P2] one map per class from an attack's images; how many attacks the predicted class's map undoes."""
     input:
-        library("frequency_bias.stages", "classifier", "shared_masks", "fourier", "data"),
+        code_of("class_maps.py"),
         weights=WEIGHTS,
         attack=ADVERSARIAL_EXAMPLES,
     output:
@@ -87,7 +87,7 @@ rule class_maps:
 rule frequency_bias_study:
     """Accuracy, mask and band tables across the variants, with the study's figures."""
     input:
-        library("frequency_bias.study", "frequency_bias.statistics", "figures", "fourier", "maps"),
+        code_of("frequency_bias_study.py"),
         unpack(study_files),
     output:
         variants=report(

@@ -4,21 +4,22 @@ from pathlib import Path
 from freqmaps._dependencies import library_files
 from freqmaps.frequency_bias import study as bias_study
 
-# Functions the rules call: targets, settings passed as params, and the library modules a rule depends on.
+# Functions the rules call: targets, settings passed as params, and the library files a rule's script runs.
 
 
-def library(*modules):
-    """The package files a job runs, as inputs: editing one reruns the job. ``modules`` are the stage modules the
-    rule's script calls; everything they import from freqmaps follows (freqmaps._dependencies), plus the schema
-    whose defaults fill what the config leaves out.
+def code_of(script):
+    """The package files the rule's ``script`` (in scripts/) runs, as inputs: editing one reruns the job, and
+    editing any other reruns nothing. They are the script's ``freqmaps`` imports followed transitively
+    (freqmaps._dependencies), never a hand-kept list, plus the schema whose defaults fill what the config leaves
+    out.
 
     Inside the working directory they are given relative to it, so a finished run copied or moved with its
     workflow (scratch to project storage) reruns nothing; a workflow elsewhere is named by its absolute path.
     """
     root = Path(workflow.basedir).resolve()  # the checkout holding the Snakefile
     package = root / "src" / "freqmaps"
-    files = library_files(*modules, package_dir=package)
-    sources = [package / f for f in files] + [root / "workflow" / "schemas" / "config.schema.yaml"]
+    files = library_files(root / "scripts" / script, package_dir=package)
+    sources = [package / f for f in files] + [package / "schemas" / "config.schema.yaml"]
     here = Path.cwd().resolve()
     return [str(s.relative_to(here)) if s.is_relative_to(here) else str(s) for s in sources]
 
@@ -77,7 +78,7 @@ def attack_settings(wildcards):
 
 
 def map_settings():
-    """Map settings that change the maps (the shard count only splits the work)."""
+    """Map settings that change the maps (the shard count only splits the work: MapSettings.from_config)."""
     return canonical({k: v for k, v in config["maps"].items() if k != "shards"})
 
 

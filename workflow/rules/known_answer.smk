@@ -7,7 +7,7 @@ import re
 rule known_answer_model:
     """Planted bands against learned essential and adversarial maps of one model."""
     input:
-        library("known_answer", "classifier", "synthetic", "figures", "maps"),
+        code_of("known_answer.py"),
         weights=WEIGHTS,
         essential=ESSENTIAL_MAPS,
         adversarial=expand(

@@ -5,7 +5,7 @@
 rule essential_maps_shard:
     """Essential frequency maps of correctly classified clean images (target: the true label)."""
     input:
-        library("maps", "fourier", "stages"),
+        code_of("learn_maps.py"),
         weights=WEIGHTS,
     output:
         ESSENTIAL_MAPS_SHARD,
@@ -31,7 +31,7 @@ rule essential_maps_shard:
 rule adversarial_maps_shard:
     """Adversarial frequency maps of successfully attacked images (target: the adversarial label)."""
     input:
-        library("maps", "fourier", "stages"),
+        code_of("learn_maps.py"),
         weights=WEIGHTS,
         attack=ADVERSARIAL_EXAMPLES,
     output:
@@ -57,7 +57,7 @@ rule adversarial_maps_shard:
 
 rule gather_essential_maps:
     input:
-        library("stages"),
+        code_of("gather_maps.py"),
         shards=gather.maps(ESSENTIAL_MAPS_SHARD, allow_missing=True),
     output:
         maps=ESSENTIAL_MAPS,
@@ -73,7 +73,7 @@ rule gather_essential_maps:
 
 rule gather_adversarial_maps:
     input:
-        library("stages"),
+        code_of("gather_maps.py"),
         shards=gather.maps(ADVERSARIAL_MAPS_SHARD, allow_missing=True),
     output:
         maps=ADVERSARIAL_MAPS,

@@ -1,7 +1,7 @@
 rule correlate:
     """Every statistic between essential and adversarial maps, each against its re-pairing nulls."""
     input:
-        library("stats", "stages"),
+        code_of("correlate.py"),
         essential=ESSENTIAL_MAPS,
         adversarial=ADVERSARIAL_MAPS,
     output:
@@ -30,7 +30,7 @@ rule correlate:
 rule summary:
     """The experiment's answer: every statistic, every null draw, and the verdict (BH-adjusted over the run)."""
     input:
-        library("stages", "verdict"),
+        code_of("summarise.py"),
         tables=per_run(MAP_STATISTICS),
         null_draws=per_run(NULL_DRAWS),
     output:
@@ -58,7 +58,7 @@ rule summary:
 rule run_facts:
     """What ran: accuracy, attack success, maps kept and dropped per reason, versions and git commit."""
     input:
-        library("stages", "verdict"),
+        code_of("run_facts.py"),
         models=per_run(TRAINING_METRICS),
         attacks=per_run(ATTACK_METRICS),
         essential=per_run(ESSENTIAL_MAPS),

@@ -2,7 +2,7 @@ rule train:
     """Prepare one classifier as its train.mode says (train it, only its head, or nothing: analyse it as it is)
     and save its weights (safetensors) with a sidecar of metrics, source, weights hash and input resolution."""
     input:
-        library("data", "models", "weights", "training", "stages"),
+        code_of("train.py"),
         source_weights=model_weights,
     output:
         weights=WEIGHTS,

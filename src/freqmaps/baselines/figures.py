@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from freqmaps.baselines.stage import class_mean_baselines
-from freqmaps.figures import _save, plt
+from freqmaps.baselines.files import class_mean_baselines
 from freqmaps.io import load_tensors
+from freqmaps.plotting import plt, save_figure
 
 
 def heat_map_figure(heat_map_path, path: str | Path) -> None:
@@ -20,7 +20,7 @@ def heat_map_figure(heat_map_path, path: str | Path) -> None:
         ax.set_axis_off()
     norm = meta.get("settings", {}).get("norm")
     fig.suptitle(f"Fourier heat map (L2 norm {norm}, {meta.get('n_images')} images)", fontsize=9)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def mean_maps_figure(
@@ -50,4 +50,4 @@ def mean_maps_figure(
         axes[r, 0].text(
             -0.1, 0.5, name.replace("_", "\n"), transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=7
         )
-    _save(fig, path)
+    save_figure(fig, path)

@@ -16,21 +16,16 @@ import torch
 
 from freqmaps import maps, stats
 from freqmaps.baselines import agreement, measures
-from freqmaps.classifier import load_frozen_classifier
+from freqmaps.baselines.files import baseline_file, kept_maps, rows_of
+from freqmaps.classifier import analysed_images, load_frozen_classifier
 from freqmaps.config import setting
 from freqmaps.data import head
 from freqmaps.io import load_tensors, read_json, save_tensors, sidecar_path, write_csv, write_json
-from freqmaps.outcomes import KEPT
 from freqmaps.runtime import provenance, resolve_device, seed_everything
-from freqmaps.stages import analysed_images
 
 log = logging.getLogger(__name__)
 
 MAP_KINDS = {"essential": "E", "adversarial": "A"}  # map set -> its name in the statistics' directions
-
-
-def _map_settings(map_cfg: dict[str, Any]) -> maps.MapSettings:
-    return maps.MapSettings(**{k: v for k, v in map_cfg.items() if k != "shards"})
 
 
 def heat_map(
@@ -90,7 +85,7 @@ def per_image(
     else:
         data, _ = analysed_images(dataset, data_cfg, weights_path)  # the images of the map files, same ids
         inputs = measures.BaselineInputs(data.floats(), data.labels)
-    settings = _map_settings(map_cfg)
+    settings = maps.MapSettings.from_config(map_cfg)
     out: dict[str, torch.Tensor] = {}
     seconds: dict[str, float] = {}
     for name in wanted:
@@ -103,21 +98,6 @@ def per_image(
     meta = {"scope": scope, "baselines": wanted, "seconds": seconds, **provenance(dev, seed, asdict(settings))}
     save_tensors(out_path, out, meta)
     write_json(sidecar_path(out_path), meta)
-
-
-def _kept(path) -> dict[str, torch.Tensor]:
-    """The kept maps of one maps file with their ids, labels and targets, in file order. Each map set is
-    compared with the baselines on its own kept images, not only on those kept in both sets
-    (:func:`freqmaps.outcomes.both_kept`)."""
-    tensors, _ = load_tensors(path)
-    kept = tensors["outcome"] == KEPT
-    return {key: tensors[key][kept] for key in ("maps", "ids", "labels", "targets")}
-
-
-def _rows_of(baselines: dict[str, torch.Tensor], ids: torch.Tensor) -> torch.Tensor:
-    """Rows of a per-image baseline file for the given image ids."""
-    row = {int(i): r for r, i in enumerate(baselines["ids"].tolist())}
-    return torch.tensor([row[int(i)] for i in ids], dtype=torch.long)
 
 
 def agreement_tables(
@@ -145,14 +125,14 @@ def agreement_tables(
     own = {key: setting(section, "baselines", key) for key in ("statistics", "nulls", "k")}
     settings = stats.StatsSettings(**{**stats_cfg, **own})
     levels = setting(section, "baselines", "levels")
-    learned = {"essential": _kept(essential_path), "adversarial": _kept(adversarial_path)}
+    learned = {"essential": kept_maps(essential_path), "adversarial": kept_maps(adversarial_path)}
     rows, draws, readings = [], [], []
     for path in baseline_paths:
         tensors, meta = load_tensors(path)
         for name in meta["baselines"]:
             for kind, data in learned.items():
                 names = ("B", MAP_KINDS[kind])
-                index = _rows_of(tensors, data["ids"])
+                index = rows_of(tensors, data["ids"])
                 labels = data["labels"]
                 extra = {"baseline": name, "map": kind}
                 found, null_draws = agreement.compare_with_map(
@@ -261,43 +241,18 @@ def known_answer(
         rows.append({"measure": measure, **where, **agreement.band_recovery(data["maps"], chosen, bands, classes[use])})
         m = chosen.flatten(1).sum(1)
         for name in (baselines or {}).get("names", []):
-            values = baselines["tensors"][name][_rows_of(baselines["tensors"], data["ids"])]
+            values = baselines["tensors"][name][rows_of(baselines["tensors"], data["ids"])]
             top = agreement.top_m(values.double().abs().sum(1), m)
             rows.append({"measure": name, **where, **agreement.band_recovery(values, top, bands, classes[use])})
 
-    essential = _kept(essential_path)
-    clean = _baseline_file(clean_baselines_path)
+    essential = kept_maps(essential_path)
+    clean = baseline_file(clean_baselines_path)
     if heat_map_path:
         heat, _ = load_tensors(heat_map_path)
         clean["tensors"]["fourier_heat_map"] = heat["error_rate"].expand(len(clean["tensors"]["ids"]), 1, -1, -1)
         clean["names"].append("fourier_heat_map")
     judge("essential_maps", "", essential, clean, "true")
     for attack, path in adversarial_paths.items():
-        judge("adversarial_maps", attack, _kept(path), _baseline_file(attack_baseline_paths[attack]), "adversarial")
+        judge("adversarial_maps", attack, kept_maps(path), baseline_file(attack_baseline_paths[attack]), "adversarial")
     write_csv(out_path, rows)
     write_json(sidecar_path(out_path), {"blank_class": blank, "rows": rows, **provenance(classifier.device, None)})
-
-
-def _baseline_file(path) -> dict[str, Any]:
-    tensors, meta = load_tensors(path)
-    return {"tensors": tensors, "names": list(meta["baselines"])}
-
-
-def class_mean_baselines(learned_path, baseline_paths: list, key: str = "labels") -> dict[str, torch.Tensor]:
-    """Mean kept map and mean of every baseline over the same images, per class: name -> [K, H, W] (channel
-    means; a class with no kept map is NaN)."""
-    data = _kept(learned_path)
-    classes = data[key]
-    out = {"map": data["maps"]}
-    for path in baseline_paths:
-        base = _baseline_file(path)
-        for name in base["names"]:
-            out[name] = base["tensors"][name][_rows_of(base["tensors"], data["ids"])]
-    k = int(max(classes.max().item() + 1, 1)) if len(classes) else 1
-    means = {}
-    for name, values in out.items():
-        per_class = torch.full((k, *values.shape[-2:]), math.nan, dtype=torch.float64)
-        for c in classes.unique():
-            per_class[c] = values[classes == c].double().mean((0, 1))
-        means[name] = per_class
-    return means

@@ -33,7 +33,7 @@ def study(
 ) -> None:
     """Tables and figures across variants. ``files`` maps ``input_name(kind, variant, seed)`` to a path for
     every kind of ``STUDY_INPUTS``, variant and seed; ``out`` names the tables, the sidecar and the figures."""
-    from freqmaps import figures
+    from freqmaps.frequency_bias import figures
 
     wanted = [input_name(kind, variant, seed) for variant in variants for seed in seeds for kind in STUDY_INPUTS]
     missing = [name for name in wanted if name not in files]

@@ -7,7 +7,7 @@ import torch
 import torchattacks
 from torch import nn
 
-from freqmaps.attacks import OVERSHOOT_MARGIN, logit_margins
+from freqmaps.attacks.success import OVERSHOOT_MARGIN, logit_margins
 
 
 class BatchedDeepFool(torchattacks.attack.Attack):

@@ -1,0 +1,48 @@
+"""One entry module per workflow stage: plain paths and settings in, result files out.
+
+Each Snakemake script imports exactly one of these modules, which imports only what its stage runs, so a rule's
+code inputs (freqmaps._dependencies) are what the stage really runs: editing the statistics reruns the
+statistics, not the training.
+
+- :mod:`~freqmaps.stages.train`: prepare one classifier;
+- :mod:`~freqmaps.stages.attack`: attack a shard of the analysed images, merge the shards;
+- :mod:`~freqmaps.stages.learn_maps`: learn a shard of essential or adversarial maps;
+- :mod:`~freqmaps.stages.shards`: the scatter item, merging shards, the map shards' gather;
+- :mod:`~freqmaps.stages.correlate`: every statistic between E and A against its nulls;
+- :mod:`~freqmaps.stages.summary`: the experiment's summary and verdict;
+- :mod:`~freqmaps.stages.run_facts`: what ran.
+
+The stage functions are also reachable as ``freqmaps.stages.<name>``, imported on first use only (PEP 562), so
+importing one stage module never runs the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {  # public name -> the module that defines it
+    "train": "freqmaps.stages.train",
+    "attack": "freqmaps.stages.attack",
+    "gather_attack": "freqmaps.stages.attack",
+    "learn_maps_shard": "freqmaps.stages.learn_maps",
+    "parse_shard": "freqmaps.stages.shards",
+    "merge_shards": "freqmaps.stages.shards",
+    "gather_maps": "freqmaps.stages.shards",
+    "PROVENANCE_KEYS": "freqmaps.stages.shards",
+    "kept_pairs": "freqmaps.stages.correlate",
+    "correlate": "freqmaps.stages.correlate",
+    "summarise": "freqmaps.stages.summary",
+    "run_facts": "freqmaps.stages.run_facts",
+    "maps_outcomes": "freqmaps.stages.run_facts",
+    "RUN_FACTS_DOC": "freqmaps.stages.run_facts",
+    "analysed_images": "freqmaps.classifier",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

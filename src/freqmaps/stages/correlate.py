@@ -1,0 +1,91 @@
+"""The statistics stage: every configured statistic between E and A, each against its nulls (workflow rule
+`correlate`; docs/METHOD.md §4)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from freqmaps import stats
+from freqmaps.io import ResultFileError, load_tensors, sidecar_path, write_csv, write_json
+from freqmaps.outcomes import both_kept
+from freqmaps.runtime import provenance, resolve_device
+
+log = logging.getLogger(__name__)
+
+
+def kept_pairs(essential_path: str | Path, adversarial_path: str | Path) -> dict[str, torch.Tensor]:
+    """Rows of E and A for the images that have both a kept essential and a kept adversarial map."""
+    essential, _ = load_tensors(essential_path)
+    adversarial, _ = load_tensors(adversarial_path)
+    ids, e_idx, a_idx = both_kept(essential, adversarial)
+    if not len(ids):
+        raise ResultFileError(
+            f"{essential_path} and {adversarial_path} share no image with both maps kept: nothing to correlate "
+            "(too few images, no successful attack, or maps dropped: see the 'outcomes' in their sidecars)"
+        )
+    return {
+        "ids": ids,
+        "essential": essential["maps"][e_idx],
+        "adversarial": adversarial["maps"][a_idx],
+        "labels": essential["labels"][e_idx],
+        "adversarial_labels": adversarial["targets"][a_idx],
+    }
+
+
+def correlate(
+    *,
+    essential_path: str | Path,
+    adversarial_path: str | Path,
+    stats_cfg: dict[str, Any],
+    seed: int,
+    device: str,
+    table_path: str | Path,
+    per_image_path: str | Path,
+    null_draws_path: str | Path,
+    threads: int | None = None,
+) -> None:
+    """Every configured statistic between E and A, each against its nulls: a flat table (``view`` then the
+    columns of :func:`freqmaps.stats.compare`), the null draws in long format, per-image values and a sidecar."""
+    started = time.time()
+    if threads is not None:  # the threads the job was given, not every core of a shared node
+        torch.set_num_threads(threads)
+    dev = resolve_device(device)
+    pairs = kept_pairs(essential_path, adversarial_path)
+    settings = stats.StatsSettings(**stats_cfg)
+    rows, draws, details, per_image = [], [], {}, []
+    for number, view in enumerate(settings.views, 1):
+        log.info("statistics, view %d of %d (%s): %d image pairs", number, len(settings.views), view, len(pairs["ids"]))
+        E = stats.features(pairs["essential"], settings.pool, view, settings.n_bands)
+        A = stats.features(pairs["adversarial"], settings.pool, view, settings.n_bands)
+        result = stats.compare(E, A, pairs["labels"], settings, seed, dev)
+        rows += [{"view": view, **row} for row in result.rows]
+        draws += [{"view": view, **draw} for draw in result.null_draws]
+        details[view] = result.details
+        if view == "maps":
+            per_image = result.per_image
+        log.info("view %s done after %.1f s", view, time.time() - started)
+    write_csv(table_path, rows)
+    write_csv(null_draws_path, draws)
+    write_csv(
+        per_image_path,
+        [
+            {"id": int(i), "label": int(y), "adversarial_label": int(a), **vals}
+            for i, y, a, vals in zip(pairs["ids"], pairs["labels"], pairs["adversarial_labels"], per_image, strict=True)
+        ],
+    )
+    write_json(
+        sidecar_path(table_path),
+        {
+            "essential": str(essential_path),
+            "adversarial": str(adversarial_path),
+            "n_pairs": len(pairs["ids"]),
+            "details": details,
+            "seconds": time.time() - started,
+            **provenance(dev, seed, stats_cfg),
+        },
+    )

@@ -1,0 +1,81 @@
+"""What ran: accuracies, attack success, maps kept and dropped per reason, versions and git commits (workflow
+rule `run_facts`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from freqmaps.io import atomic_path, load_tensors, read_json, write_csv
+from freqmaps.outcomes import KEPT, OUTCOMES
+from freqmaps.verdict import html_page
+
+
+def run_facts(
+    *,
+    runs: list[dict[str, Any]],
+    model_sidecars: list[str | Path],
+    attack_sidecars: list[str | Path],
+    essential_paths: list[str | Path],
+    adversarial_paths: list[str | Path],
+    table_path: str | Path,
+    html_path: str | Path,
+) -> None:
+    """What ran: per model and attack, clean accuracy, attack success and robust accuracy, how many maps were
+    kept or dropped and why, and the versions and git commits the results came from."""
+    rows, provenances = [], {}
+    for run, model_json, attack_json, e_path, a_path in zip(
+        runs, model_sidecars, attack_sidecars, essential_paths, adversarial_paths, strict=True
+    ):
+        model_meta, attack_meta = read_json(model_json), read_json(attack_json)
+        row = {key: run[key] for key in ("dataset", "model", "seed", "attack")}
+        row.update(
+            {
+                "arch": model_meta["arch"],
+                "test_accuracy": model_meta["test_accuracy"],
+                "n_images": attack_meta["n_images"],
+                "clean_accuracy": attack_meta["clean_accuracy"],
+                "attack_success_rate": attack_meta["success_rate"],
+                "attack_on_boundary": attack_meta["n_on_boundary"],
+                "robust_accuracy": attack_meta["robust_accuracy"],
+            }
+        )
+        for kind, path in (("essential", e_path), ("adversarial", a_path)):
+            row.update(maps_outcomes(kind, path))
+        rows.append(row)
+        for meta in (model_meta, attack_meta):
+            provenances[(meta.get("git_commit"), str(sorted(meta.get("versions", {}).items())))] = meta
+    versions = [
+        {"git_commit": commit or "unknown", **meta.get("versions", {})} for (commit, _), meta in provenances.items()
+    ]
+    write_csv(table_path, rows)
+    with atomic_path(html_path) as tmp:
+        tmp.write_text(
+            html_page(
+                "What ran",
+                RUN_FACTS_DOC,
+                [("Models, attacks and maps", rows), ("Versions and git commit of the results", versions)],
+            )
+        )
+
+
+RUN_FACTS_DOC = (
+    "One row per dataset, model (its architecture), seed and attack. test_accuracy: the model on the whole test "
+    "set; n_images: the first test images attacked and mapped; clean_accuracy: on those images; "
+    "attack_success_rate: share of correctly classified images the attack flipped beyond the boundary band; "
+    "attack_on_boundary: correctly classified images left within the boundary band (not counted as flipped); "
+    "robust_accuracy: accuracy on the attacked images. Maps per kind (essential, adversarial): kept, and dropped "
+    "because the clean image was misclassified, the attack failed, the clean or attacked image sat on the "
+    "boundary, the masked image lost its target class, or the loss was NaN; stopped_at_max_steps counts kept maps "
+    "whose optimisation hit max_steps before converging."
+)
+
+
+def maps_outcomes(kind: str, path: str | Path) -> dict[str, int]:
+    """How many of the configured images a maps file kept, dropped per reason, and stopped at max_steps."""
+    tensors, meta = load_tensors(path)
+    counts = {f"{kind}_{name}": int((tensors["selection"] == code).sum()) for code, name in enumerate(OUTCOMES)}
+    kept = tensors["outcome"] == KEPT
+    max_steps = meta["settings"]["max_steps"]
+    counts[f"{kind}_stopped_at_max_steps"] = int((kept & (tensors["steps"] >= max_steps)).sum())
+    return counts

@@ -1,0 +1,56 @@
+"""The experiment's answer: the summary of every statistic, the null draws and the verdict (workflow rule
+`summary`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from freqmaps import verdict
+from freqmaps.io import atomic_path, sidecar_path, write_csv, write_json
+from freqmaps.runtime import provenance
+
+
+def summarise(
+    *,
+    runs: list[dict[str, Any]],
+    table_paths: list[str | Path],
+    null_draws_paths: list[str | Path],
+    summary_path: str | Path,
+    all_draws_path: str | Path,
+    verdict_path: str | Path,
+    verdict_html: str | Path,
+) -> None:
+    """The run's tables: every statistic (summary), every null draw (long), and the verdict (CSV and HTML).
+
+    ``runs[i]`` names the dataset, model, seed and attack of ``table_paths[i]`` and ``null_draws_paths[i]``.
+    """
+    if not len(runs) == len(table_paths) == len(null_draws_paths):
+        raise ValueError(f"{len(runs)} runs but {len(table_paths)} tables and {len(null_draws_paths)} null-draw tables")
+    summary, draws = [], []
+    for run, table, draw_table in zip(runs, table_paths, null_draws_paths, strict=True):
+        keys = {key: run[key] for key in verdict.RUN_KEYS if key != "view"}
+        summary += [{**keys, **row} for row in verdict.read_table(table)]
+        draws += [{**keys, **row} for row in verdict.read_table(draw_table)]
+    rows = verdict.verdict_rows(summary, verdict.null_draw_counts(draws))
+    write_csv(summary_path, summary)
+    write_csv(all_draws_path, draws)
+    write_csv(verdict_path, rows)
+    with atomic_path(verdict_html) as tmp:
+        tmp.write_text(
+            verdict.html_page(
+                "Verdict: are essential and adversarial maps related beyond chance?",
+                verdict.VERDICT_DOC,
+                [("Verdict", verdict.rendered_verdict(rows)), ("Every statistic (summary.csv)", summary)],
+            )
+        )
+    write_json(
+        sidecar_path(summary_path),
+        {
+            "columns": verdict.SUMMARY_DOC,
+            "verdict": verdict.VERDICT_DOC,
+            "tables": [str(t) for t in table_paths],
+            "rows": len(summary),
+            **provenance("cpu", None),
+        },
+    )

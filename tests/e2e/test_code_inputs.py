@@ -1,0 +1,187 @@
+"""Incremental re-runs follow the code: on a finished tiny run, editing one library module plans exactly the jobs
+whose stage runs that module (and what depends on their outputs), nothing more and nothing less.
+
+Which stage runs which module is derived here independently of freqmaps._dependencies (which the workflow uses):
+Python itself imports each rule's script's imports in a fresh interpreter and reports the freqmaps modules it
+loaded, plus the modules the library imports only inside a function (LOADED_WHEN_CALLED, kept by hand here).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, snakemake
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+PACKAGE_DIR = REPO / "src" / "freqmaps"
+
+# Modules the library imports inside a function (so importing the importer does not load them), as Python
+# names; a stage that runs the importer may run them, so its rules depend on them too.
+LOADED_WHEN_CALLED = {
+    "freqmaps.attacks": ["freqmaps.attacks.deepfool"],
+    "freqmaps.attacks.torchattacks_backend": ["freqmaps.attacks.deepfool"],
+    "freqmaps.config": ["freqmaps.fourier"],
+    "freqmaps.data": ["freqmaps.synthetic"],
+    "freqmaps.figures": ["freqmaps.verdict"],
+    "freqmaps.known_answer": ["freqmaps.figures"],
+    "freqmaps.frequency_bias.study": ["freqmaps.figures"],
+    "freqmaps.baselines.stage": ["freqmaps.baselines.figures", "freqmaps.known_answer", "freqmaps.synthetic"],
+    "freqmaps.stats.views": ["freqmaps.fourier"],
+}
+
+PROBE = """
+import importlib, sys
+{imports}
+called = {called!r}
+while True:
+    loaded = [n for n in sys.modules if n.split(".")[0] == "freqmaps"]
+    missing = [t for n in loaded for t in called.get(n, []) if t not in sys.modules]
+    if not missing:
+        break
+    for name in missing:
+        importlib.import_module(name)
+print(*sorted(m.__file__ for n, m in sys.modules.copy().items() if n.split(".")[0] == "freqmaps"), sep="\\n")
+"""
+
+
+def rule_scripts() -> dict[str, str]:
+    """Every rule of the workflow that runs a script, and the script it runs."""
+    found = {}
+    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        for block in re.split(r"\n(?=rule \w+:)", smk.read_text()):
+            rule = re.match(r"rule (\w+):", block)
+            script = re.search(r'script:\s*"\.\./\.\./scripts/(\w+\.py)"', block)
+            if rule and script:
+                found[rule.group(1)] = script.group(1)
+    return found
+
+
+def modules_run_by(script: str) -> set[str]:
+    """The package files (relative to src/freqmaps) that Python loads for the script's imports and their calls."""
+    tree = ast.parse((REPO / "scripts" / script).read_text())
+    imports = "\n".join(ast.unparse(n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom))
+    probe = PROBE.format(imports=imports, called=LOADED_WHEN_CALLED)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env).stdout
+    return {Path(f).resolve().relative_to(PACKAGE_DIR).as_posix() for f in out.split()}
+
+
+def touched(modules: list[str]):
+    """Append a comment line to each module for the block's duration; contents and times restored afterwards,
+    so the finished run stays finished for the other tests."""
+
+    class Touch:
+        def __enter__(self):
+            self.saved = {}
+            for module in modules:
+                path = PACKAGE_DIR / module
+                self.saved[path] = (path.read_bytes(), path.stat())
+                path.write_bytes(self.saved[path][0] + b"\n# an edit (tests/e2e/test_code_inputs.py)\n")
+
+        def __exit__(self, *exc):
+            for path, (text, stat) in self.saved.items():
+                path.write_bytes(text)
+                os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    return Touch()
+
+
+def dry_run_jobs(workdir: Path, *args: str) -> dict[str, set[str]]:
+    """A dry run's jobs: rule -> the package files its jobs list as "Updated input files" (every job of the rule
+    must list the same); a job planned for any reason but updated inputs and other jobs' outputs fails."""
+    dry = snakemake(workdir, "--dry-run", *args)
+    assert dry.returncode == 0, dry.stderr
+    found: dict[str, set[str]] = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry.stdout + dry.stderr):
+        rule = re.match(r"\s*(?:local)?rule (\w+):", block)
+        reason = re.search(r"^\s*reason: (.*)$", block, re.MULTILINE)
+        if not (rule and reason):
+            continue
+        files: set[str] = set()
+        for part in reason.group(1).split("; "):
+            kind, _, listed = part.partition(": ")
+            assert kind in ("Updated input files", "Input files updated by another job"), (rule.group(1), part)
+            if kind == "Updated input files":
+                paths = [(workdir / f.strip()).resolve() for f in listed.split(",")]
+                files |= {p.relative_to(PACKAGE_DIR).as_posix() for p in paths if p.is_relative_to(PACKAGE_DIR)}
+        assert found.setdefault(rule.group(1), files) == files, f"jobs of {rule.group(1)} depend on different code"
+    return found
+
+
+def downstream(rules: set[str], workdir: Path) -> set[str]:
+    """The rules and every rule that reads their outputs, from Snakemake's rule graph."""
+    graph = snakemake(workdir, "--rulegraph", "--forceall")
+    assert graph.returncode == 0, graph.stderr
+    names = dict(re.findall(r'^\s*(\d+)\[label = "(\w+)"', graph.stdout, re.MULTILINE))
+    edges = [(names[a], names[b]) for a, b in re.findall(r"^\s*(\d+) -> (\d+)", graph.stdout, re.MULTILINE)]
+    reached = set(rules)
+    while True:
+        more = {b for a, b in edges if a in reached} - reached
+        if not more:
+            return reached
+        reached |= more
+
+
+MODULES = sorted(p.relative_to(PACKAGE_DIR).as_posix() for p in PACKAGE_DIR.rglob("*.py"))
+
+
+@pytest.fixture(scope="module")
+def every_module_edited(tiny_run) -> dict[str, set[str]]:
+    """Every library module edited at once, then one dry run per rule of the tiny run's plan, of that rule's
+    outputs with only that rule allowed to run (so no upstream job hides its own updated inputs): each rule with
+    the package files its jobs list as updated inputs, which are the modules whose edit replans it."""
+    planned = snakemake(tiny_run, "--dry-run", "--forceall")
+    assert planned.returncode == 0, planned.stderr
+    outputs: dict[str, list[str]] = {}  # rule -> the output files of its jobs, the targets of its own dry run
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", planned.stdout + planned.stderr):
+        rule = re.match(r"\s*(?:local)?rule (\w+):", block)
+        listed = re.search(r"^\s*output: (.*)$", block, re.MULTILINE)
+        if rule and listed:
+            outputs.setdefault(rule.group(1), []).extend(f.strip() for f in listed.group(1).split(","))
+    found = {}
+    with touched(MODULES):
+        for rule, files in sorted(outputs.items()):
+            found[rule] = dry_run_jobs(tiny_run, *files, "--allowed-rules", rule).get(rule, set())
+    return found
+
+
+@pytest.fixture(scope="module")
+def stage_modules(every_module_edited) -> dict[str, set[str]]:
+    """The independent table: each rule of the tiny run's plan and the package files Python loads to run it."""
+    scripts = rule_scripts()
+    return {rule: modules_run_by(scripts[rule]) if rule in scripts else set() for rule in every_module_edited}
+
+
+def test_every_rule_depends_on_exactly_the_modules_its_stage_runs(every_module_edited, stage_modules):
+    """Every edit batched: a rule's updated inputs are the modules whose edit replans it; they must be what Python
+    loads to run its script."""
+    assert {"train", "attack", "correlate", "baseline_agreement", "summary"} <= set(stage_modules)
+    assert every_module_edited == stage_modules
+
+
+@pytest.mark.parametrize(
+    ("module", "replanned", "not_replanned"),
+    [  # the issue's cases: an edit to the statistics replanned training; the baselines table ignored its code
+        ("stats/neighbours.py", {"correlate"}, {"train", "attack", "essential_maps_shard"}),
+        ("baselines/agreement.py", {"baseline_agreement"}, {"train", "correlate"}),
+        ("stages/correlate.py", {"correlate"}, {"train", "summary", "baseline_agreement"}),
+    ],
+)
+def test_one_edit_replans_exactly_the_stages_that_run_it(tiny_run, stage_modules, module, replanned, not_replanned):
+    """One module edited: the rules that run it are replanned for it, those that read their outputs for that,
+    and nothing else."""
+    expected = {rule for rule, files in stage_modules.items() if module in files}
+    assert replanned <= expected and not expected & not_replanned
+    with touched([module]):
+        planned = dry_run_jobs(tiny_run)
+    assert set(planned) == downstream(expected, tiny_run)
+    assert all(files == {module} for files in planned.values() if files)
+    assert {rule for rule, files in planned.items() if files} <= expected
