@@ -10,7 +10,7 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: run test lint report data install clean frequency_bias known_answer
+.PHONY: run test test-fast lint report data install clean frequency_bias known_answer
 
 install: $(STAMP)
 
@@ -62,6 +62,10 @@ known_answer: $(STAMP)
 
 test: $(STAMP) data
 	$(BIN)/python -m pytest -q
+
+# Before a commit: every test but the workflow runs and the SLURM cluster (those are marked slow / slurm).
+test-fast: $(STAMP) data
+	$(BIN)/python -m pytest -q -m "not slow and not slurm"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src scripts tests bench
