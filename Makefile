@@ -10,7 +10,7 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: run test test-numerics lint report data install clean frequency_bias known_answer
+.PHONY: run test test-fast test-numerics lint report data install clean frequency_bias known_answer
 
 install: $(STAMP)
 
@@ -75,6 +75,9 @@ test-numerics: $(STAMP) data
 	    ATEN_CPU_CAPABILITY=$$capability OMP_NUM_THREADS=$$threads $(BIN)/python -m pytest -q -m numerics -p no:cacheprovider; \
 	  done; \
 	done
+# Before a commit: every test but the workflow runs and the SLURM cluster (those are marked slow / slurm).
+test-fast: $(STAMP) data
+	$(BIN)/python -m pytest -q -m "not slow and not slurm"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src scripts tests bench

@@ -114,6 +114,34 @@ def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict | None = 
     return subprocess.run(snakemake_command(workdir, *args), capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def plan(
+    workdir: Path, *targets: str, configfile: Path | None = None, snakefile: Path = REPO / "Snakefile"
+) -> list[tuple[str, dict[str, str]]]:
+    """(rule, wildcards) of every job that `snakemake --dry-run [targets]` would run in ``workdir``, planned in
+    this process through Snakemake's API: the same parse, checks and DAG as the command, without a Python start
+    and the imports per plan. A config the workflow refuses raises the workflow's own error (its message is
+    what the command prints)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, Quietness, ResourceSettings
+
+    config = ConfigSettings(configfiles=[Path(configfile)] if configfile else [])
+    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL}, enable_file_logging=False)) as api:
+        workflow = api.workflow(
+            ResourceSettings(cores=2), config_settings=config, snakefile=Path(snakefile), workdir=Path(workdir)
+        )
+        workflow.dag(DAGSettings(targets=set(targets))).execute_workflow(executor="local", pseudo_executor="dryrun")
+        dag = workflow._workflow.dag  # the API has no public reader of the planned jobs (Snakemake 9)
+        jobs = dag.needrun_jobs(exclude_finished=False)  # a dry run marks its jobs finished
+        return [(job.rule.name, {key: str(value) for key, value in job.wildcards_dict.items()}) for job in jobs]
+
+
+def refusal(workdir: Path, *targets: str) -> str:
+    """The message with which the workflow refuses to plan in ``workdir`` (the test fails if it plans)."""
+    with pytest.raises(Exception) as refused:  # each check raises its own error type
+        plan(workdir, *targets)
+    return str(refused.value)
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
     """The tiny config run once, locally, to completion; tests copy it before changing anything."""

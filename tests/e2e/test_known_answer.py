@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import DEFAULT_RESULTS, KNOWN_ANSWER_RUN
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 KNOWN = f"{KNOWN_ANSWER_RUN}/known_answer"  # the run: tests/conftest.py, known_answer_run
 
 

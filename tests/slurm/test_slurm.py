@@ -19,7 +19,7 @@ import yaml
 
 from tests.conftest import REPO, TINY_CONFIG, result_tensors, snakemake
 
-pytestmark = pytest.mark.slurm
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 HERE = Path(__file__).resolve().parent
 LOCAL_RULES = {"gather_attack", "gather_essential_maps", "gather_adversarial_maps", "summary", "all"}
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from torch import nn
 
 from freqmaps import maps
@@ -188,12 +187,6 @@ def test_every_registered_baseline_runs_on_a_tiny_model(name):
     assert torch.isfinite(values).all() and (values >= 0).all() and values.max() > 0
 
 
-def test_schema_enum_equals_the_registry():
-    schema = yaml.safe_load(SCHEMA.read_text())
-    enum = schema["properties"]["baselines"]["properties"]["measures"]["items"]["enum"]
-    assert enum == list(BASELINES)
-
-
 def test_unknown_baseline_names_itself():
     with pytest.raises(ValueError, match="fourier_heatmap"):
         measures.check_names(["fourier_heatmap"])
@@ -212,11 +205,6 @@ def test_heat_map_measures_each_frequency_pair_once(height, width):
         for c in range(width):
             mirror = (-r % height, -c % width)
             assert ((r, c) in entries) + (mirror in entries and mirror != (r, c)) == 1
-
-
-def test_schema_levels_equal_the_agreement_levels():
-    schema = yaml.safe_load(SCHEMA.read_text())
-    assert schema["properties"]["baselines"]["properties"]["levels"]["items"]["enum"] == list(agreement.LEVELS)
 
 
 def test_top_m_keeps_the_m_largest_entries_of_each_row():
@@ -313,18 +301,6 @@ def test_an_unrelated_baseline_leaves_the_map_unexplained():
         baseline, learned, torch.arange(60) % 3, ("B", "E"), settings, ["image"], 0, torch.device("cpu")
     )
     assert agreement.reading(rows, ("B", "E"))["map_adds"] == "much"
-
-
-def test_schema_baseline_statistics_are_the_stats_registry():
-    from freqmaps import stats
-
-    schema = yaml.safe_load(SCHEMA.read_text())
-    items = schema["properties"]["baselines"]["properties"]["statistics"]["items"]
-    while "$ref" in items:
-        reference, items = items["$ref"], schema
-        for part in reference.removeprefix("#/").split("/"):
-            items = items[part]
-    assert items["enum"] == list(stats.STATISTICS)
 
 
 def test_agreement_job_uses_the_baselines_own_nulls_and_k_and_keeps_the_known_answer(tmp_path):

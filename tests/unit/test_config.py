@@ -65,19 +65,47 @@ def test_shared_parts_are_defined_once_and_referenced():
     assert unused == []  # a part nothing refers to is a second copy of a rule kept elsewhere
 
 
-def test_schema_enums_equal_the_library_registries():
+def _registries() -> list[tuple[tuple[str, ...], Any]]:
+    """(config key, the library registry whose keys are its allowed names): every schema enum that a registry
+    defines, in one table (the attack backends' are checked in tests/unit/test_attacks.py, the datasets' in
+    tests/unit/test_data.py)."""
+    from freqmaps import stats
+    from freqmaps.baselines import agreement
+    from freqmaps.baselines.measures import BASELINES
     from freqmaps.fourier import PARAMETERISATIONS
     from freqmaps.maps import OBJECTIVES, PRECISIONS
-    from freqmaps.models import ARCHITECTURES
-    from freqmaps.training import VARIANTS
+    from freqmaps.models import BUILTIN_ARCHITECTURES, SOURCES
+    from freqmaps.training import TRAINING_MODES, TRAINING_VARIANTS
 
-    defs = cfg.schema()["$defs"]
-    assert tuple(defs["arch"]["enum"]) == tuple(ARCHITECTURES)
-    assert tuple(defs["variant"]["enum"]) == tuple(VARIANTS)
-    assert tuple(defs["parameterisation"]["enum"]) == tuple(PARAMETERISATIONS)
-    maps = cfg.schema_at("maps")["properties"]
-    assert tuple(maps["precision"]["enum"]) == tuple(PRECISIONS)
-    assert tuple(maps["objective"]["enum"]) == tuple(OBJECTIVES)
+    return [
+        (("models", "*", "source"), SOURCES),
+        (("models", "*", "train", "mode"), TRAINING_MODES),
+        (("models", "*", "train", "variant"), TRAINING_VARIANTS),
+        (("frequency_bias", "train", "variant"), TRAINING_VARIANTS),
+        (("$defs", "variant"), TRAINING_VARIANTS),  # the study's variant names too
+        (("$defs", "arch"), BUILTIN_ARCHITECTURES),
+        (("frequency_bias", "arch"), BUILTIN_ARCHITECTURES),
+        (("$defs", "parameterisation"), PARAMETERISATIONS),
+        (("maps", "precision"), PRECISIONS),
+        (("maps", "objective"), OBJECTIVES),
+        (("stats", "statistics"), stats.STATISTICS),
+        (("baselines", "measures"), BASELINES),
+        (("baselines", "levels"), agreement.LEVELS),
+        (("baselines", "statistics"), stats.STATISTICS),
+    ]
+
+
+@pytest.mark.parametrize(("keys", "registry"), _registries(), ids=[".".join(keys) for keys, _ in _registries()])
+def test_schema_names_equal_the_registry_keys(keys, registry):
+    """Adding an entry is one place in one file plus its name in the schema: the two lists must agree, in order."""
+    node = cfg.schema_at(*keys)
+    if "items" in node:  # a list of names
+        node = node["items"]
+        while "$ref" in node:  # a shared definition, "#/$defs/..."
+            reference, node = node["$ref"], cfg.schema()
+            for part in reference.removeprefix("#/").split("/"):
+                node = node[part]
+    assert node["enum"] == list(registry)
 
 
 def _settings_classes():
