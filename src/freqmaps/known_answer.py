@@ -1,8 +1,9 @@
 """Known-answer validation on a synthetic dataset (freqmaps.synthetic): do the maps find the planted bands?
 
 Measured, per model and seed:
-- essential maps: the share of each kept map's L1 mass inside its class's planted band, per class, against the
-  band's area share of the spectrum; the claim checked is a mean share >= ``THRESHOLD``.
+- essential maps: the share of each kept map's non-DC L1 mass inside its class's planted band, per class, against
+  the band's area share of the spectrum; the claim checked is a mean share >= ``THRESHOLD``. The zero frequency
+  (DC: brightness, in no band) is left out of the mass and its share reported beside (``dc_share``).
 - the class-mean essential maps recover the layout when each class's mean map correlates best with its own band.
 - adversarial maps (per attack): the share of mass in the frequencies only the adversarial class owns, only the
   true class owns, both own, and neither, against the area of each.
@@ -21,12 +22,13 @@ import torch
 
 from freqmaps.classifier import FrozenClassifier, load_frozen_classifier
 from freqmaps.data import is_synthetic
+from freqmaps.fourier import dc_share
 from freqmaps.io import load_tensors, write_csv, write_json
 from freqmaps.outcomes import KEPT
 from freqmaps.synthetic import SyntheticSettings, attack_regions, band_mass, class_bands
 from freqmaps.training import predict
 
-THRESHOLD = 0.7  # mean share of an essential map's L1 mass inside its class's band
+THRESHOLD = 0.7  # mean share of an essential map's non-DC L1 mass inside its class's band
 EMPTY = 1e-3  # a map whose mean entry is below this is empty
 
 
@@ -44,6 +46,7 @@ def essential_answer(essential: dict[str, torch.Tensor], bands: torch.Tensor, bl
     kept = essential["outcome"] == KEPT
     maps_, labels = essential["maps"][kept], essential["labels"][kept]
     share = band_mass(maps_, bands[labels])
+    dc = dc_share(maps_)
     areas = bands.flatten(1).double().mean(1)
     classes = []
     for c in range(len(bands)):
@@ -63,6 +66,7 @@ def essential_answer(essential: dict[str, torch.Tensor], bands: torch.Tensor, bl
                 "mass_in_band_mean": float(share[members].mean()) if members.any() else float("nan"),
                 "mass_in_band_median": float(share[members].median()) if members.any() else float("nan"),
                 "maps_at_threshold": float((share[members] >= THRESHOLD).double().mean()) if members.any() else 0.0,
+                "dc_share_mean": float(dc[members].mean()) if members.any() else float("nan"),
                 "empty_maps": int((~_nonempty(maps_[members])).sum()),
                 "mean_map_best_band": int(correlations.argmax()) if correlations is not None else -1,
             }
@@ -74,6 +78,7 @@ def essential_answer(essential: dict[str, torch.Tensor], bands: torch.Tensor, bl
         "threshold": THRESHOLD,
         "mass_in_band_mean": float(share[members].mean()) if members.any() else float("nan"),
         "band_area_mean": float(areas[labels[members]].mean()) if members.any() else float("nan"),
+        "dc_share_mean": float(dc[members].mean()) if members.any() else float("nan"),
         "meets_threshold": bool(members.any() and share[members].mean() >= THRESHOLD),
         "layout_recovered": sum(row["mean_map_best_band"] == row["class"] for row in judged),
         "layout_classes": len(judged),
@@ -90,6 +95,7 @@ def adversarial_answer(adversarial: dict[str, torch.Tensor], bands: torch.Tensor
         "kept_maps": int(kept.sum()),
         "judged_maps": int(judged.sum()),
         "to_blank_class": int((kept & (adversarial["targets"] == blank)).sum()),
+        "dc_share_mean": float(dc_share(adversarial["maps"][judged]).mean()) if judged.any() else None,
     }
     for name, region in regions.items():
         out[f"{name}_mass"] = float(band_mass(adversarial["maps"][judged], region).mean()) if judged.any() else None

@@ -6,6 +6,7 @@ The Snakemake scripts call exactly one of these; tests and users can call them w
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -264,8 +265,7 @@ def gather_maps(*, shard_paths: list[str | Path], out_path: str | Path) -> None:
 
 def kept_pairs(essential_path: str | Path, adversarial_path: str | Path) -> dict[str, torch.Tensor]:
     """Rows of E and A for the images that have both a kept essential and a kept adversarial map."""
-    essential, _ = load_tensors(essential_path)
-    adversarial, _ = load_tensors(adversarial_path)
+    (essential, e_meta), (adversarial, a_meta) = load_tensors(essential_path), load_tensors(adversarial_path)
     ids, e_idx, a_idx = both_kept(essential, adversarial)
     if not len(ids):
         raise ResultFileError(
@@ -278,7 +278,23 @@ def kept_pairs(essential_path: str | Path, adversarial_path: str | Path) -> dict
         "adversarial": adversarial["maps"][a_idx],
         "labels": essential["labels"][e_idx],
         "adversarial_labels": adversarial["targets"][a_idx],
+        "at_max_steps": {  # share of the pairs whose map stopped at max_steps, not converged (§2)
+            f"{kind}_at_max_steps": _at_max_steps(maps_.get("steps"), idx, meta)
+            for kind, maps_, meta, idx in (
+                ("essential", essential, e_meta, e_idx),
+                ("adversarial", adversarial, a_meta, a_idx),
+            )
+        },
     }
+
+
+def _at_max_steps(steps: torch.Tensor | None, rows: torch.Tensor, meta: dict[str, Any]) -> float:
+    """Share of the given maps whose optimisation hit ``max_steps`` (NaN when the file records no steps or
+    settings)."""
+    max_steps = meta.get("settings", {}).get("max_steps")
+    if steps is None or max_steps is None or not len(rows):
+        return math.nan
+    return float((steps[rows] > max_steps).double().mean())
 
 
 def correlate(
@@ -304,10 +320,12 @@ def correlate(
     rows, draws, details, per_image = [], [], {}, []
     for number, view in enumerate(settings.views, 1):
         log.info("statistics, view %d of %d (%s): %d image pairs", number, len(settings.views), view, len(pairs["ids"]))
-        E = stats.features(pairs["essential"], settings.pool, view, settings.n_bands)
-        A = stats.features(pairs["adversarial"], settings.pool, view, settings.n_bands)
-        result = stats.compare(E, A, pairs["labels"], settings, seed, dev)
-        rows += [{"view": view, **row} for row in result.rows]
+        result = stats.compare_maps(
+            pairs["essential"], pairs["adversarial"], pairs["labels"], settings, seed, dev, view
+        )
+        for row in result.rows:
+            note = row.pop("note")
+            rows.append({"view": view, **row, **pairs["at_max_steps"], "note": note})
         draws += [{"view": view, **draw} for draw in result.null_draws]
         details[view] = result.details
         if view == "maps":
@@ -344,10 +362,12 @@ def summarise(
     all_draws_path: str | Path,
     verdict_path: str | Path,
     verdict_html: str | Path,
+    min_pairs: int = 1,
 ) -> None:
     """The run's tables: every statistic (summary), every null draw (long), and the verdict (CSV and HTML).
 
-    ``runs[i]`` names the dataset, model, seed and attack of ``table_paths[i]`` and ``null_draws_paths[i]``.
+    ``runs[i]`` names the dataset, model, seed and attack of ``table_paths[i]`` and ``null_draws_paths[i]``;
+    rows with fewer than ``min_pairs`` pairs read undetermined (``stats.min_pairs``).
     """
     from freqmaps import verdict
 
@@ -358,7 +378,11 @@ def summarise(
         keys = {key: run[key] for key in verdict.RUN_KEYS if key != "view"}
         summary += [{**keys, **row} for row in verdict.read_table(table)]
         draws += [{**keys, **row} for row in verdict.read_table(draw_table)]
-    rows = verdict.verdict_rows(summary, verdict.null_draw_counts(draws))
+    rows = verdict.verdict_rows(summary, verdict.null_draw_counts(draws), min_pairs)
+    for row in rows:
+        if "undetermined" in row["reading"] or "caveat" in row["reading"]:
+            where = "/".join(str(row[key]) for key in ("dataset", "model", "seed", "attack", "view", "statistic"))
+            log.warning("%s %s%s: %s", where, row["direction"], f" k={row['k']}" if row["k"] else "", row["reading"])
     write_csv(summary_path, summary)
     write_csv(all_draws_path, draws)
     write_csv(verdict_path, rows)
@@ -438,7 +462,8 @@ RUN_FACTS_DOC = (
     "attack_success_rate: share of correctly classified images the attack flipped; robust_accuracy: accuracy on "
     "the attacked images. Maps per kind (essential, adversarial): kept, and dropped because the clean image was "
     "misclassified, the attack failed, the masked image lost its target class, or the loss was NaN; "
-    "stopped_at_max_steps counts kept maps whose optimisation hit max_steps before converging."
+    "stopped_at_max_steps counts kept maps whose optimisation hit max_steps before converging; dc_share is the "
+    "mean share of a kept map's L1 mass at the zero frequency (DC, docs/METHOD.md §4.1)."
 )
 
 
@@ -449,4 +474,5 @@ def maps_outcomes(kind: str, path: str | Path) -> dict[str, int]:
     kept = tensors["outcome"] == KEPT
     max_steps = meta["settings"]["max_steps"]
     counts[f"{kind}_stopped_at_max_steps"] = int((kept & (tensors["steps"] > max_steps)).sum())
+    counts[f"{kind}_dc_share"] = float(stats.dc_share(tensors["maps"][kept]).mean()) if kept.any() else math.nan
     return counts

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from freqmaps.fourier import polar_frequencies
+from freqmaps.fourier import polar_frequencies, without_dc
 
 LAYOUTS = ("rings", "wedges", "scales")
 
@@ -139,9 +139,13 @@ def generate(settings: SyntheticSettings, split: str, batch: int = 2048) -> tupl
 
 # ------------------------------------------------------------------ known-answer measures
 def band_mass(maps: torch.Tensor, regions: torch.Tensor) -> torch.Tensor:
-    """Share of each map's L1 mass (channels summed) inside its region: maps [N, C, H, W] (shifted), regions
-    bool [N, H, W]. Returns [N]."""
-    mass = maps.double().abs().sum(1)
+    """Share of each map's non-DC L1 mass (channels summed) inside its region: maps [N, C, H, W] (shifted),
+    regions bool [N, H, W]. Returns [N].
+
+    The zero frequency is left out of both sides: every map keeps it (it sets the image's brightness, which
+    no class owns) and no planted band contains it, so counting it would judge a map that finds its band
+    exactly by how much brightness it also keeps. Its share is reported beside (:func:`dc_share`)."""
+    mass = without_dc(maps.double().abs().sum(1))
     return (mass * regions).flatten(1).sum(1) / mass.flatten(1).sum(1).clamp(min=1e-300)
 
 

@@ -7,6 +7,8 @@ from freqmaps.data import check_source, dataset_info, is_synthetic
 from freqmaps.frequency_bias.variants import MODEL_PREFIX, variant_models
 from freqmaps.models import weights_inputs
 from freqmaps.training import check_model_config
+from freqmaps.verdict import null_draws_warning
+from snakemake.logging import logger
 
 # Everything a job would trip over is checked here, before any job: the schema (key path, value, allowed
 # values), the bounds between keys, the dataset files, and that the pooling fits the maps.
@@ -72,6 +74,13 @@ for _name, _attack in config["attacks"].items():
 # The main experiment runs on the models the config names; the frequency-bias study adds one model per
 # variant (bias_<variant>), built from its shared recipe, reachable through the frequency_bias target.
 MAIN_MODELS = list(config["models"])
+# Too few null draws for the verdict's number of tests is said before the run (docs/METHOD.md §4.10).
+_draws_warning = null_draws_warning(
+    {key: setting(config, "stats", key) for key in ("statistics", "views", "k", "nulls", "n_null")},
+    len(config["datasets"]) * len(MAIN_MODELS) * len(config["seeds"]) * len(config["attacks"]),
+)
+if _draws_warning:
+    logger.warning(_draws_warning)
 STUDY = config.get("frequency_bias")
 MODELS = {**config["models"], **variant_models(config)}  # config["models"] stays what the config names
 validate_config(  # the study's merged recipes

@@ -46,6 +46,7 @@ rule summary:
         sidecar=f"{RESULTS}/summary.json",
     params:
         runs=experiment_runs(),
+        min_pairs=setting(config, "stats", "min_pairs"),
     log:
         f"{LOGS_ROOT}/summary.log",
     localrule: True

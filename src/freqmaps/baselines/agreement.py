@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from freqmaps import stats
+from freqmaps.fourier import dc_index, dc_share, without_dc
 
 SUPPORT = 0.5  # a map entry is in the map's support when it is at least this (masks lie in [0, 1])
 LEVELS = ("image", "class_mean", "matched")
@@ -57,9 +58,10 @@ def class_means(values: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tenso
 
 
 def level_inputs(
-    level: str, baseline: torch.Tensor, learned: torch.Tensor, labels: torch.Tensor
+    level: str, baseline: torch.Tensor, learned: torch.Tensor, labels: torch.Tensor, dc: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The two sides and labels a level compares (rows paired)."""
+    """The two sides and labels a level compares (rows paired). ``dc=False``: matched sparsity leaves the zero
+    frequency out of the map's support and of the baseline's top-m."""
     baseline, learned = common_channels(baseline.float(), learned.float())
     if level == "image":
         return baseline, learned, labels
@@ -68,10 +70,13 @@ def level_inputs(
         m, _ = class_means(learned, labels)
         return b.float(), m.float(), classes
     if level == "matched":
-        kept = support(learned)
+        kept = support(learned) if dc else without_dc(support(learned))
+        scores = baseline
+        if not dc:  # DC scores below every other entry, so the top m never reach it
+            scores = torch.where(without_dc(torch.ones_like(baseline)).bool(), baseline, -1 - baseline.abs().max())
         m = kept.flatten(1).sum(1)
         rows = m > 0  # an empty map has no support to match
-        return top_m(baseline[rows], m[rows]).float(), kept[rows].float(), labels[rows]
+        return top_m(scores[rows], m[rows]).float(), kept[rows].float(), labels[rows]
     raise ValueError(f"baselines.levels: unknown level {level!r}; known: {LEVELS}")
 
 
@@ -85,10 +90,11 @@ def compare_with_map(
     seed: int,
     device: torch.device,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Rows and null draws of every level between one baseline and one map set (images already paired)."""
+    """Rows and null draws of every level between one baseline and one map set (images already paired), the
+    zero frequency handled as ``settings.dc`` says (:func:`freqmaps.stats.compare_maps`)."""
     rows, draws = [], []
     for level in levels:
-        X, Y, labels_ = level_inputs(level, baseline, learned, labels)
+        X, Y, labels_ = level_inputs(level, baseline, learned, labels, dc=settings.dc == "include")
         level_settings = settings
         if level == "class_mean":
             level_settings = replace(settings, nulls=["random"])
@@ -98,9 +104,8 @@ def compare_with_map(
         if len(X) < 2:
             rows.append({**extra, "statistic": "", "n": len(X), "value": math.nan, "note": f"{len(X)} row(s)"})
             continue
-        X = stats.features(X, settings.pool, "maps")
-        Y = stats.features(Y, settings.pool, "maps")
-        result = stats.compare(X, Y, labels_, level_settings, seed, device, names=names)
+        stream = f"{level}/{names[0]}/{names[1]}"
+        result = stats.compare_maps(X, Y, labels_, level_settings, seed, device, "maps", names, stream)
         rows += [{**extra, **row} for row in result.rows]
         draws += [{**extra, **draw} for draw in result.null_draws]
     return rows, draws
@@ -143,13 +148,18 @@ def band_recovery(
 
     ``values`` [N, C, H, W] (shifted), ``chosen`` bool [N, H, W] the entries the measure keeps (a map's
     support, a baseline's top-m), ``bands`` bool [K, H, W], ``classes`` [N] the class whose band each image
-    should use. Precision: the share of the L1 mass (``mass_in_band``) and of the chosen entries
-    (``chosen_in_band``) inside the band; recall: the share of the band chosen per image, and by the union
-    of a class's images (``recall_class``, averaged over classes). ``band_area`` is what an indifferent
-    measure scores on ``mass_in_band``.
+    should use. Precision: the share of the non-DC L1 mass (``mass_in_band``) and of the chosen entries other
+    than DC (``chosen_in_band``) inside the band; recall: the share of the band chosen per image, and by the
+    union of a class's images (``recall_class``, averaged over classes). ``band_area`` is what an indifferent
+    measure scores on ``mass_in_band``. The zero frequency is in no band and every map keeps it; it is left
+    out of both precisions (as in :func:`freqmaps.synthetic.band_mass`) and its share of the L1 mass is
+    ``dc_share``; ``chosen_dc`` is the share of images whose chosen entries include it.
     """
     region = bands[classes]
-    mass = values.double().abs().sum(1)
+    row, column = dc_index(*values.shape[-2:])
+    chosen_dc = chosen[:, row, column]
+    chosen = without_dc(chosen)
+    mass = without_dc(values.double().abs().sum(1))
     in_band = (chosen & region).flatten(1).sum(1).double()
     area = region.flatten(1).sum(1).double()
     per_class = []
@@ -164,4 +174,6 @@ def band_recovery(
         "recall_image": float((in_band / area).mean()),
         "recall_class": sum(per_class) / len(per_class),
         "chosen_mean": float(chosen.flatten(1).sum(1).double().mean()),
+        "dc_share": float(dc_share(values).mean()),
+        "chosen_dc": float(chosen_dc.double().mean()),
     }

@@ -19,6 +19,7 @@ from freqmaps.baselines import agreement, measures
 from freqmaps.classifier import load_frozen_classifier
 from freqmaps.config import setting
 from freqmaps.data import head
+from freqmaps.fourier import dc_index, without_dc
 from freqmaps.io import load_tensors, read_json, save_tensors, sidecar_path, write_csv, write_json
 from freqmaps.outcomes import KEPT
 from freqmaps.runtime import provenance, resolve_device, seed_everything
@@ -241,8 +242,9 @@ def known_answer(
 
     Clean-image measures and essential maps are judged against the true class's band, attacked-image measures
     and adversarial maps against the adversarial class's band; a baseline keeps its top-m entries per image,
-    m the support of the learned map of the same kind on that image. Images of the class the model gives the
-    empty image are left out, as in the known-answer check of the maps.
+    m the support of the learned map of the same kind on that image. The zero frequency (in no band) is left
+    out of the supports, the top-m and the mass (docs/METHOD.md §4.1); its share is a column. Images of the
+    class the model gives the empty image are left out, as in the known-answer check of the maps.
     """
     from freqmaps.known_answer import blank_class
     from freqmaps.synthetic import SyntheticSettings, class_bands
@@ -256,13 +258,15 @@ def known_answer(
         classes = learned["labels"] if band == "true" else learned["targets"]
         use = classes != blank
         data = {key: value[use] for key, value in learned.items()}
-        chosen = agreement.support(data["maps"]).any(1)
+        chosen = without_dc(agreement.support(data["maps"]).any(1))  # DC is in no band: judged apart
         where = {"attack": attack, "band": band}
         rows.append({"measure": measure, **where, **agreement.band_recovery(data["maps"], chosen, bands, classes[use])})
         m = chosen.flatten(1).sum(1)
         for name in (baselines or {}).get("names", []):
             values = baselines["tensors"][name][_rows_of(baselines["tensors"], data["ids"])]
-            top = agreement.top_m(values.double().abs().sum(1), m)
+            scores = values.double().abs().sum(1)
+            scores[(..., *dc_index(*scores.shape[-2:]))] = -1.0  # the top m among the non-DC entries
+            top = agreement.top_m(scores, m)
             rows.append({"measure": name, **where, **agreement.band_recovery(values, top, bands, classes[use])})
 
     essential = _kept(essential_path)
