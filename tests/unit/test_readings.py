@@ -192,3 +192,32 @@ def test_a_statistic_s_interval_does_not_depend_on_the_others():
     assert (cka["ci_low"], cka["ci_high"]) == (alone[0]["ci_low"], alone[0]["ci_high"])
     other_view = stats.compare_maps(E, A, labels, settings(statistics=["cka"]), 0, CPU, stream="elsewhere").rows
     assert other_view[0]["ci_low"] != alone[0]["ci_low"]  # another stream, other draws
+
+
+# ------------------------------------------------------------------ what a map adds to a baseline
+@pytest.mark.parametrize(
+    ("case", "answer"),
+    [("equal", "nothing"), ("rescaled", "nothing"), ("independent", "everything"), ("noisy_copy", "some")],
+)
+def test_map_adds_on_cases_fixed_by_construction(case, answer):
+    """A baseline equal to the map (or a rank-preserving rescaling of it) leaves nothing to add; one drawn
+    independently of it leaves everything; a noisy copy predicts the map's neighbourhoods partly: some. Read
+    at every configured k, with the paired re-pairing null of the asymmetry."""
+    generator = torch.Generator().manual_seed(11)
+    n = 80
+    learned = random_maps(n, generator)
+    baseline = {
+        "equal": learned.clone(),
+        "rescaled": 3.0 * learned,
+        "independent": random_maps(n, generator),
+        "noisy_copy": learned + 0.6 * torch.randn(learned.shape, generator=generator),
+    }[case]
+    config = settings(statistics=["information_imbalance"], nulls=["random"], n_null=100, k=[1, 3])
+    rows, draws = agreement.compare_with_map(
+        baseline, learned, torch.arange(n) % 4, ("B", "E"), config, ["image"], 0, CPU
+    )
+    reading = agreement.reading(rows, ("B", "E"), draws)
+    assert reading["map_adds"] == answer, reading
+    assert reading["map_adds_per_k"] == f"k=1: {answer}; k=3: {answer}"
+    if case == "noisy_copy":  # the noise is symmetric: neither side is the richer beyond chance
+        assert reading["richer"] == ""

@@ -163,7 +163,8 @@ def agreement_tables(
                 draws += [{**extra, **draw} for draw in null_draws]
                 for level in levels:
                     level_rows = [r for r in found if r["level"] == level]
-                    readings.append({**extra, "level": level, **agreement.reading(level_rows, names)})
+                    level_draws = [d for d in null_draws if d["level"] == level]
+                    readings.append({**extra, "level": level, **agreement.reading(level_rows, names, level_draws)})
                 log.info("%s against %s maps: %d rows", name, kind, len(found))
     if heat_map_path:
         heat, _ = load_tensors(heat_map_path)
