@@ -14,4 +14,5 @@ stages.summarise(
     verdict_path=sm.output.verdict,
     verdict_html=sm.output.verdict_html,
     min_pairs=sm.params.min_pairs,
+    verdict_md=sm.output.verdict_md,
 )

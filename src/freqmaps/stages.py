@@ -363,11 +363,13 @@ def summarise(
     verdict_path: str | Path,
     verdict_html: str | Path,
     min_pairs: int = 1,
+    verdict_md: str | Path | None = None,
 ) -> None:
     """The run's tables: every statistic (summary), every null draw (long), and the verdict (CSV and HTML).
 
     ``runs[i]`` names the dataset, model, seed and attack of ``table_paths[i]`` and ``null_draws_paths[i]``;
-    rows with fewer than ``min_pairs`` pairs read undetermined (``stats.min_pairs``).
+    rows with fewer than ``min_pairs`` pairs read undetermined (``stats.min_pairs``). ``verdict_md``: the
+    headline per dataset, model and attack and the table, in Markdown (the HTML page opens with the same).
     """
     from freqmaps import verdict
 
@@ -392,8 +394,12 @@ def summarise(
                 "Verdict: are essential and adversarial maps related beyond chance?",
                 verdict.VERDICT_DOC,
                 [("Verdict", verdict.rendered_verdict(rows)), ("Every statistic (summary.csv)", summary)],
+                verdict.headlines(rows, min_pairs),
             )
         )
+    if verdict_md is not None:
+        with atomic_path(verdict_md) as tmp:
+            tmp.write_text(verdict.verdict_markdown(rows, min_pairs))
     write_json(
         sidecar_path(summary_path),
         {

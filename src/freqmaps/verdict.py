@@ -275,6 +275,122 @@ VERDICT_DOC = (
 )
 
 
+# ------------------------------------------------------------------ headline
+def statistic_label(row: dict[str, Any]) -> str:
+    """'cosine', or 'information imbalance E_to_A (k = 1)'."""
+    name = str(row["statistic"]).replace("_", " ")
+    if row.get("direction"):
+        name += f" {row['direction']}"
+    if row.get("k") not in (None, ""):
+        name += f" (k = {row['k']})"
+    return name
+
+
+def _outcomes(row: dict[str, Any], nulls: Sequence[str]) -> dict[str, list[str]]:
+    """null phrase per outcome of one verdict row, from its reading's inputs (empty for a row not read)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for n in nulls:
+        out[null_outcome(row, n)].append(n)
+    return out
+
+
+def headline(rows: Sequence[dict[str, Any]], min_pairs: int = 1, view: str = "maps") -> str:
+    """One paragraph in plain words for the verdict rows of one (dataset, model, attack): what is more or less
+    related than chance, by which statistic, how strongly (value and z) and beyond which nulls; what could not
+    be told apart; then the caveats: the zero frequency (its share, and the statistics it moves by more than
+    two null standard deviations), unconverged maps, too few draws or pairs."""
+    if not rows:
+        return ""
+    nulls = null_names(rows[0])
+    shown = [r for r in rows if r["view"] == view] or list(rows)
+    first = shown[0]
+    seeds = sorted({r["seed"] for r in shown})
+    multiple = len(seeds) > 1
+    where = f"{first['dataset']} / {first['model']} / {first['attack']}"
+    pairs = ", ".join(str(n) for n in sorted({int(r["n"]) for r in shown}))
+    dc = first.get("dc", "include")
+    intro = (
+        f"**{where}** ({'seeds ' + ', '.join(map(str, seeds)) if multiple else f'seed {seeds[0]}'}; {pairs} image "
+        f"pairs; {first['view'].replace('_', ' ')} view{', zero frequency left out' if dc != 'include' else ''}): "
+    )
+    more, less, unclear, too_few, undecided, failed = [], [], [], [], [], []
+    for row in shown:
+        label = statistic_label(row) + (f" (seed {row['seed']})" if multiple else "")
+        if row.get("note") or not math.isfinite(float(row["value"])):
+            failed.append(label)
+            continue
+        if int(row["n"]) < min_pairs:
+            too_few.append(label)
+            continue
+        outcome = _outcomes(row, nulls)
+        beaten = outcome[OUTCOMES[0]] or outcome[OUTCOMES[1]]
+        if beaten:
+            z = ", ".join(f"z = {float(row[f'{n}_z']):+.1f} vs {null_phrase(n)}" for n in beaten)
+            (more if outcome[OUTCOMES[0]] else less).append(f"{label} {format_number(row['value'])} ({z})")
+        elif outcome[OUTCOMES[3]]:
+            undecided.append(label)
+        else:
+            unclear.append(label)
+    sentences = []
+    if more:
+        sentences.append("The maps are **more related than chance** by " + "; ".join(more) + ".")
+    if less:
+        sentences.append("They are **less related than chance** (they avoid each other) by " + "; ".join(less) + ".")
+    if unclear:
+        sentences.append("Not distinguishable from chance: " + ", ".join(unclear) + ".")
+    if not more and not less:
+        sentences.insert(0, "No statistic tells the maps apart from chance.")
+    notes = []
+    if dc == "separate":
+        with_dc = [r for r in shown if math.isfinite(float(r.get("value_with_dc", math.nan)))]
+        # DC moves a statistic when it shifts the value by more than two standard deviations of the first null
+        moved = [
+            r
+            for r in with_dc
+            if abs(float(r["value_with_dc"]) - float(r["value"])) > 2 * float(r.get(f"{nulls[0]}_null_sd", math.inf))
+        ]
+        shares = f"DC holds {float(first['E_dc_share']):.0%} (essential) and {float(first['A_dc_share']):.0%} "
+        shares += "(adversarial) of a map's L1 mass"
+        if moved:
+            changes = ", ".join(
+                f"{statistic_label(r)} {format_number(r['value_with_dc'])} instead of {format_number(r['value'])}"
+                for r in moved[:3]
+            )
+            shares += f"; with DC, {changes}"
+        notes.append(shares)
+    found = sorted({c for r in shown for c in caveats(r)})
+    notes += found
+    if undecided:
+        notes.append(f"undetermined (too few null draws: raise stats.n_null): {', '.join(undecided)}")
+    if too_few:
+        notes.append(f"undetermined (fewer than {min_pairs} pairs): {', '.join(too_few)}")
+    if failed:
+        notes.append(f"not computed: {', '.join(failed)}")
+    text = intro + " ".join(sentences)
+    return text + (" Caveats: " + "; ".join(notes) + "." if notes else "")
+
+
+def headlines(rows: Sequence[dict[str, Any]], min_pairs: int = 1) -> list[str]:
+    """One :func:`headline` per dataset, model and attack, in the verdict's order."""
+    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[_key(row, ("dataset", "model", "attack"))].append(row)
+    return [headline(group, min_pairs) for group in groups.values()]
+
+
+def verdict_markdown(rows: Sequence[dict[str, Any]], min_pairs: int = 1) -> str:
+    """verdict.md: the headlines, then the rendered verdict table."""
+    lines = ["# Verdict", "", "## Headline", ""]
+    for text in headlines(rows, min_pairs):
+        lines += [text, ""]
+    shown = rendered_verdict(rows)
+    if shown:
+        columns = list(shown[0])
+        lines += ["## Every statistic", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(row[c].replace("|", "\\|") for c in columns) + " |" for row in shown]
+    return "\n".join(lines) + "\n"
+
+
 # ------------------------------------------------------------------ rendering
 def format_p(p: float, draws: int, sides: int = 1) -> str:
     """A p-value for reading: at the permutation floor sides/(draws + 1) it is an upper bound ('< 0.01')."""
@@ -339,16 +455,25 @@ def rendered_verdict(rows: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     return out
 
 
-def html_page(title: str, intro: str, tables: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> str:
-    """A self-contained HTML page of titled tables (shown inside Snakemake's report)."""
+def html_page(
+    title: str, intro: str, tables: Sequence[tuple[str, Sequence[dict[str, Any]]]], headline: Sequence[str] = ()
+) -> str:
+    """A self-contained HTML page of titled tables (shown inside Snakemake's report), with headline paragraphs
+    (``**bold**`` kept) above them."""
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title>",
         "<style>body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse;margin-bottom:1.5em}"
         "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}"
         "td:last-child{text-align:left}</style></head><body>",
-        f"<h2>{html.escape(title)}</h2><p>{html.escape(intro)}</p>",
+        f"<h2>{html.escape(title)}</h2>",
     ]
+    if headline:
+        parts.append("<h3>Headline</h3>")
+        for text in headline:
+            bold = html.escape(text).split("**")
+            parts.append("<p>" + "".join(f"<b>{t}</b>" if i % 2 else t for i, t in enumerate(bold)) + "</p>")
+    parts.append(f"<p>{html.escape(intro)}</p>")
     for caption, rows in tables:
         parts.append(f"<h3>{html.escape(caption)}</h3>")
         if not rows:

@@ -221,3 +221,45 @@ def test_map_adds_on_cases_fixed_by_construction(case, answer):
     assert reading["map_adds_per_k"] == f"k=1: {answer}; k=3: {answer}"
     if case == "noisy_copy":  # the noise is symmetric: neither side is the richer beyond chance
         assert reading["richer"] == ""
+
+
+# ------------------------------------------------------------------ the headline
+def anti_aligned(n, generator):
+    first, second = halves()
+    group = torch.randint(0, 2, (n,), generator=generator).bool()
+    E = random_maps(n, generator) * torch.where(group[:, None, None, None], first, second)
+    A = random_maps(n, generator) * torch.where(group[:, None, None, None], second, first)
+    return E, A
+
+
+def test_headline_says_more_less_or_neither_in_plain_words():
+    generator = torch.Generator().manual_seed(12)
+    n, labels = 60, torch.arange(60) % 3
+    E = random_maps(n, generator)
+    same = verdict.headline(list(verdict_of(E, E.clone(), labels, settings()).values()))
+    assert same.startswith("**constructed / m / a** (seed 0; 60 image pairs; maps view, zero frequency left out): ")
+    assert "**more related than chance** by cosine 1.000 (z = +" in same and "less related" not in same
+    assert "vs the random re-pairing, z = +" in same and "vs the within-class re-pairing" in same
+    apart = verdict.headline(list(verdict_of(*anti_aligned(n, generator), labels, settings()).values()))
+    assert "**less related than chance** (they avoid each other) by cosine 0.000 (z = -" in apart
+    unrelated = verdict_of(random_maps(n, generator), random_maps(n, generator), labels, settings())
+    text = verdict.headline(list(unrelated.values()))
+    assert "No statistic tells the maps apart from chance. Not distinguishable from chance: cosine, pearson." in text
+
+
+def test_headline_caveats_name_dc_convergence_draws_and_pairs():
+    generator = torch.Generator().manual_seed(13)
+    n, labels = 80, torch.arange(80) % 4
+    E, A = random_maps(n, generator), random_maps(n, generator)
+    bright = 5.0 * torch.randint(0, 2, (n, 1), generator=generator)
+    E[..., DC[0], DC[1]] = A[..., DC[0], DC[1]] = bright  # shared DC only
+    shares = {"essential_at_max_steps": 0.0, "adversarial_at_max_steps": 0.66}
+    text = verdict.headline(list(verdict_of(E, A, labels, settings(), **shares).values()))
+    assert "Caveats: DC holds" in text and "; with DC, cosine" in text
+    assert "66% of the adversarial maps stopped at max_steps" in text
+    few = verdict_of(E, E.clone(), labels, settings(n_null=9))
+    assert "undetermined (too few null draws: raise stats.n_null): cosine, pearson" in verdict.headline(
+        list(few.values())
+    )
+    small = verdict_of(E[:12], E[:12].clone(), labels[:12], settings(), min_pairs=20)
+    assert "undetermined (fewer than 20 pairs): cosine, pearson" in verdict.headline(list(small.values()), 20)

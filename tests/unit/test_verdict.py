@@ -156,7 +156,8 @@ def test_summarise_writes_flat_tables_in_the_documented_order(tmp_path):
         runs.append({"dataset": "fashion_mnist", "model": "cnn", "seed": 0, "attack": attack})
         tables.append(tmp_path / f"{attack}.csv")
         draws.append(tmp_path / f"{attack}_draws.csv")
-    out = {name: tmp_path / "out" / name for name in ("summary.csv", "null_draws.csv", "verdict.csv", "verdict.html")}
+    names = ("summary.csv", "null_draws.csv", "verdict.csv", "verdict.html", "verdict.md")
+    out = {name: tmp_path / "out" / name for name in names}
     stages.summarise(
         runs=runs,
         table_paths=tables,
@@ -165,7 +166,11 @@ def test_summarise_writes_flat_tables_in_the_documented_order(tmp_path):
         all_draws_path=out["null_draws.csv"],
         verdict_path=out["verdict.csv"],
         verdict_html=out["verdict.html"],
+        verdict_md=out["verdict.md"],
     )
+    markdown = out["verdict.md"].read_text()
+    assert markdown.startswith("# Verdict\n\n## Headline\n\n**fashion_mnist / cnn / pgd** (seed 0; 40 image pairs")
+    assert "**fashion_mnist / cnn / fgsm**" in markdown and "| reading |" in markdown
     with open(out["summary.csv"]) as handle:
         header = next(csv.reader(handle))
     assert header[:9] == ["dataset", "model", "seed", "attack", "view", "statistic", "direction", "k", "n"]
@@ -178,6 +183,7 @@ def test_summarise_writes_flat_tables_in_the_documented_order(tmp_path):
     assert rows[0]["random_draws"] == 100
     page = out["verdict.html"].read_text()
     assert "≤ 0.02" in page and "more related than the random re-pairing" in page  # two-sided floor 2/101
+    assert page.index("<h3>Headline</h3>") < page.index("<h3>Verdict</h3>")
     assert (tmp_path / "out" / "summary.json").is_file()
 
 

@@ -37,6 +37,7 @@ rule summary:
         table=f"{RESULTS}/summary.csv",
         null_draws=f"{RESULTS}/null_draws.csv",
         verdict=VERDICT,
+        verdict_md=f"{RESULTS}/verdict.md",
         verdict_html=report(
             f"{RESULTS}/verdict.html",
             caption="../report/verdict.rst",
