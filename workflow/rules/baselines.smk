@@ -157,11 +157,12 @@ rule baseline_mean_maps:
 
 
 rule baseline_known_answer:
-    """Which measure recovers the planted bands of a synthetic dataset: learned maps against every baseline."""
+    """Which measure recovers the planted bands of a dataset: learned maps against every baseline."""
     input:
         baseline_library(),
         library("known_answer", "synthetic"),
         unpack(heat_map_input),
+        unpack(planted_bands_input),
         weights=WEIGHTS,
         essential=ESSENTIAL_MAPS,
         adversarial=expand(
@@ -184,8 +185,9 @@ rule baseline_known_answer:
         dataset=dataset_settings,
         attacks=list(config["attacks"]),
         device=setting(config, "device"),
+        blank_confidence=setting(config, "known_answer", "blank_confidence"),
     wildcard_constraints:
-        dataset=SYNTHETIC_DATASET,
+        dataset=PLANTED_BAND_DATASET,
     log:
         f"{LOGS}/baseline_known_answer.log",
     threads: 1

@@ -3,7 +3,8 @@ from pathlib import Path
 
 from freqmaps.attacks import check_attack
 from freqmaps.config import check_pool_fits, experiment_name, setting, validate_config
-from freqmaps.data import check_source, dataset_info, is_synthetic
+from freqmaps.data import check_source, dataset_info, has_planted_bands
+from freqmaps.synthetic import read_bands
 from freqmaps.frequency_bias.variants import MODEL_PREFIX, variant_models
 from freqmaps.models import weights_inputs
 from freqmaps.training import check_model_config
@@ -65,6 +66,8 @@ _infos = {}
 for _name, _dataset in config["datasets"].items():
     check_source(_name, _dataset)  # missing or damaged files, a bad class list or size fail here, before any job
     _infos[_name] = dataset_info(_name, _dataset)
+    if _dataset.get("bands"):  # a planted-bands file that cannot be read fails here, naming the key
+        read_bands(_dataset["bands"], f"datasets.{_name}.bands", _infos[_name].num_classes, _infos[_name].size)
 check_pool_fits(config, _infos)
 for _name, _model in config["models"].items():
     check_model_config(_name, _model)  # unknown architecture, absent weights file, impossible training mode

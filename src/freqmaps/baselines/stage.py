@@ -238,6 +238,7 @@ def known_answer(
     heat_map_path,
     device: str,
     out_path,
+    blank_confidence: float = 0.5,
 ) -> None:
     """Which measure recovers the planted bands: learned maps and every baseline, one table (precision, recall).
 
@@ -247,12 +248,11 @@ def known_answer(
     out of the supports, the top-m and the mass (docs/METHOD.md §4.1); its share is a column. Images of the
     class the model gives the empty image are left out, as in the known-answer check of the maps.
     """
-    from freqmaps.known_answer import blank_class
-    from freqmaps.synthetic import SyntheticSettings, class_bands
+    from freqmaps.known_answer import NO_BLANK, blank_class, planted_bands
 
     classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
-    bands = class_bands(SyntheticSettings.from_config(data_cfg))
-    blank = blank_class(classifier)
+    bands = planted_bands(dataset, data_cfg, classifier.info.num_classes, classifier.info.size)
+    blank = blank_class(classifier, blank_confidence)
     rows = []
 
     def judge(measure: str, attack: str, learned: dict[str, torch.Tensor], baselines: dict | None, band: str) -> None:
@@ -280,7 +280,10 @@ def known_answer(
     for attack, path in adversarial_paths.items():
         judge("adversarial_maps", attack, _kept(path), _baseline_file(attack_baseline_paths[attack]), "adversarial")
     write_csv(out_path, rows)
-    write_json(sidecar_path(out_path), {"blank_class": blank, "rows": rows, **provenance(classifier.device, None)})
+    write_json(
+        sidecar_path(out_path),
+        {"blank_class": None if blank == NO_BLANK else blank, "rows": rows, **provenance(classifier.device, None)},
+    )
 
 
 def _baseline_file(path) -> dict[str, Any]:
