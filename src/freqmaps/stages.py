@@ -441,6 +441,7 @@ def run_facts(
                 "clean_accuracy": attack_meta["clean_accuracy"],
                 "attack_success_rate": attack_meta["success_rate"],
                 "robust_accuracy": attack_meta["robust_accuracy"],
+                "augmentation_override": model_meta.get("augmentation_override", ""),
             }
         )
         for kind, path in (("essential", e_path), ("adversarial", a_path)):
@@ -469,7 +470,8 @@ RUN_FACTS_DOC = (
     "the attacked images. Maps per kind (essential, adversarial): kept, and dropped because the clean image was "
     "misclassified, the attack failed, the masked image lost its target class, or the loss was NaN; "
     "stopped_at_max_steps counts kept maps whose optimisation hit max_steps before converging; dc_share is the "
-    "mean share of a kept map's L1 mass at the zero frequency (DC, docs/METHOD.md §4.1)."
+    "mean share of a kept map's L1 mass at the zero frequency (DC, docs/METHOD.md §4.1); augmentation_override "
+    "warns when the model's base_augmentation replaced the dataset's own training augmentation."
 )
 
 

@@ -108,4 +108,4 @@ def test_planted_band_table_has_every_measure_and_the_maps_find_the_bands(known_
         for key in ("chosen_in_band", "recall_image", "recall_class"):
             assert 0 <= float(row[key]) <= 1
     record = json.loads((known_answer_run / KNOWN_ANSWER_RUN / "baselines/known_answer.json").read_text())
-    assert record["blank_class"] in range(4)
+    assert record["blank_class"] in (None, *range(4))  # None: the model gives the empty image no confident class
