@@ -50,16 +50,21 @@ def blank_class(classifier: FrozenClassifier, confidence: float = 0.5) -> int:
     return top if probabilities[top] >= confidence else NO_BLANK
 
 
-def planted_bands(dataset: str, data_cfg: dict[str, Any], n_classes: int, size: int) -> torch.Tensor:
-    """The planted frequencies of a dataset, bool [classes, size, size] (shifted): generated ones for synthetic
-    data, else the dataset's ``bands`` file; a dataset with neither is an error naming the key."""
-    if is_synthetic(dataset, data_cfg):
-        return class_bands(SyntheticSettings.from_config(data_cfg))
+def require_planted_bands(dataset: str, data_cfg: dict[str, Any]) -> None:
+    """An error naming the key when a dataset has no planted bands (before any model or map is read)."""
     if not has_planted_bands(dataset, data_cfg):
         raise ValueError(
             f"known answer: dataset {dataset!r} has no planted bands; set datasets.{dataset}.bands to a safetensors "
             "file holding bool `bands` [classes, H, W] (or use a synthetic dataset)"
         )
+
+
+def planted_bands(dataset: str, data_cfg: dict[str, Any], n_classes: int, size: int) -> torch.Tensor:
+    """The planted frequencies of a dataset, bool [classes, size, size] (shifted): generated ones for synthetic
+    data, else the dataset's ``bands`` file; a dataset with neither is an error naming the key."""
+    require_planted_bands(dataset, data_cfg)
+    if is_synthetic(dataset, data_cfg):
+        return class_bands(SyntheticSettings.from_config(data_cfg))
     return read_bands(data_cfg["bands"], f"datasets.{dataset}.bands", n_classes, size)
 
 
@@ -138,6 +143,7 @@ def known_answer(
     """Every known-answer measure of one model: a JSON record, a per-class table and the layout figure."""
     from freqmaps import figures
 
+    require_planted_bands(dataset, data_cfg)
     classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
     info = classifier.info
     bands = planted_bands(dataset, data_cfg, info.num_classes, info.size)

@@ -248,8 +248,9 @@ def known_answer(
     out of the supports, the top-m and the mass (docs/METHOD.md §4.1); its share is a column. Images of the
     class the model gives the empty image are left out, as in the known-answer check of the maps.
     """
-    from freqmaps.known_answer import NO_BLANK, blank_class, planted_bands
+    from freqmaps.known_answer import NO_BLANK, blank_class, planted_bands, require_planted_bands
 
+    require_planted_bands(dataset, data_cfg)
     classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
     bands = planted_bands(dataset, data_cfg, classifier.info.num_classes, classifier.info.size)
     blank = blank_class(classifier, blank_confidence)
