@@ -44,7 +44,7 @@ rule all:
         VERDICT,
         RUN_FACTS,
         figure_targets(),
-        expand_models(KNOWN_ANSWER, dataset=synthetic_datasets()),
+        expand_models(KNOWN_ANSWER, dataset=planted_band_datasets()),
         baseline_targets(),
 
 
@@ -81,9 +81,9 @@ rule frequency_bias:
 
 
 rule known_answer:
-    """Known-answer validation of every model on every synthetic dataset."""
+    """Known-answer validation of every model on every dataset with planted bands (synthetic, or a bands file)."""
     input:
-        expand_models(KNOWN_ANSWER, dataset=synthetic_datasets()),
+        known_answer_targets,
 
 
 rule baselines:

@@ -18,4 +18,5 @@ stage.known_answer(
     heat_map_path=sm.input.get("heat_map"),
     device=sm.params.device,
     out_path=sm.output.table,
+    blank_confidence=sm.params.blank_confidence,
 )

@@ -15,4 +15,5 @@ known_answer.known_answer(
     adversarial_paths=dict(zip(sm.params.attacks, sm.input.adversarial, strict=True)),
     device=sm.params.device,
     out=dict(sm.output.items()),
+    blank_confidence=sm.params.blank_confidence,
 )

@@ -15,4 +15,6 @@ summarise(
     all_draws_path=sm.output.null_draws,
     verdict_path=sm.output.verdict,
     verdict_html=sm.output.verdict_html,
+    min_pairs=sm.params.min_pairs,
+    verdict_md=sm.output.verdict_md,
 )

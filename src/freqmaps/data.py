@@ -763,6 +763,11 @@ def is_synthetic(name: str, cfg: dict[str, Any] | None = None) -> bool:
     return source == "synthetic" if source else name == "synthetic" or name.startswith("synthetic_")
 
 
+def has_planted_bands(name: str, cfg: dict[str, Any] | None = None) -> bool:
+    """Whether a dataset's planted frequencies are known: generated (synthetic) or given as a ``bands`` file."""
+    return is_synthetic(name, cfg) or bool((cfg or {}).get("bands"))
+
+
 def dataset_info(name: str, cfg: dict[str, Any] | None = None, size: int | None = None) -> DatasetInfo:
     """What a model needs to know about a configured dataset (at ``size`` px when given)."""
     cfg = cfg or {}

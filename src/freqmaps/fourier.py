@@ -151,3 +151,25 @@ def low_frequency_share(shifted_masks: torch.Tensor, radius_fraction: float = 0.
     inside = radius <= radius_fraction * height
     energy = masks**2
     return energy[..., inside].flatten(1).sum(1) / energy.flatten(1).sum(1).clamp(min=1e-300)
+
+
+# ------------------------------------------------------------------ the zero frequency (docs/METHOD.md §4.1)
+def dc_index(height: int, width: int) -> tuple[int, int]:
+    """Where the zero frequency sits on a shifted spectrum (``fftshift`` puts it at (H // 2, W // 2))."""
+    return height // 2, width // 2
+
+
+def dc_share(maps: torch.Tensor) -> torch.Tensor:
+    """Share of each shifted map's L1 mass (channels summed) at the zero frequency: maps [N, C, H, W] -> [N]
+    (0 for an all-zero map)."""
+    mass = maps.double().abs().sum(1)
+    row, column = dc_index(*mass.shape[-2:])
+    return mass[:, row, column] / mass.flatten(1).sum(1).clamp(min=1e-300)
+
+
+def without_dc(maps: torch.Tensor) -> torch.Tensor:
+    """A copy of shifted maps [..., H, W] with the zero-frequency entry set to 0."""
+    out = maps.clone()
+    row, column = dc_index(*maps.shape[-2:])
+    out[..., row, column] = 0
+    return out

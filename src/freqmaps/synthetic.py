@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from freqmaps.fourier import polar_frequencies
+from freqmaps.fourier import polar_frequencies, without_dc
 
 LAYOUTS = ("rings", "wedges", "scales")
 
@@ -137,11 +137,36 @@ def generate(settings: SyntheticSettings, split: str, batch: int = 2048) -> tupl
     return images, labels
 
 
+def read_bands(path: str, key: str, n_classes: int, size: int) -> torch.Tensor:
+    """The planted bands of a dataset from its ``bands`` file (config key ``key``): bool [n_classes, size, size]
+    on the shifted spectrum. A missing file, a missing tensor or a wrong shape is an error naming the key."""
+    from pathlib import Path
+
+    from safetensors import safe_open
+
+    if not Path(path).is_file():
+        raise ValueError(f"{key}: {path} not found (a safetensors file holding bool `bands` [classes, H, W])")
+    with safe_open(path, framework="pt") as handle:
+        if "bands" not in handle.keys():
+            raise ValueError(f"{key}: {path} holds {sorted(handle.keys())}, no tensor named `bands`")
+        bands = handle.get_tensor("bands")
+    if bands.dtype != torch.bool or tuple(bands.shape) != (n_classes, size, size):
+        raise ValueError(
+            f"{key}: `bands` in {path} is {bands.dtype} {list(bands.shape)}; the dataset needs bool "
+            f"[{n_classes}, {size}, {size}] (one planted frequency set per class, shifted spectrum)"
+        )
+    return bands
+
+
 # ------------------------------------------------------------------ known-answer measures
 def band_mass(maps: torch.Tensor, regions: torch.Tensor) -> torch.Tensor:
-    """Share of each map's L1 mass (channels summed) inside its region: maps [N, C, H, W] (shifted), regions
-    bool [N, H, W]. Returns [N]."""
-    mass = maps.double().abs().sum(1)
+    """Share of each map's non-DC L1 mass (channels summed) inside its region: maps [N, C, H, W] (shifted),
+    regions bool [N, H, W]. Returns [N].
+
+    The zero frequency is left out of both sides: every map keeps it (it sets the image's brightness, which
+    no class owns) and no planted band contains it, so counting it would judge a map that finds its band
+    exactly by how much brightness it also keeps. Its share is reported beside (:func:`dc_share`)."""
+    mass = without_dc(maps.double().abs().sum(1))
     return (mass * regions).flatten(1).sum(1) / mass.flatten(1).sum(1).clamp(min=1e-300)
 
 

@@ -192,6 +192,17 @@ def prepare_classifier(
     return model, input_spec, record
 
 
+def augmentation_override(base_augmentation: str | None, info: DatasetInfo) -> str:
+    """A warning when the model's ``base_augmentation`` replaces the dataset's own (e.g. a flip on
+    orientation-coded data, where it mixes classes); empty when it does not."""
+    if base_augmentation is None or base_augmentation == info.augmentation:
+        return ""
+    return (
+        f"models.*.train.base_augmentation: {base_augmentation!r} overrides dataset {info.name!r}'s own "
+        f"augmentation {info.augmentation!r}"
+    )
+
+
 def _set_train_mode(model: nn.Module, mode: TrainingMode) -> None:
     """Training mode for a trained network; a frozen backbone keeps its batch-norm statistics (eval mode)."""
     model.train(not mode.frozen_backbone)
@@ -209,10 +220,14 @@ def train_classifier(
     ``spec`` describes (default: the builtin ``settings.arch``); returns it in eval mode and its metrics."""
     from tqdm import tqdm
 
+    override = augmentation_override(settings.base_augmentation, train.info)
+    if override:
+        log.warning("%s", override)
     settings.base_augmentation = settings.base_augmentation or train.info.augmentation  # recorded as used
     spec = spec or ModelSpec(arch=settings.arch)
     mode = TRAINING_MODES[settings.mode]
     model, _, record = prepare_classifier(spec, train.info, settings.mode)
+    record["augmentation_override"] = override
     model = model.to(device)
     started = time.time()
     if mode.trainable is None:

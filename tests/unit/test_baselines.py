@@ -251,22 +251,34 @@ def test_band_recovery_known_answers():
     assert result["recall_class"] == pytest.approx((1.0 + 0.0) / 2)
 
 
-def _imbalance(direction, k, value, p):
-    return {"statistic": "information_imbalance", "direction": direction, "k": k, "value": value, "random_p_value": p}
+def _imbalance(direction, k, value, p, ci_low, n=50):
+    return {
+        "statistic": "information_imbalance",
+        "direction": direction,
+        "k": k,
+        "n": n,
+        "value": value,
+        "ci_low": ci_low,
+        "random_p_value": p,
+    }
 
 
-@pytest.mark.parametrize(
-    "b_to_e,e_to_b,p,verdict",
-    [(0.2, 0.6, 0.01, "little"), (0.6, 0.2, 0.01, "some"), (0.9, 0.3, 0.5, "much")],
-)
-def test_reading_of_the_two_imbalance_directions(b_to_e, e_to_b, p, verdict):
+def test_map_adds_is_read_at_every_k_and_says_when_they_disagree():
+    """k = 1: Δ(B→E) at its floor (k + 1) / n = 0.04 within its interval: nothing; k = 3: below its null but
+    well above the floor 0.08: some; a third k not below the null: everything."""
     rows = [
-        _imbalance("B_to_E", 1, b_to_e, p),
-        _imbalance("E_to_B", 1, e_to_b, 0.01),
-        _imbalance("B_to_E", 5, 0.99, 0.9),  # only the smallest k is read
-        _imbalance("E_to_B", 5, 0.01, 0.01),
+        _imbalance("B_to_E", 1, 0.05, 0.01, 0.03),
+        _imbalance("E_to_B", 1, 0.3, 0.01, 0.2),
+        _imbalance("B_to_E", 3, 0.4, 0.01, 0.3),
+        _imbalance("E_to_B", 3, 0.4, 0.01, 0.3),
+        _imbalance("B_to_E", 5, 0.95, 0.4, 0.9),
+        _imbalance("E_to_B", 5, 0.2, 0.01, 0.1),
     ]
-    assert agreement.reading(rows, ("B", "E"))["map_adds"] == verdict
+    reading = agreement.reading(rows, ("B", "E"))
+    assert reading["map_adds"] == "depends on k"
+    assert reading["map_adds_per_k"] == "k=1: nothing; k=3: some; k=5: everything"
+    assert reading["k"] == 1 and reading["delta_floor"] == pytest.approx(2 / 50)
+    assert agreement.reading(rows[:2], ("B", "E"))["map_adds"] == "nothing"
 
 
 def test_a_baseline_equal_to_the_map_agrees_at_every_level():
@@ -286,8 +298,9 @@ def test_a_baseline_equal_to_the_map_agrees_at_every_level():
         assert imbalance["value"] == pytest.approx(2 / imbalance["n"])  # every nearest neighbour kept: rank 1
         assert "within_class_p_value" in mine[("cosine", "")] or level == "class_mean"
     assert {d["level"] for d in draws} == set(agreement.LEVELS)
-    reading = agreement.reading([r for r in rows if r["level"] == "image"], ("B", "E"))
-    assert reading["map_adds"] == "little"
+    image = [r for r in rows if r["level"] == "image"]
+    reading = agreement.reading(image, ("B", "E"), [d for d in draws if d["level"] == "image"])
+    assert reading["map_adds"] == "nothing"
 
 
 def test_an_unrelated_baseline_leaves_the_map_unexplained():
@@ -300,7 +313,7 @@ def test_an_unrelated_baseline_leaves_the_map_unexplained():
     rows, _ = agreement.compare_with_map(
         baseline, learned, torch.arange(60) % 3, ("B", "E"), settings, ["image"], 0, torch.device("cpu")
     )
-    assert agreement.reading(rows, ("B", "E"))["map_adds"] == "much"
+    assert agreement.reading(rows, ("B", "E"))["map_adds"] == "everything"
 
 
 def test_agreement_job_uses_the_baselines_own_nulls_and_k_and_keeps_the_known_answer(tmp_path):
@@ -343,7 +356,7 @@ def test_agreement_job_uses_the_baselines_own_nulls_and_k_and_keeps_the_known_an
             assert r["value"] == pytest.approx(2 / r["n"])
     assert all(r["value"] == pytest.approx(1.0) for r in rows if r["statistic"] == "cosine")
     readings = read_json(tmp_path / "table.json")["readings"]
-    assert {r["map_adds"] for r in readings if r["level"] == "image"} == {"little"}
+    assert {r["map_adds"] for r in readings if r["level"] == "image"} == {"nothing"}
 
 
 def test_each_map_set_meets_the_baselines_on_its_own_kept_images(tmp_path):
@@ -402,7 +415,7 @@ def test_summary_names_each_table_by_the_run_the_workflow_passes_not_by_its_path
     from freqmaps.baselines import stage
     from freqmaps.io import read_csv, write_json
 
-    reading = {"baseline": "gradient_spectrum", "map": "essential", "level": "image", "map_adds": "little"}
+    reading = {"baseline": "gradient_spectrum", "map": "essential", "level": "image", "map_adds": "nothing"}
     rows = [
         {"baseline": "gradient_spectrum", "map": "essential", "level": "image", "statistic": "cosine", "value": 0.5}
     ]
@@ -413,6 +426,6 @@ def test_summary_names_each_table_by_the_run_the_workflow_passes_not_by_its_path
     stage.summarise(runs=[run], sidecars=[sidecar], out_path=out)
     (row,) = read_csv(out)
     assert (row["dataset"], row["model"], row["seed"], row["attack"]) == ("fashion_mnist", "cnn", "3", "pgd")
-    assert row["map_adds"] == "little" and float(row["cosine"]) == 0.5
+    assert row["map_adds"] == "nothing" and float(row["cosine"]) == 0.5
     with pytest.raises(ValueError, match="2 runs but 1 agreement tables"):
         stage.summarise(runs=[run, run], sidecars=[sidecar], out_path=out)

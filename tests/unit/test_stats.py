@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from freqmaps import stats
+from freqmaps.stats.compare import NULL_COLUMNS
 from tests.conftest import FIXTURES
 from tests.golden import golden_map_like
 
@@ -404,10 +405,11 @@ def test_compare_values_and_null_draws_equal_the_direct_functions(map_like):
             assert _draws(comparison, *key[:1], kind, *key[1:]) == pytest.approx(list(expected), rel=1e-12, abs=1e-12)
             larger = row["related_when"] == "larger"
             assert row[f"{kind}_p_value"] == stats.permutation_p(row["value"], expected, larger)
+            assert row[f"{kind}_p_less"] == stats.permutation_p(row["value"], expected, not larger)
             assert row[f"{kind}_null_mean"] == pytest.approx(expected.mean(), rel=1e-12)
     assert list(comparison.rows[0]) == [
         *stats.COLUMNS,
-        *(f"{kind}_{column}" for kind in settings.nulls for column in ("null_mean", "null_sd", "p_value")),
+        *(f"{kind}_{column}" for kind in settings.nulls for column in NULL_COLUMNS),
         "note",
     ]
     assert comparison.details["information_imbalance"]["ties"] == 0
@@ -626,8 +628,10 @@ def test_correlate_writes_flat_rows_long_null_draws_and_the_figures_read_them(tm
     with open(out[""]) as handle:
         reader = csv.DictReader(handle)
         rows = list(reader)
-    nulls = [f"{kind}_{c}" for kind in stats.NULLS for c in ("null_mean", "null_sd", "p_value")]
-    assert reader.fieldnames == ["view", *stats.COLUMNS, *nulls, "note"]
+    nulls = [f"{kind}_{c}" for kind in stats.NULLS for c in ("null_mean", "null_sd", "p_value", "p_less")]
+    dc = ["dc", "value_with_dc", "E_dc_share", "A_dc_share"]  # stats.dc: separate, the default
+    converged = ["essential_at_max_steps", "adversarial_at_max_steps"]
+    assert reader.fieldnames == ["view", *stats.COLUMNS, *nulls, *dc, *converged, "note"]
     k40 = [r for r in rows if r["k"] == "40"]
     assert len(k40) == 4 and all(
         r["value"] == "nan" and r["note"] == "information_imbalance: k=40 >= n=30 pairs" for r in k40

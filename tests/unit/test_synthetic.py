@@ -115,11 +115,12 @@ def test_known_answer_measures_on_constructed_maps():
 
 
 def test_known_answer_refuses_a_dataset_without_planted_bands(tmp_path):
-    """Only synthetic datasets have a known answer: any other name stops before a model or map is read."""
+    """A dataset without planted bands (not synthetic, no bands file) stops before a model or map is read,
+    naming the key that would give it bands."""
     from freqmaps.known_answer import known_answer
 
     absent = tmp_path / "absent.safetensors"
-    with pytest.raises(ValueError, match="'fashion_mnist' has no planted bands"):
+    with pytest.raises(ValueError, match=r"'fashion_mnist' has no planted bands; set datasets\.fashion_mnist\.bands"):
         known_answer(
             dataset="fashion_mnist",
             data_cfg={},

@@ -15,8 +15,11 @@ from freqmaps import stages, verdict
 NULLS = ("random", "within_class")
 
 
-def contract_row(statistic="cosine", value=0.5, p=(0.01, 0.5), means=(0.1, 0.45), sds=(0.1, 0.05), **extra):
-    """One row as freqmaps.stats.compare returns it (the agreed contract, keys in its order)."""
+def contract_row(
+    statistic="cosine", value=0.5, p=(0.01, 0.5), means=(0.1, 0.45), sds=(0.1, 0.05), p_less=(0.99, 0.5), **extra
+):
+    """One row as freqmaps.stats.compare returns it (the agreed contract, keys in its order); ``p`` are the
+    p-values of being more related than each null, ``p_less`` of being less related."""
     row = {
         "statistic": statistic,
         "direction": extra.pop("direction", ""),
@@ -28,8 +31,10 @@ def contract_row(statistic="cosine", value=0.5, p=(0.01, 0.5), means=(0.1, 0.45)
         "ci_method": "jackknife",
         "related_when": extra.pop("related_when", "larger"),
     }
-    for null, mean, sd, p_value in zip(NULLS, means, sds, p, strict=True):
-        row.update({f"{null}_null_mean": mean, f"{null}_null_sd": sd, f"{null}_p_value": p_value})
+    for null, mean, sd, p_value, less in zip(NULLS, means, sds, p, p_less, strict=True):
+        row.update(
+            {f"{null}_null_mean": mean, f"{null}_null_sd": sd, f"{null}_p_value": p_value, f"{null}_p_less": less}
+        )
     row["note"] = extra.pop("note", "")
     assert not extra
     return row
@@ -75,18 +80,28 @@ def test_verdict_rows_adjust_over_the_whole_run_and_read_in_words():
         ),
     ]
     rows = verdict.verdict_rows(summary, {})
-    family = [r[f"{n}_p_value"] for r in summary for n in NULLS]
+    family = [min(1, 2 * min(r[f"{n}_p_value"], r[f"{n}_p_less"])) for r in summary for n in NULLS]
+    assert [r[f"{n}_p_two_sided"] for r in rows for n in NULLS] == pytest.approx(family)
     expected = scipy.stats.false_discovery_control(family, method="bh")
     assert [r[f"{n}_p_adjusted"] for r in rows for n in NULLS] == pytest.approx(expected)
-    assert rows[0]["reading"] == "related beyond the random re-pairing; not beyond the within-class re-pairing"
-    assert rows[1]["reading"] == "related beyond the random re-pairing and the within-class re-pairing"
-    assert rows[2]["reading"] == "not related beyond the random re-pairing or the within-class re-pairing"
+    assert (
+        rows[0]["reading"]
+        == "more related than the random re-pairing; not distinguishable from the within-class re-pairing"
+    )
+    assert rows[1]["reading"] == "more related than the random re-pairing and the within-class re-pairing"
+    assert rows[2]["reading"] == "not distinguishable from the random re-pairing and the within-class re-pairing"
     assert rows[2]["random_z"] == pytest.approx((0.98 - 0.9) / 0.1)  # smaller is related: positive z
     assert list(rows[0])[:8] == ["dataset", "model", "attack", "view", "statistic", "direction", "k", "seed"]
     for null in NULLS:
-        assert [f"{null}_null_mean", f"{null}_null_sd", f"{null}_z", f"{null}_p_value", f"{null}_p_adjusted"] == [
-            c for c in rows[0] if c.startswith(f"{null}_") and not c.endswith("_draws")
-        ]
+        assert [
+            f"{null}_null_mean",
+            f"{null}_null_sd",
+            f"{null}_z",
+            f"{null}_p_value",
+            f"{null}_p_less",
+            f"{null}_p_two_sided",
+            f"{null}_p_adjusted",
+        ] == [c for c in rows[0] if c.startswith(f"{null}_") and not c.endswith("_draws")]
 
 
 def test_a_value_that_could_not_be_computed_reads_so():
@@ -141,7 +156,8 @@ def test_summarise_writes_flat_tables_in_the_documented_order(tmp_path):
         runs.append({"dataset": "fashion_mnist", "model": "cnn", "seed": 0, "attack": attack})
         tables.append(tmp_path / f"{attack}.csv")
         draws.append(tmp_path / f"{attack}_draws.csv")
-    out = {name: tmp_path / "out" / name for name in ("summary.csv", "null_draws.csv", "verdict.csv", "verdict.html")}
+    names = ("summary.csv", "null_draws.csv", "verdict.csv", "verdict.html", "verdict.md")
+    out = {name: tmp_path / "out" / name for name in names}
     stages.summarise(
         runs=runs,
         table_paths=tables,
@@ -150,7 +166,11 @@ def test_summarise_writes_flat_tables_in_the_documented_order(tmp_path):
         all_draws_path=out["null_draws.csv"],
         verdict_path=out["verdict.csv"],
         verdict_html=out["verdict.html"],
+        verdict_md=out["verdict.md"],
     )
+    markdown = out["verdict.md"].read_text()
+    assert markdown.startswith("# Verdict\n\n## Headline\n\n**fashion_mnist / cnn / pgd** (seed 0; 40 image pairs")
+    assert "**fashion_mnist / cnn / fgsm**" in markdown and "| reading |" in markdown
     with open(out["summary.csv"]) as handle:
         header = next(csv.reader(handle))
     assert header[:9] == ["dataset", "model", "seed", "attack", "view", "statistic", "direction", "k", "n"]
@@ -162,7 +182,8 @@ def test_summarise_writes_flat_tables_in_the_documented_order(tmp_path):
     assert rows[0]["random_p_value"] == pytest.approx(1 / 101)  # the CSV stays numeric
     assert rows[0]["random_draws"] == 100
     page = out["verdict.html"].read_text()
-    assert "&lt; 0.01" in page and "related beyond the random re-pairing" in page
+    assert "≤ 0.02" in page and "more related than the random re-pairing" in page  # two-sided floor 2/101
+    assert page.index("<h3>Headline</h3>") < page.index("<h3>Verdict</h3>")
     assert (tmp_path / "out" / "summary.json").is_file()
 
 

@@ -13,7 +13,7 @@ def baseline_targets():
     targets += expand_attacks(BASELINE_MEAN_MAPS_FIGURE)
     if "fourier_heat_map" in BASELINE_MEASURES:
         targets += expand_models(HEAT_MAP_FIGURE)
-    targets += expand_models(BASELINE_KNOWN_ANSWER, dataset=synthetic_datasets())
+    targets += expand_models(BASELINE_KNOWN_ANSWER, dataset=planted_band_datasets())
     return targets
 
 

@@ -154,10 +154,11 @@ rule baseline_mean_maps:
 
 
 rule baseline_known_answer:
-    """Which measure recovers the planted bands of a synthetic dataset: learned maps against every baseline."""
+    """Which measure recovers the planted bands of a dataset: learned maps against every baseline."""
     input:
         code_of("baseline_known_answer.py"),
         unpack(heat_map_input),
+        unpack(planted_bands_input),
         weights=WEIGHTS,
         essential=ESSENTIAL_MAPS,
         adversarial=expand(
@@ -180,8 +181,9 @@ rule baseline_known_answer:
         dataset=dataset_settings,
         attacks=list(config["attacks"]),
         device=setting(config, "device"),
+        blank_confidence=setting(config, "known_answer", "blank_confidence"),
     wildcard_constraints:
-        dataset=SYNTHETIC_DATASET,
+        dataset=PLANTED_BAND_DATASET,
     log:
         f"{LOGS}/baseline_known_answer.log",
     threads: 1

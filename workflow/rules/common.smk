@@ -3,10 +3,13 @@ from pathlib import Path
 
 from freqmaps.attacks import check_attack
 from freqmaps.config import check_pool_fits, experiment_name, setting, validate_config
-from freqmaps.data import check_source, dataset_info, is_synthetic
+from freqmaps.data import check_source, dataset_info, has_planted_bands
+from freqmaps.synthetic import read_bands
 from freqmaps.frequency_bias.variants import MODEL_PREFIX, variant_models
 from freqmaps.models import weights_inputs
 from freqmaps.training import check_model_config
+from freqmaps.verdict import null_draws_warning
+from snakemake.logging import logger
 
 # Everything a job would trip over is checked here, before any job: the schema (key path, value, allowed
 # values), the bounds between keys, the dataset files, and that the pooling fits the maps.
@@ -63,6 +66,8 @@ _infos = {}
 for _name, _dataset in config["datasets"].items():
     check_source(_name, _dataset)  # missing or damaged files, a bad class list or size fail here, before any job
     _infos[_name] = dataset_info(_name, _dataset)
+    if _dataset.get("bands"):  # a planted-bands file that cannot be read fails here, naming the key
+        read_bands(_dataset["bands"], f"datasets.{_name}.bands", _infos[_name].num_classes, _infos[_name].size)
 check_pool_fits(config, _infos)
 for _name, _model in config["models"].items():
     check_model_config(_name, _model)  # unknown architecture, absent weights file, impossible training mode
@@ -72,6 +77,13 @@ for _name, _attack in config["attacks"].items():
 # The main experiment runs on the models the config names; the frequency-bias study adds one model per
 # variant (bias_<variant>), built from its shared recipe, reachable through the frequency_bias target.
 MAIN_MODELS = list(config["models"])
+# Too few null draws for the verdict's number of tests is said before the run (docs/METHOD.md §4.10).
+_draws_warning = null_draws_warning(
+    {key: setting(config, "stats", key) for key in ("statistics", "views", "k", "nulls", "n_null")},
+    len(config["datasets"]) * len(MAIN_MODELS) * len(config["seeds"]) * len(config["attacks"]),
+)
+if _draws_warning:
+    logger.warning(_draws_warning)
 STUDY = config.get("frequency_bias")
 MODELS = {**config["models"], **variant_models(config)}  # config["models"] stays what the config names
 validate_config(  # the study's merged recipes

@@ -86,13 +86,32 @@ def study_settings(key):
     return canonical((STUDY or {}).get(key, {}))
 
 
-def synthetic_datasets():
-    return [name for name, settings in config["datasets"].items() if is_synthetic(name, settings)]
+def planted_band_datasets():
+    """The configured datasets whose planted bands are known: synthetic ones, and any with a `bands` file."""
+    return [name for name, settings in config["datasets"].items() if has_planted_bands(name, settings)]
 
 
-# The configured datasets that freqmaps.data.is_synthetic calls synthetic, as a wildcard constraint; (?!) matches
-# nothing, so with no synthetic dataset there is no known-answer job.
-SYNTHETIC_DATASET = "|".join(map(re.escape, synthetic_datasets())) or "(?!)"
+def known_answer_targets(wildcards=None):
+    """The known-answer files of every model on every dataset with planted bands; none is an error naming the key."""
+    datasets = planted_band_datasets()
+    if not datasets:
+        raise ValueError(
+            f"known_answer: no dataset of {CONFIG_SOURCE} has planted bands ({', '.join(config['datasets'])}); "
+            "set datasets.<name>.bands to a safetensors file holding bool `bands` [classes, H, W], or add a "
+            "synthetic dataset"
+        )
+    return expand_models(KNOWN_ANSWER, dataset=datasets)
+
+
+def planted_bands_input(wildcards):
+    """A dataset's bands file, when it has one (synthetic bands are generated from the settings)."""
+    bands = config["datasets"][wildcards.dataset].get("bands")
+    return {"bands": bands} if bands else {}
+
+
+# The configured datasets with planted bands, as a wildcard constraint; (?!) matches nothing, so with none there
+# is no known-answer job.
+PLANTED_BAND_DATASET = "|".join(map(re.escape, planted_band_datasets())) or "(?!)"
 
 
 def experiment_runs():

@@ -1,5 +1,5 @@
-# Known-answer validation on synthetic datasets (datasets named synthetic or synthetic_<name>): do the
-# essential maps find the planted bands, and where do the adversarial maps put their mass?
+# Known-answer validation on datasets with planted bands (synthetic ones, and tensors or image folders with a
+# `bands` file): do the essential maps find the planted bands, and where do the adversarial maps put their mass?
 # Target: `snakemake known_answer`.
 import re
 
@@ -8,6 +8,7 @@ rule known_answer_model:
     """Planted bands against learned essential and adversarial maps of one model."""
     input:
         code_of("known_answer.py"),
+        unpack(planted_bands_input),
         weights=WEIGHTS,
         essential=ESSENTIAL_MAPS,
         adversarial=expand(
@@ -29,8 +30,9 @@ rule known_answer_model:
         dataset=dataset_settings,
         attacks=list(config["attacks"]),
         device=setting(config, "device"),
+        blank_confidence=setting(config, "known_answer", "blank_confidence"),
     wildcard_constraints:
-        dataset=SYNTHETIC_DATASET,
+        dataset=PLANTED_BAND_DATASET,
     log:
         f"{LOGS}/known_answer.log",
     threads: 1

@@ -37,6 +37,7 @@ rule summary:
         table=f"{RESULTS}/summary.csv",
         null_draws=f"{RESULTS}/null_draws.csv",
         verdict=VERDICT,
+        verdict_md=f"{RESULTS}/verdict.md",
         verdict_html=report(
             f"{RESULTS}/verdict.html",
             caption="../report/verdict.rst",
@@ -46,6 +47,7 @@ rule summary:
         sidecar=f"{RESULTS}/summary.json",
     params:
         runs=experiment_runs(),
+        min_pairs=setting(config, "stats", "min_pairs"),
     log:
         f"{LOGS_ROOT}/summary.log",
     localrule: True

@@ -20,6 +20,7 @@ from freqmaps.baselines.files import baseline_file, kept_maps, rows_of
 from freqmaps.classifier import analysed_images, load_frozen_classifier
 from freqmaps.config import setting
 from freqmaps.data import head
+from freqmaps.fourier import dc_index, without_dc
 from freqmaps.io import load_tensors, read_json, save_tensors, sidecar_path, write_csv, write_json
 from freqmaps.runtime import provenance, resolve_device, seed_everything
 
@@ -142,7 +143,8 @@ def agreement_tables(
                 draws += [{**extra, **draw} for draw in null_draws]
                 for level in levels:
                     level_rows = [r for r in found if r["level"] == level]
-                    readings.append({**extra, "level": level, **agreement.reading(level_rows, names)})
+                    level_draws = [d for d in null_draws if d["level"] == level]
+                    readings.append({**extra, "level": level, **agreement.reading(level_rows, names, level_draws)})
                 log.info("%s against %s maps: %d rows", name, kind, len(found))
     if heat_map_path:
         heat, _ = load_tensors(heat_map_path)
@@ -216,33 +218,37 @@ def known_answer(
     heat_map_path,
     device: str,
     out_path,
+    blank_confidence: float = 0.5,
 ) -> None:
     """Which measure recovers the planted bands: learned maps and every baseline, one table (precision, recall).
 
     Clean-image measures and essential maps are judged against the true class's band, attacked-image measures
     and adversarial maps against the adversarial class's band; a baseline keeps its top-m entries per image,
-    m the support of the learned map of the same kind on that image. Images of the class the model gives the
-    empty image are left out, as in the known-answer check of the maps.
+    m the support of the learned map of the same kind on that image. The zero frequency (in no band) is left
+    out of the supports, the top-m and the mass (docs/METHOD.md §4.1); its share is a column. Images of the
+    class the model gives the empty image are left out, as in the known-answer check of the maps.
     """
-    from freqmaps.known_answer import blank_class
-    from freqmaps.synthetic import SyntheticSettings, class_bands
+    from freqmaps.known_answer import NO_BLANK, blank_class, planted_bands, require_planted_bands
 
+    require_planted_bands(dataset, data_cfg)
     classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
-    bands = class_bands(SyntheticSettings.from_config(data_cfg))
-    blank = blank_class(classifier)
+    bands = planted_bands(dataset, data_cfg, classifier.info.num_classes, classifier.info.size)
+    blank = blank_class(classifier, blank_confidence)
     rows = []
 
     def judge(measure: str, attack: str, learned: dict[str, torch.Tensor], baselines: dict | None, band: str) -> None:
         classes = learned["labels"] if band == "true" else learned["targets"]
         use = classes != blank
         data = {key: value[use] for key, value in learned.items()}
-        chosen = agreement.support(data["maps"]).any(1)
+        chosen = without_dc(agreement.support(data["maps"]).any(1))  # DC is in no band: judged apart
         where = {"attack": attack, "band": band}
         rows.append({"measure": measure, **where, **agreement.band_recovery(data["maps"], chosen, bands, classes[use])})
         m = chosen.flatten(1).sum(1)
         for name in (baselines or {}).get("names", []):
             values = baselines["tensors"][name][rows_of(baselines["tensors"], data["ids"])]
-            top = agreement.top_m(values.double().abs().sum(1), m)
+            scores = values.double().abs().sum(1)
+            scores[(..., *dc_index(*scores.shape[-2:]))] = -1.0  # the top m among the non-DC entries
+            top = agreement.top_m(scores, m)
             rows.append({"measure": name, **where, **agreement.band_recovery(values, top, bands, classes[use])})
 
     essential = kept_maps(essential_path)
@@ -255,4 +261,7 @@ def known_answer(
     for attack, path in adversarial_paths.items():
         judge("adversarial_maps", attack, kept_maps(path), baseline_file(attack_baseline_paths[attack]), "adversarial")
     write_csv(out_path, rows)
-    write_json(sidecar_path(out_path), {"blank_class": blank, "rows": rows, **provenance(classifier.device, None)})
+    write_json(
+        sidecar_path(out_path),
+        {"blank_class": None if blank == NO_BLANK else blank, "rows": rows, **provenance(classifier.device, None)},
+    )

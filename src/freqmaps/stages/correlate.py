@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,7 @@ log = logging.getLogger(__name__)
 
 def kept_pairs(essential_path: str | Path, adversarial_path: str | Path) -> dict[str, torch.Tensor]:
     """Rows of E and A for the images that have both a kept essential and a kept adversarial map."""
-    essential, _ = load_tensors(essential_path)
-    adversarial, _ = load_tensors(adversarial_path)
+    (essential, e_meta), (adversarial, a_meta) = load_tensors(essential_path), load_tensors(adversarial_path)
     ids, e_idx, a_idx = both_kept(essential, adversarial)
     if not len(ids):
         raise ResultFileError(
@@ -34,7 +34,23 @@ def kept_pairs(essential_path: str | Path, adversarial_path: str | Path) -> dict
         "adversarial": adversarial["maps"][a_idx],
         "labels": essential["labels"][e_idx],
         "adversarial_labels": adversarial["targets"][a_idx],
+        "at_max_steps": {  # share of the pairs whose map stopped at max_steps, not converged (§2)
+            f"{kind}_at_max_steps": _at_max_steps(maps_.get("steps"), idx, meta)
+            for kind, maps_, meta, idx in (
+                ("essential", essential, e_meta, e_idx),
+                ("adversarial", adversarial, a_meta, a_idx),
+            )
+        },
     }
+
+
+def _at_max_steps(steps: torch.Tensor | None, rows: torch.Tensor, meta: dict[str, Any]) -> float:
+    """Share of the given maps whose optimisation used its whole ``max_steps`` budget (NaN when the file records
+    no steps or settings)."""
+    max_steps = meta.get("settings", {}).get("max_steps")
+    if steps is None or max_steps is None or not len(rows):
+        return math.nan
+    return float((steps[rows] >= max_steps).double().mean())
 
 
 def correlate(
@@ -60,10 +76,12 @@ def correlate(
     rows, draws, details, per_image = [], [], {}, []
     for number, view in enumerate(settings.views, 1):
         log.info("statistics, view %d of %d (%s): %d image pairs", number, len(settings.views), view, len(pairs["ids"]))
-        E = stats.features(pairs["essential"], settings.pool, view, settings.n_bands)
-        A = stats.features(pairs["adversarial"], settings.pool, view, settings.n_bands)
-        result = stats.compare(E, A, pairs["labels"], settings, seed, dev)
-        rows += [{"view": view, **row} for row in result.rows]
+        result = stats.compare_maps(
+            pairs["essential"], pairs["adversarial"], pairs["labels"], settings, seed, dev, view
+        )
+        for row in result.rows:
+            note = row.pop("note")
+            rows.append({"view": view, **row, **pairs["at_max_steps"], "note": note})
         draws += [{"view": view, **draw} for draw in result.null_draws]
         details[view] = result.details
         if view == "maps":

@@ -3,9 +3,11 @@ rule `run_facts`)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
+from freqmaps.fourier import dc_share
 from freqmaps.io import atomic_path, load_tensors, read_json, write_csv
 from freqmaps.outcomes import KEPT, OUTCOMES
 from freqmaps.verdict import html_page
@@ -38,6 +40,7 @@ def run_facts(
                 "attack_success_rate": attack_meta["success_rate"],
                 "attack_on_boundary": attack_meta["n_on_boundary"],
                 "robust_accuracy": attack_meta["robust_accuracy"],
+                "augmentation_override": model_meta.get("augmentation_override", ""),
             }
         )
         for kind, path in (("essential", e_path), ("adversarial", a_path)):
@@ -67,7 +70,9 @@ RUN_FACTS_DOC = (
     "robust_accuracy: accuracy on the attacked images. Maps per kind (essential, adversarial): kept, and dropped "
     "because the clean image was misclassified, the attack failed, the clean or attacked image sat on the "
     "boundary, the masked image lost its target class, or the loss was NaN; stopped_at_max_steps counts kept maps "
-    "whose optimisation hit max_steps before converging."
+    "whose optimisation hit max_steps before converging; dc_share is the mean share of a kept map's L1 mass at "
+    "the zero frequency (DC, docs/METHOD.md §4.1); augmentation_override warns when the model's base_augmentation "
+    "replaced the dataset's own training augmentation."
 )
 
 
@@ -78,4 +83,5 @@ def maps_outcomes(kind: str, path: str | Path) -> dict[str, int]:
     kept = tensors["outcome"] == KEPT
     max_steps = meta["settings"]["max_steps"]
     counts[f"{kind}_stopped_at_max_steps"] = int((kept & (tensors["steps"] >= max_steps)).sum())
+    counts[f"{kind}_dc_share"] = float(dc_share(tensors["maps"][kept]).mean()) if kept.any() else math.nan
     return counts

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from freqmaps import verdict
 from freqmaps.io import atomic_path, sidecar_path, write_csv, write_json
 from freqmaps.runtime import provenance
+
+log = logging.getLogger(__name__)
 
 
 def summarise(
@@ -20,10 +23,14 @@ def summarise(
     all_draws_path: str | Path,
     verdict_path: str | Path,
     verdict_html: str | Path,
+    min_pairs: int = 1,
+    verdict_md: str | Path | None = None,
 ) -> None:
     """The run's tables: every statistic (summary), every null draw (long), and the verdict (CSV and HTML).
 
-    ``runs[i]`` names the dataset, model, seed and attack of ``table_paths[i]`` and ``null_draws_paths[i]``.
+    ``runs[i]`` names the dataset, model, seed and attack of ``table_paths[i]`` and ``null_draws_paths[i]``;
+    rows with fewer than ``min_pairs`` pairs read undetermined (``stats.min_pairs``). ``verdict_md``: the
+    headline per dataset, model and attack and the table, in Markdown (the HTML page opens with the same).
     """
     if not len(runs) == len(table_paths) == len(null_draws_paths):
         raise ValueError(f"{len(runs)} runs but {len(table_paths)} tables and {len(null_draws_paths)} null-draw tables")
@@ -32,7 +39,11 @@ def summarise(
         keys = {key: run[key] for key in verdict.RUN_KEYS if key != "view"}
         summary += [{**keys, **row} for row in verdict.read_table(table)]
         draws += [{**keys, **row} for row in verdict.read_table(draw_table)]
-    rows = verdict.verdict_rows(summary, verdict.null_draw_counts(draws))
+    rows = verdict.verdict_rows(summary, verdict.null_draw_counts(draws), min_pairs)
+    for row in rows:
+        if "undetermined" in row["reading"] or "caveat" in row["reading"]:
+            where = "/".join(str(row[key]) for key in ("dataset", "model", "seed", "attack", "view", "statistic"))
+            log.warning("%s %s%s: %s", where, row["direction"], f" k={row['k']}" if row["k"] else "", row["reading"])
     write_csv(summary_path, summary)
     write_csv(all_draws_path, draws)
     write_csv(verdict_path, rows)
@@ -42,8 +53,12 @@ def summarise(
                 "Verdict: are essential and adversarial maps related beyond chance?",
                 verdict.VERDICT_DOC,
                 [("Verdict", verdict.rendered_verdict(rows)), ("Every statistic (summary.csv)", summary)],
+                verdict.headlines(rows, min_pairs),
             )
         )
+    if verdict_md is not None:
+        with atomic_path(verdict_md) as tmp:
+            tmp.write_text(verdict.verdict_markdown(rows, min_pairs))
     write_json(
         sidecar_path(summary_path),
         {

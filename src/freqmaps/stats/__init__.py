@@ -21,7 +21,9 @@ from freqmaps.stats.compare import (
     Statistic,
     StatsSettings,
     compare,
+    compare_maps,
     matrix_statistics,
+    statistic_generator,
 )
 from freqmaps.stats.imbalance import idcor, idcor_prepare, information_imbalance, two_nearest, twonn, twonn_dadapy
 from freqmaps.stats.neighbours import (
@@ -52,10 +54,11 @@ from freqmaps.stats.similarity import (
     svcca_of_sides,
     svcca_side,
 )
-from freqmaps.stats.views import VIEWS, features
+from freqmaps.stats.views import DC_MODES, VIEWS, dc_share, features, without_dc
 
 __all__ = [
     "COLUMNS",
+    "DC_MODES",
     "NULLS",
     "STATISTICS",
     "VIEWS",
@@ -69,6 +72,8 @@ __all__ = [
     "cka_of_sides",
     "cka_side",
     "compare",
+    "compare_maps",
+    "dc_share",
     "cosine_per_image",
     "features",
     "computed_exactly",
@@ -88,10 +93,12 @@ __all__ = [
     "repairings",
     "space_imbalance_ranks",
     "spaces",
+    "statistic_generator",
     "svcca",
     "svcca_of_sides",
     "svcca_side",
     "two_nearest",
     "twonn",
     "twonn_dadapy",
+    "without_dc",
 ]

@@ -6,16 +6,18 @@ rows it outputs (directions, one per k). A new statistic is one entry there.
 
 Nulls re-pair the rows of the second representation against the first: at random, or within the same class,
 which keeps the class structure and removes only per-image structure (docs/METHOD.md §4). Every statistic sees
-the same re-pairings, drawn first from one generator seeded by ``seed``; intervals draw from it afterwards,
-in the registry's order.
+the same re-pairings, drawn from one generator seeded by ``seed``; each statistic draws its interval from its
+own stream, seeded from (seed, statistic, stream) (:func:`statistic_generator`), so adding or removing a
+statistic changes no other's interval. :func:`compare_maps` handles the zero frequency (``stats.dc``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -40,7 +42,7 @@ from freqmaps.stats.similarity import (
     svcca_of_sides,
     svcca_side,
 )
-from freqmaps.stats.views import VIEWS
+from freqmaps.stats.views import DC_MODES, VIEWS, dc_share, features
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +57,8 @@ RELATED_WHEN = ("larger", "smaller")
 @dataclass
 @schema_defaults("stats")
 class StatsSettings:
-    """Which statistics, how many null draws, and the feature view of the maps. Defaults and meanings: the
-    config schema's ``stats`` section."""
+    """Which statistics, how many null draws, the feature view of the maps and the zero frequency's treatment.
+    Defaults and meanings: the config schema's ``stats`` section."""
 
     statistics: list[str]
     nulls: list[str]
@@ -68,6 +70,8 @@ class StatsSettings:
     svcca_variance: float
     views: list[str]  # maps, and their band energies
     n_bands: int
+    dc: str  # the zero frequency: include, exclude, or separate (excluded, reported beside)
+    min_pairs: int  # fewer pairs read "undetermined" in the verdict
 
     def __post_init__(self) -> None:
         for name in self.statistics:
@@ -76,6 +80,8 @@ class StatsSettings:
         for name in self.views:
             if name not in VIEWS:
                 raise ValueError(f"stats.views: unknown view {name!r}; known: {VIEWS}")
+        if self.dc not in DC_MODES:
+            raise ValueError(f"stats.dc: {self.dc!r} is not one of {DC_MODES}")
         for name in self.nulls:
             if name not in NULLS:
                 raise ValueError(f"stats.nulls: unknown null {name!r}; known: {NULLS}")
@@ -310,7 +316,15 @@ class Comparison:
 
 
 COLUMNS = ("statistic", "direction", "k", "n", "value", "ci_low", "ci_high", "ci_method", "related_when")
-NULL_COLUMNS = ("null_mean", "null_sd", "p_value")  # per null, prefixed by its name
+NULL_COLUMNS = ("null_mean", "null_sd", "p_value", "p_less")  # per null, prefixed by its name
+
+
+def statistic_generator(seed: int, statistic: str, stream: str = "") -> torch.Generator:
+    """The random stream of one statistic's interval, seeded from (seed, statistic, stream): ``stream`` names
+    what else the table varies over (the view; the baselines' level and map), so no two statistics and no two
+    tables share draws, and a statistic's interval does not depend on which other statistics run."""
+    digest = hashlib.sha256(f"{seed}\x1f{statistic}\x1f{stream}".encode()).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
 
 
 def compare(
@@ -321,8 +335,14 @@ def compare(
     seed: int,
     device: torch.device,
     names: tuple[str, str] = ("E", "A"),
+    stream: str = "",
 ) -> Comparison:
-    """Every configured statistic between the paired rows of X and Y, each against every configured null."""
+    """Every configured statistic between the paired rows of X and Y, each against every configured null.
+
+    The re-pairings come from one generator seeded by ``seed`` (every statistic sees the same ones); each
+    statistic's interval draws from :func:`statistic_generator` (seed, its name, ``stream``). Per null, a
+    row has the null's mean and sd, the one-sided p-value of being more related than the null (``p_value``)
+    and that of being less related (``p_less``)."""
     X, Y = X.to(device).double(), Y.to(device).double()
     generator = torch.Generator().manual_seed(fitted_seed(seed, 32))  # any admitted seed; < 2**32 as it is
     null_perms = {kind: repairings(labels, kind, settings.n_null, generator) for kind in settings.nulls}
@@ -332,6 +352,7 @@ def compare(
     for name, statistic in STATISTICS.items():
         if name not in settings.statistics:
             continue
+        paired.generator = statistic_generator(seed, name, stream)
         estimates = statistic.estimate(paired)
         layout = [(e.direction, e.k) for e in estimates]
         if layout != statistic.layout(paired):
@@ -353,9 +374,9 @@ def compare(
                 computed = len(null) > 0 and not e.note
                 row[f"{kind}_null_mean"] = float(np.mean(null)) if computed else math.nan
                 row[f"{kind}_null_sd"] = float(np.std(null)) if computed else math.nan
-                row[f"{kind}_p_value"] = (
-                    permutation_p(e.value, null, statistic.related_when == "larger") if computed else math.nan
-                )
+                larger = statistic.related_when == "larger"
+                row[f"{kind}_p_value"] = permutation_p(e.value, null, larger) if computed else math.nan
+                row[f"{kind}_p_less"] = permutation_p(e.value, null, not larger) if computed else math.nan
                 null_draws += [
                     {"statistic": name, "direction": e.direction, "k": e.k, "null": kind, "draw": i, "value": float(v)}
                     for i, v in enumerate(null)
@@ -364,3 +385,46 @@ def compare(
             rows.append(row)
     per_image = [{name: float(values[i]) for name, values in paired.per_image.items()} for i in range(paired.n)]
     return Comparison(rows, null_draws, per_image, paired.details)
+
+
+def compare_maps(
+    essential: torch.Tensor,
+    adversarial: torch.Tensor,
+    labels: torch.Tensor,
+    settings: StatsSettings,
+    seed: int,
+    device: torch.device,
+    view: str = "maps",
+    names: tuple[str, str] = ("E", "A"),
+    stream: str | None = None,
+) -> Comparison:
+    """:func:`compare` of two sets of shifted maps [N, C, H, W] in one view, the zero frequency handled as
+    ``settings.dc`` says (docs/METHOD.md §4.1): ``include`` compares the maps as they are; ``exclude`` and
+    ``separate`` compare them without DC, and ``separate`` adds ``value_with_dc`` beside each value (the
+    statistic with DC, without nulls or interval), so a reader sees how much of it DC carries. Every row also
+    carries ``dc`` (the mode) and ``{name}_dc_share``, the mean share of each set's L1 mass at DC."""
+    include = settings.dc == "include"
+
+    def rows_of(dc: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        return (
+            features(essential, settings.pool, view, settings.n_bands, dc=dc),
+            features(adversarial, settings.pool, view, settings.n_bands, dc=dc),
+        )
+
+    result = compare(*rows_of(include), labels, settings, seed, device, names, view if stream is None else stream)
+    with_dc: dict[tuple, float] = {}
+    if settings.dc == "separate":  # values only: one re-pairing and the fewest resampling draws
+        cheap = replace(settings, nulls=["random"], n_null=1, n_bootstrap=1, n_half_samples=2)
+        values = compare(*rows_of(True), labels, cheap, seed, device, names, "with_dc")
+        with_dc = {(r["statistic"], r["direction"], r["k"]): r["value"] for r in values.rows}
+    shares = {
+        f"{names[0]}_dc_share": float(dc_share(essential).mean()) if len(essential) else math.nan,
+        f"{names[1]}_dc_share": float(dc_share(adversarial).mean()) if len(adversarial) else math.nan,
+    }
+    for i, row in enumerate(result.rows):
+        note = row.pop("note")
+        row["dc"] = settings.dc
+        if with_dc:
+            row["value_with_dc"] = with_dc[(row["statistic"], row["direction"], row["k"])]
+        result.rows[i] = {**row, **shares, "note": note}
+    return result
