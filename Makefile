@@ -10,14 +10,14 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: run test lint report data install clean frequency_bias known_answer
+.PHONY: run test lint report data install clean frequency_bias known_answer docs
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,docs]'
 	touch $@
 
 # Fashion-MNIST from Debian (31 MB, MIT licence). Without apt, set datasets.fashion_mnist.download: true.
@@ -62,10 +62,17 @@ known_answer: $(STAMP)
 
 test: $(STAMP) data
 	$(BIN)/python -m pytest -q
+	$(MAKE) docs
+
+# The documentation site (docs/contributing.md): warnings are errors, every cross-reference must resolve (-n),
+# internal links and anchors are checked offline, the tutorial in docs/tutorials/ is executed.
+docs: $(STAMP) data
+	PYTHONPATH=src$${PYTHONPATH:+:$$PYTHONPATH} $(BIN)/sphinx-build -b html -W --keep-going -n -q docs docs/_build/html
+	@echo "freqmaps: documentation at docs/_build/html/index.html"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src scripts tests bench
 	$(SNAKEMAKE) --lint --cores 1
 
 clean:
-	rm -rf results logs benchmarks .snakemake
+	rm -rf results logs benchmarks .snakemake docs/_build docs/auto_tutorials docs/guide/_generated
