@@ -40,7 +40,8 @@ class AttackConfigError(ValueError):
 
 
 def logit_margins(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """max over k != y of f_k - f_y, divided by max(1, max |f|): > SUCCESS_MARGIN means robustly misclassified."""
+    """``max over k != y of f_k - f_y`` divided by ``max(1, max |f|)``: above SUCCESS_MARGIN is robustly
+    misclassified."""
     others = logits.clone()
     others[torch.arange(len(labels), device=logits.device), labels] = -torch.inf
     true = logits.gather(1, labels[:, None]).squeeze(1)
