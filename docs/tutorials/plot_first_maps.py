@@ -68,9 +68,9 @@ print(f"test accuracy after one pass over 6,400 images: {accuracy:.3f}")
 # ---------
 # :func:`freqmaps.attacks.run_attack` runs any torchattacks (or foolbox) attack by name and judges success
 # once: an attack succeeds on an image the model classifies correctly that, attacked, gets another label.
-images = test.subset(torch.arange(64))
+images = test.subset(torch.arange(48))
 tensors, metrics = attacks.run_attack(
-    model, images, "PGD", {"eps": 16 / 255, "alpha": 2 / 255, "steps": 10, "random_start": True}, device
+    model, images, "PGD", {"eps": 16 / 255, "alpha": 4 / 255, "steps": 10, "random_start": True}, device
 )
 print(f"PGD succeeded on {metrics['n_success']} of {metrics['n_clean_correct']} correctly classified images")
 
@@ -85,7 +85,7 @@ print(f"PGD succeeded on {metrics['n_success']} of {metrics['n_clean_correct']} 
 # The masks come back **unshifted** (zero frequency at index ``[0, 0]``), as ``torch.fft.fft2`` lays out a
 # spectrum; every file the workflow writes stores them **fftshifted** (zero frequency at the centre).
 # Shift before comparing with a workflow file or plotting.
-settings = maps.MapSettings(lam=0.05, min_steps=50, max_steps=150, batch_size=64)
+settings = maps.MapSettings(lam=0.05, min_steps=50, max_steps=150, batch_size=48)
 both = tensors["success"]  # correct clean and successfully attacked: both maps can exist
 clean, adversarial = tensors["clean"][both], tensors["adversarial"][both]
 labels, adversarial_labels = tensors["labels"][both], tensors["adversarial_labels"][both]
