@@ -71,7 +71,7 @@ docs: $(STAMP) data
 	@echo "freqmaps: documentation at docs/_build/html/index.html"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src scripts tests bench
+	$(BIN)/ruff check src scripts tests bench docs
 	$(SNAKEMAKE) --lint --cores 1
 
 clean:
