@@ -37,9 +37,8 @@ exclude_patterns = ["_build", "tutorials/README.rst", "**/sg_execution_times.rst
 myst_enable_extensions = ["colon_fence", "dollarmath", "deflist"]
 myst_heading_anchors = 3
 
-# API reference: signatures without the annotations' long type paths; types in the descriptions
-autodoc_typehints = "description"
-autodoc_typehints_description_target = "documented"
+# API reference: annotations in the signatures (their own names resolve; see nitpick_ignore_regex)
+autodoc_typehints = "signature"
 autodoc_member_order = "bysource"
 autodoc_default_options = {"members": True, "no-value": True}  # registries: names, not reprs
 autosummary_generate = False
@@ -51,6 +50,8 @@ napoleon_numpy_docstring = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(torch|np|numpy|nn|scipy|matplotlib|jsonschema|yaml|pathlib|collections|typing)(\..*)?"),
     (r"py:class", r"(Path|Any|Callable|Mapping|Iterable|Sequence|Tensor|optional|BatchAttack)"),
+    # the reduced sides of CKA and SVCCA: internal types in the annotations of public functions
+    (r"py:class", r"freqmaps\.stats\.similarity\.(CkaSide|SvccaSide)"),
 ]
 
 # The tutorials: plain Python scripts executed at build time (no Jupyter kernel), see docs/contributing.md.
