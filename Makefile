@@ -10,14 +10,14 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: run test test-fast test-numerics lint report data install clean frequency_bias known_answer
+.PHONY: run test test-fast test-numerics lint report data install clean frequency_bias known_answer docs
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,docs]'
 	touch $@
 
 # Fashion-MNIST from Debian (31 MB, MIT licence). Without apt, set datasets.fashion_mnist.download: true.
@@ -60,8 +60,16 @@ known_answer: $(STAMP)
 	$(SNAKEMAKE) --cores $(CORES) --profile profiles/local known_answer frequency_bias --configfile configs/synthetic_known_answer.yaml
 	$(SNAKEMAKE) --cores $(CORES) known_answer frequency_bias --report results/synthetic_known_answer/known_answer_report.html --configfile configs/synthetic_known_answer.yaml
 
-test: $(STAMP) data test-numerics
+# The whole suite, as CI runs it: the numerics matrix, the documentation build, then every test (the last line is
+# pytest's count).
+test: $(STAMP) data test-numerics docs
 	$(BIN)/python -m pytest -q
+
+# The documentation site (docs/contributing.md): warnings are errors, every cross-reference must resolve (-n),
+# internal links and anchors are checked offline, the tutorial in docs/tutorials/ is executed.
+docs: $(STAMP) data
+	PYTHONPATH=src$${PYTHONPATH:+:$$PYTHONPATH} $(BIN)/sphinx-build -b html -W --keep-going -n -q docs docs/_build/html
+	@echo "freqmaps: documentation at docs/_build/html/index.html"
 
 # The numerically sensitive tests (marker `numerics`: attack success, maps, exact ties) under every CPU kernel
 # set torch can use on this CPU (ATEN_CPU_CAPABILITY) and on 1 and 2 threads, each in a fresh process (torch reads
@@ -75,13 +83,14 @@ test-numerics: $(STAMP) data
 	    ATEN_CPU_CAPABILITY=$$capability OMP_NUM_THREADS=$$threads $(BIN)/python -m pytest -q -m numerics -p no:cacheprovider; \
 	  done; \
 	done
+
 # Before a commit: every test but the workflow runs and the SLURM cluster (those are marked slow / slurm).
 test-fast: $(STAMP) data
 	$(BIN)/python -m pytest -q -m "not slow and not slurm"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src scripts tests bench
+	$(BIN)/ruff check src scripts tests bench docs
 	$(SNAKEMAKE) --lint --cores 1
 
 clean:
-	rm -rf results logs benchmarks .snakemake
+	rm -rf results logs benchmarks .snakemake docs/_build docs/auto_tutorials docs/guide/_generated

@@ -5,4 +5,9 @@ The library holds all the logic; the Snakemake workflow only wires its functions
 It never imports snakemake.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("freqmaps")  # the one version: pyproject.toml's, as installed
+except PackageNotFoundError:  # a source tree on sys.path without an install
+    __version__ = "0+unknown"

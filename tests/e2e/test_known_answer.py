@@ -36,7 +36,7 @@ def test_adversarial_maps_are_measured_against_the_separating_bands(known_answer
     assert sum(pgd[f"{region}_area"] for region in ("adversarial_only", "true_only", "shared", "neither")) == (
         pytest.approx(1.0, abs=1e-6)
     )
-    # what we found (README): the adversarial class's own frequencies hold far more than their area share
+    # what we found (docs/guide/recipes.md): the adversarial class's own frequencies hold far more than their area share
     assert pgd["adversarial_only_mass"] > 2 * pgd["adversarial_only_area"]
     assert (known_answer_run / KNOWN / "planted_and_learned.png").stat().st_size > 0
 

@@ -1,4 +1,5 @@
-"""What a user sees for the bad inputs listed in the README (config values: tests/unit/test_config.py)."""
+"""What a user sees for the bad inputs listed in docs/guide/troubleshooting.md (config values:
+tests/unit/test_config.py)."""
 
 import json
 

@@ -20,8 +20,8 @@ OVERSHOOT_MARGIN = 4 * BOUNDARY_BAND
 
 
 def logit_margins(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """max over k != y of f_k - f_y, divided by max(1, max |f|): > 0 misclassified, |.| <= BOUNDARY_BAND on the
-    boundary (:func:`attack_outcomes`)."""
+    """``max over k != y of f_k - f_y`` divided by ``max(1, max |f|)``: above 0 misclassified, within
+    ``[-BOUNDARY_BAND, BOUNDARY_BAND]`` on the boundary (:func:`attack_outcomes`)."""
     others = logits.clone()
     others[torch.arange(len(labels), device=logits.device), labels] = -torch.inf
     true = logits.gather(1, labels[:, None]).squeeze(1)

@@ -10,7 +10,7 @@ Every measure returns shifted spectra (zero frequency at the centre), as the map
 - ``saliency`` / ``adversarial_saliency`` (per image): |dL/dM| at M = 1, L the map objective
   (``freqmaps.maps.map_loss`` of the masked image), i.e. the first gradient the map engine takes. Its L1 term
   adds the constant lam to every entry, which outweighs the data term on confidently classified images: then
-  the entries a class needs (negative dCE/dM) get the *smallest* |dL/dM| (README, Baselines).
+  the entries a class needs (negative dCE/dM) get the *smallest* |dL/dM| (docs/guide/recipes.md, Baselines).
 - ``data_saliency`` / ``adversarial_data_saliency`` (per image): |dCE(f(x'), t)/dM| at M = 1, the data term
   alone (lam = 0) through the same mask forward. For the essential objective it is the saliency without the
   L1 constant; for the invariance objective ([P1]) it is the gradient of CE itself, since that objective's
@@ -126,7 +126,7 @@ def fourier_heat_map(
 ) -> dict[str, torch.Tensor]:
     """Error rate and mean loss change per frequency (shifted [H, W] each), batched over frequencies and images.
 
-    Each forward pass holds ``batch_size`` (frequency, image) pairs; the signs come from :func:`heat_map_signs`,
+    Each forward pass holds ``batch_size`` (frequency, image) pairs; the signs come from ``heat_map_signs``,
     so the result equals :func:`fourier_heat_map_loop`'s.
     """
     n, channels, height, width = images.shape

@@ -2,12 +2,12 @@
 
 One module per method family, over private kernels:
 
-- :mod:`~freqmaps.stats.views`: the feature rows (maps, band energies);
-- :mod:`~freqmaps.stats.similarity`: cosine, Pearson, linear CKA and SVCCA, with their reusable sides;
-- :mod:`~freqmaps.stats.neighbours`: the certified exact neighbour and rank engine;
-- :mod:`~freqmaps.stats.imbalance`: information imbalance, TwoNN and IdCor;
-- :mod:`~freqmaps.stats.resampling`: re-pairing nulls, permutation p-values, intervals;
-- :mod:`~freqmaps.stats.compare`: the registry of statistics and :func:`compare`.
+- ``views``: the feature rows (maps, band energies);
+- ``similarity``: cosine, Pearson, linear CKA and SVCCA, with their reusable sides;
+- ``neighbours``: the certified exact neighbour and rank engine;
+- ``imbalance``: information imbalance, TwoNN and IdCor;
+- ``resampling``: re-pairing nulls, permutation p-values, intervals;
+- ``compare``: the registry of statistics and :func:`compare`.
 
 Everything runs in torch (GPU when present).
 """

@@ -107,7 +107,7 @@ def exact_unit(X: torch.Tensor, precision: torch.dtype) -> float | None:
 
 def computed_exactly(X: torch.Tensor, precision: torch.dtype) -> bool:
     """Whether every Gram distance of the rows of X is computed without rounding in ``precision``
-    (:func:`exact_unit`)."""
+    (``exact_unit``)."""
     return exact_unit(X, precision) is not None
 
 
@@ -125,20 +125,23 @@ class Space:
     The exact squared distance of rows i and l is the sum of squared float64 differences of the rows as
     given (``exact``); it defines every order. The fast ones come from a Gram product of the centred rows
     (distances are translation-invariant, centring keeps the norms small) in ``precision``, and each holds
-    the exact value within ``half_width(i, l) = slack (|x_i|^2 + |x_l|^2)``. float32: slack = (T + 16) u,
-    u = 2^-24, T = :func:`summed_terms`. With c the float64 centred rows, c~ = c (1 + d) their float32 copies
-    (|d| <= u) and S = |c_i|^2 + |c_l|^2 (2 |c_i||c_l| <= S):
-    the product c~_i . c~_l errs by at most gamma_T |c~_i||c~_l| (any order of additions whose longest chain
-    is T, Higham's bound; chunked, each chunk's GEMM errs by gamma_chunk on its own coordinates and the
-    sum of the chunks' products adds gamma_chunks), c~_i . c~_l differs from c_i . c_l by at most
-    (2u + u^2)|c_i||c_l|, so twice the product (the distance is |c_i|^2 + |c_l|^2 - 2 c_i . c_l) errs by
-    (gamma_T + 2u) S; rounding the two float64 norms to float32 adds u S, the two float32 additions at most
-    u |norm_i - 2 product| + u |result| <= 4u S. Total (T + 7) u S and terms of order T^2 u^2 (< u at any T
-    here); the float64 values (centring, norms, the exact distances) are 2^29 times finer. 16 in place of 7
-    leaves room.
-    float64: slack = (3D + 64) u, since the exact values' own rounding (< 2(D + 3) u (|x_i|^2 + |x_l|^2))
-    is now of the same order. Bounds are formed in float64. (This assumes a conventional GEMM, as every BLAS
-    and cuBLAS is in FP32/FP64 mode; TF32 is switched off.)
+    the exact value within ``half_width(i, l) = slack (|x_i|^2 + |x_l|^2)``, where::
+
+        float32: slack = (T + 16) u,
+        u = 2^-24, T = :func:`summed_terms`. With c the float64 centred rows, c~ = c (1 + d) their float32 copies
+        (|d| <= u) and S = |c_i|^2 + |c_l|^2 (2 |c_i||c_l| <= S):
+        the product c~_i . c~_l errs by at most gamma_T |c~_i||c~_l| (any order of additions whose longest chain
+        is T, Higham's bound; chunked, each chunk's GEMM errs by gamma_chunk on its own coordinates and the
+        sum of the chunks' products adds gamma_chunks), c~_i . c~_l differs from c_i . c_l by at most
+        (2u + u^2)|c_i||c_l|, so twice the product (the distance is |c_i|^2 + |c_l|^2 - 2 c_i . c_l) errs by
+        (gamma_T + 2u) S; rounding the two float64 norms to float32 adds u S, the two float32 additions at most
+        u |norm_i - 2 product| + u |result| <= 4u S. Total (T + 7) u S and terms of order T^2 u^2 (< u at any T
+        here); the float64 values (centring, norms, the exact distances) are 2^29 times finer. 16 in place of 7
+        leaves room.
+        float64: slack = (3D + 64) u, since the exact values' own rounding (< 2(D + 3) u (|x_i|^2 + |x_l|^2))
+        is now of the same order. Bounds are formed in float64. (This assumes a conventional GEMM, as every BLAS
+        and cuBLAS is in FP32/FP64 mode; TF32 is switched off.)
+
     Each point's distance to itself is stored as -inf, so it is first in its own list. With ``cache`` the
     whole N x N matrix is computed once, upper block triangle only (it is symmetric): half the multiply-adds
     of row chunks.
