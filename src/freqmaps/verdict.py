@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -455,6 +456,11 @@ def rendered_verdict(rows: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     return out
 
 
+def _inline_literals(text: str) -> str:
+    """reST inline literals (````name````) of an escaped text as HTML code (verdict.html showed the backquotes)."""
+    return re.sub(r"``(.+?)``", r"<code>\1</code>", text)
+
+
 def html_page(
     title: str, intro: str, tables: Sequence[tuple[str, Sequence[dict[str, Any]]]], headline: Sequence[str] = ()
 ) -> str:
@@ -473,7 +479,7 @@ def html_page(
         for text in headline:
             bold = html.escape(text).split("**")
             parts.append("<p>" + "".join(f"<b>{t}</b>" if i % 2 else t for i, t in enumerate(bold)) + "</p>")
-    parts.append(f"<p>{html.escape(intro)}</p>")
+    parts.append(f"<p>{_inline_literals(html.escape(intro))}</p>")
     for caption, rows in tables:
         parts.append(f"<h3>{html.escape(caption)}</h3>")
         if not rows:

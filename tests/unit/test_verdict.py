@@ -198,3 +198,10 @@ def test_summarise_names_a_mismatch_of_runs_and_tables(tmp_path):
             verdict_path=tmp_path / "c",
             verdict_html=tmp_path / "d",
         )
+
+
+def test_verdict_page_shows_inline_literals_as_code_not_backquotes():
+    """Issue 30.5: verdict.html showed ``seeds`` with its backquotes."""
+    page = verdict.html_page("Verdict", verdict.VERDICT_DOC, [("Verdict", [{"statistic": "cosine"}])])
+    assert "``" not in page
+    assert "<code>seeds</code>" in page
