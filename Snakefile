@@ -43,6 +43,7 @@ rule all:
     input:
         VERDICT,
         RUN_FACTS,
+        result_targets(),
         figure_targets(),
         expand_models(KNOWN_ANSWER, dataset=planted_band_datasets()),
         baseline_targets(),

@@ -158,3 +158,27 @@ def test_config_defects_stop_before_any_job_naming_the_key(tmp_path, edit, expec
     assert expected in message, message[-3000:]
     assert "$schema" not in message  # the key, not a dump of the schema
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow
+def test_a_plain_rerun_restores_a_deleted_result(tiny_run, tmp_path):
+    """Issue 29.3: after ``rm maps/essential.safetensors`` (or an attack's statistics) a plain run said "Nothing
+    to be done" and left the file missing. Now every result a user reads is a target of the default run: its
+    deletion plans the job that writes it."""
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    assert plan(workdir) == []
+    writers = {
+        "maps/essential.safetensors": "gather_essential_maps",
+        "maps/adversarial/pgd.safetensors": "gather_adversarial_maps",
+        "stats/fgsm.csv": "correlate",
+        "attacks/pgd.safetensors": "gather_attack",
+        "model.safetensors": "train",
+    }
+    for name, rule in writers.items():
+        path = workdir / TINY_RESULTS / name
+        kept = tmp_path / "kept"
+        shutil.move(path, kept)  # a rename: the file comes back with its own time
+        assert rule in {planned for planned, _ in plan(workdir)}, f"deleting {name} does not plan {rule}"
+        shutil.move(kept, path)
+    assert plan(workdir) == []

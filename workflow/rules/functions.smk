@@ -33,6 +33,20 @@ def expand_attacks(pattern):
     return expand_models(pattern, attack=config["attacks"])
 
 
+def result_targets():
+    """Every per-model result a user reads, so that a plain rerun restores one that was deleted (only requested
+    files are rebuilt when missing; their downstream files alone would not bring them back)."""
+    return (
+        expand_models(WEIGHTS)
+        + expand_models(ESSENTIAL_MAPS)
+        + [
+            path
+            for pattern in (ADVERSARIAL_EXAMPLES, ADVERSARIAL_MAPS, MAP_STATISTICS, PER_IMAGE_STATISTICS, NULL_DRAWS)
+            for path in expand_attacks(pattern)
+        ]
+    )
+
+
 def figure_targets():
     per_attack = (
         CLASS_MEAN_MAPS_FIGURE,
