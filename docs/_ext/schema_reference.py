@@ -63,8 +63,7 @@ def write_reference(app: Sphinx) -> None:
     path = Path(app.srcdir) / GENERATED
     path.parent.mkdir(parents=True, exist_ok=True)
     text = (
-        f"<!-- generated from {config.SCHEMA_PATH.name} by docs/_ext/schema_reference.py: do not edit -->\n\n"
-        f"{table}\n"
+        f"<!-- generated from {config.SCHEMA_PATH.name} by docs/_ext/schema_reference.py: do not edit -->\n\n{table}\n"
     )
     if not path.exists() or path.read_text() != text:  # unchanged: no rebuild of the page
         path.write_text(text)

@@ -138,9 +138,7 @@ plt.show()
 stats_settings = stats.StatsSettings(
     statistics=["cosine", "cka", "information_imbalance"], n_null=50, n_bootstrap=100, n_half_samples=20
 )
-result = stats.compare(
-    stats.features(E), stats.features(A), labels[kept], stats_settings, seed=0, device=device
-)
+result = stats.compare(stats.features(E), stats.features(A), labels[kept], stats_settings, seed=0, device=device)
 for row in result.rows:
     name = row["statistic"] + (f" {row['direction']}" if row["direction"] else "")
     print(
