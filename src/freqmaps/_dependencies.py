@@ -8,6 +8,7 @@ import inside a function counts as well as one at the top; nothing is executed.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = "freqmaps"
@@ -31,7 +32,18 @@ def _is_package(module: str, package_dir: Path) -> bool:
 
 def imported_modules(source: Path, module: str | None = None, package_dir: Path = PACKAGE_DIR) -> set[str]:
     """Dotted names of the package's modules that the Python file ``source`` imports (``module`` is the
-    file's own dotted name when it is part of the package, which relative imports need)."""
+    file's own dotted name when it is part of the package, which relative imports need).
+
+    Each file is parsed once per content: the answer is kept under the file's path, size and modification
+    time (a workflow's parse asks for the same modules once per rule, and an edited file is read again)."""
+    source = Path(source)
+    stat = source.stat()
+    return set(_imported_modules(source, module, Path(package_dir), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=4096)
+def _imported_modules(source: Path, module: str | None, package_dir: Path, mtime_ns: int, size: int) -> frozenset[str]:
+    """:func:`imported_modules` of one version of the file (``mtime_ns`` and ``size`` key the cache)."""
     tree = ast.parse(source.read_text(), filename=str(source))
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -53,7 +65,7 @@ def imported_modules(source: Path, module: str | None = None, package_dir: Path 
             for alias in node.names:  # `from freqmaps import maps`: maps is a module, not only a name
                 if _module_file(f"{base}.{alias.name}", package_dir) is not None:
                     found.add(f"{base}.{alias.name}")
-    return found
+    return frozenset(found)
 
 
 def library_files(*entries: str | Path, package_dir: Path = PACKAGE_DIR) -> list[str]:

@@ -54,6 +54,16 @@ def test_files_of_a_script_follow_its_imports_transitively(package):
     assert "unused.py" not in library_files("maps", package_dir=root)
 
 
+def test_an_edited_file_is_read_again(package):
+    """Each file is parsed once per version (a parse asks once per rule); an edit (a new size and time) is seen."""
+    root, script = package
+    assert "figures.py" not in library_files("io", package_dir=root)
+    write(root, "io.py", "import json\nfrom freqmaps import figures  # the edit\n")
+    assert "figures.py" in library_files("io", package_dir=root)
+    write(root, "io.py", "import json\n")
+    assert library_files("io", package_dir=root) == ["__init__.py", "io.py"]
+
+
 def test_a_missing_module_is_named_with_its_importer(package):
     root, script = package
     (root / "study" / "statistics.py").write_text("from freqmaps.stats_typo import x\n")
