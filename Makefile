@@ -63,7 +63,7 @@ known_answer: $(STAMP)
 # The whole suite, as CI runs it: the numerics matrix, the documentation build, then every test (the last line is
 # pytest's count).
 test: $(STAMP) data test-numerics docs
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=10
 
 # The documentation site (docs/contributing.md): warnings are errors, every cross-reference must resolve (-n),
 # internal links and anchors are checked offline, the tutorial in docs/tutorials/ is executed.
