@@ -339,8 +339,13 @@ def headline(rows: Sequence[dict[str, Any]], min_pairs: int = 1, view: str = "ma
         sentences.append("They are **less related than chance** (they avoid each other) by " + "; ".join(less) + ".")
     if unclear:
         sentences.append("Not distinguishable from chance: " + ", ".join(unclear) + ".")
-    if not more and not less:
-        sentences.insert(0, "No statistic tells the maps apart from chance.")
+    if not more and not less:  # "apart from chance" only when some statistic was read; else nothing was decided
+        sentences.insert(
+            0,
+            "No statistic tells the maps apart from chance."
+            if unclear
+            else "**Undetermined**: no statistic could be read (see the caveats).",
+        )
     notes = []
     if dc == "separate":
         with_dc = [r for r in shown if math.isfinite(float(r.get("value_with_dc", math.nan)))]

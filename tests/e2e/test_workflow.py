@@ -90,7 +90,10 @@ def test_summary_is_flat_in_the_contract_order_with_the_draws_apart(finished_run
     contract = ["statistic", "direction", "k", "n", "value", "ci_low", "ci_high", "ci_method", "related_when"]
     assert header[:5] == ["dataset", "model", "seed", "attack", "view"] and header[5:14] == contract
     nulls = ["random", "within_class"]
-    assert header[14:] == [f"{n}_{c}" for n in nulls for c in ("null_mean", "null_sd", "p_value")] + ["note"]
+    per_null = [f"{n}_{c}" for n in nulls for c in ("null_mean", "null_sd", "p_value", "p_less")]
+    dc = ["dc", "value_with_dc", "E_dc_share", "A_dc_share"]  # stats.dc: separate (the default)
+    convergence = ["essential_at_max_steps", "adversarial_at_max_steps"]
+    assert header[14:] == per_null + dc + convergence + ["note"]
     assert all("{" not in value for row in rows for value in row.values())  # no dict reprs
     draw_header, draws = read_csv(workdir / DEFAULT_RESULTS / "null_draws.csv")
     assert draw_header[-3:] == ["null", "draw", "value"]
@@ -139,7 +142,7 @@ def test_report_shows_the_verdict_and_what_ran(finished_run, tmp_path):
     landing = text[text.index("This experiment:") :].split("</p>")[0]
     assert "cnn (small_cnn)" in landing and "bias_" not in landing  # what ran, not the study's models
     verdict_page = (workdir / DEFAULT_RESULTS / "verdict.html").read_text()
-    assert "<table>" in verdict_page and "re-pairing" in verdict_page
+    assert "<table>" in verdict_page and "re-paired" in verdict_page and "<h3>Headline</h3>" in verdict_page
 
 
 @pytest.mark.slow
