@@ -597,9 +597,10 @@ def test_correlate_writes_flat_rows_long_null_draws_and_the_figures_read_them(tm
     statistic, direction, k, null and draw), and the two figures that parse them."""
     import csv
 
-    from freqmaps import figures, stages
+    from freqmaps import figures
     from freqmaps.io import save_tensors
     from freqmaps.outcomes import KEPT
+    from freqmaps.stages.correlate import correlate
 
     n = 30
     g = torch.Generator().manual_seed(0)
@@ -615,7 +616,7 @@ def test_correlate_writes_flat_rows_long_null_draws_and_the_figures_read_them(tm
         save_tensors(tmp_path / f"{kind}.safetensors", tensors, {})
     cfg = {"n_null": 5, "n_bootstrap": 5, "n_half_samples": 4, "k": [1, 40], "views": ["maps", "radial_bands"]}
     out = {name: tmp_path / f"pgd{name}.csv" for name in ("", "_per_image", "_null_draws")}
-    stages.correlate(
+    correlate(
         essential_path=tmp_path / "essential.safetensors",
         adversarial_path=tmp_path / "adversarial.safetensors",
         stats_cfg=cfg,

@@ -12,8 +12,11 @@ statistics, not the training.
 - :mod:`~freqmaps.stages.summary`: the experiment's summary and verdict;
 - :mod:`~freqmaps.stages.run_facts`: what ran.
 
-The stage functions are also reachable as ``freqmaps.stages.<name>``, imported on first use only (PEP 562), so
-importing one stage module never runs the others.
+The stage functions whose names differ from their module's are also reachable as ``freqmaps.stages.<name>``,
+imported on first use only (PEP 562), so importing one stage module never runs the others. ``train``,
+``attack``, ``correlate`` and ``run_facts`` are reached through their modules
+(``freqmaps.stages.correlate.correlate``): importing a submodule makes its name an attribute of the package,
+so a lazily re-exported function of the same name would turn into the module once its module is imported.
 """
 
 from __future__ import annotations
@@ -22,8 +25,6 @@ import importlib
 from typing import Any
 
 _HOMES = {  # public name -> the module that defines it
-    "train": "freqmaps.stages.train",
-    "attack": "freqmaps.stages.attack",
     "gather_attack": "freqmaps.stages.attack",
     "learn_maps_shard": "freqmaps.stages.learn_maps",
     "parse_shard": "freqmaps.stages.shards",
@@ -31,9 +32,7 @@ _HOMES = {  # public name -> the module that defines it
     "gather_maps": "freqmaps.stages.shards",
     "PROVENANCE_KEYS": "freqmaps.stages.shards",
     "kept_pairs": "freqmaps.stages.correlate",
-    "correlate": "freqmaps.stages.correlate",
     "summarise": "freqmaps.stages.summary",
-    "run_facts": "freqmaps.stages.run_facts",
     "maps_outcomes": "freqmaps.stages.run_facts",
     "RUN_FACTS_DOC": "freqmaps.stages.run_facts",
     "analysed_images": "freqmaps.classifier",
