@@ -371,15 +371,26 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 def _decode_square(path: Path, size: int, channels: int) -> torch.Tensor:
-    """One image file as uint8 [channels, size, size]: shorter side resized to size, then the central square."""
+    """One image file as uint8 [channels, size, size]: shorter side resized to size, then the central square.
+
+    A 16-bit PNG is scaled by its own range (0..65535 onto 0..255, rounded), never read as if it were 8-bit
+    (which put pixel values up to 257 into an [0, 1] pipeline); a path that is no readable file (a directory
+    named like an image, a dangling link) is an error naming it."""
     from torchvision.io import ImageReadMode, decode_image
     from torchvision.transforms.v2.functional import center_crop, resize
 
     try:
         data = torch.frombuffer(bytearray(path.read_bytes()), dtype=torch.uint8)
+    except OSError as err:
+        raise DatasetError(f"{path}: not a readable image file ({err.strerror or err})") from err
+    try:
         image = decode_image(data, mode=ImageReadMode.GRAY if channels == 1 else ImageReadMode.RGB)
     except (RuntimeError, ValueError) as err:
         raise DatasetError(f"{path}: not a readable PNG/JPEG image ({err})") from err
+    if image.dtype == torch.uint16:
+        image = ((image.to(torch.int32) * 255 + 32767) // 65535).to(torch.uint8)
+    elif image.dtype != torch.uint8:
+        raise DatasetError(f"{path}: {image.dtype} pixels; only 8- and 16-bit images are read")
     return center_crop(resize(image, [size], antialias=True), [size, size])
 
 

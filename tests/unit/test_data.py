@@ -254,6 +254,35 @@ def test_image_folder_errors_name_the_folder(tmp_path):
         check_source("mine", {})
 
 
+def test_sixteen_bit_pngs_are_scaled_by_their_own_range(tmp_path):
+    """Issue 29.1: 16-bit PNGs were decoded as uint16 and divided by 255 (pixels up to 257 'in [0, 1]'); one
+    among 8-bit files gave a dtype-promotion traceback naming no file."""
+    from PIL import Image
+
+    rng = np.random.default_rng(9)
+    _write_png_folder(tmp_path, rng, splits=("train", "test"))
+    deep = rng.integers(0, 65536, (16, 16), dtype=np.uint16)
+    deep[0, 0], deep[0, 1] = 0, 65535
+    Image.fromarray(deep).save(tmp_path / "train" / "cat" / "deep.png")  # mode I;16
+    cfg = {"source": "image_folder", "root": str(tmp_path), "size": 16, "grayscale": True}
+    train = load_dataset("mine", "train", cfg)  # the 16-bit file beside 8-bit ones
+    assert train.images.dtype == torch.uint8 and len(train.images) == 13
+    expected = torch.from_numpy(np.round(deep.astype(np.float64) * 255 / 65535).astype(np.uint8))
+    assert any(torch.equal(image[0], expected) for image in train.images)
+    assert 0.0 <= train.info.mean[0] <= 1.0
+
+
+def test_paths_that_are_no_image_files_are_named(tmp_path):
+    """Issue 29.7: a directory named like an image, a dangling link: raw IsADirectoryError/FileNotFoundError."""
+    rng = np.random.default_rng(10)
+    for case, make in (("folder", lambda p: p.mkdir()), ("dangling", lambda p: p.symlink_to(p.parent / "none"))):
+        root = tmp_path / case
+        _write_png_folder(root, rng, splits=("train", "test"))
+        make(root / "train" / "cat" / "sub.png")
+        with pytest.raises(DatasetError, match=r"cat/sub\.png: not a readable image file"):
+            load_dataset("mine", "train", {"source": "image_folder", "root": str(root), "size": 16})
+
+
 def test_tensor_files_must_hold_uint8_images_and_int64_labels(tmp_path):
     from safetensors.torch import save_file
 
