@@ -17,6 +17,12 @@ OUTCOMES = ("kept", "target_lost", "nan_loss", "misclassified_clean", "attack_fa
 KEPT, TARGET_LOST, NAN_LOSS, MISCLASSIFIED_CLEAN, ATTACK_FAILED, ON_BOUNDARY = range(len(OUTCOMES))
 
 
+def stopped_at_max_steps(steps: torch.Tensor, max_steps: int) -> torch.Tensor:
+    """Which maps used their whole budget of ``max_steps`` updates (the engine's hard stop, docs/METHOD.md §2)
+    instead of converging: one rule for run.csv's counts and the verdict's convergence columns."""
+    return steps >= max_steps
+
+
 def both_kept(
     essential: Mapping[str, torch.Tensor], adversarial: Mapping[str, torch.Tensor]
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -13,7 +13,7 @@ import torch
 
 from freqmaps import stats
 from freqmaps.io import ResultFileError, load_tensors, sidecar_path, write_csv, write_json
-from freqmaps.outcomes import both_kept
+from freqmaps.outcomes import both_kept, stopped_at_max_steps
 from freqmaps.runtime import provenance, resolve_device
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def _at_max_steps(steps: torch.Tensor | None, rows: torch.Tensor, meta: dict[str
     max_steps = meta.get("settings", {}).get("max_steps")
     if steps is None or max_steps is None or not len(rows):
         return math.nan
-    return float((steps[rows] >= max_steps).double().mean())
+    return float(stopped_at_max_steps(steps[rows], max_steps).double().mean())
 
 
 def correlate(

@@ -9,7 +9,7 @@ from typing import Any
 
 from freqmaps.fourier import dc_share
 from freqmaps.io import atomic_path, load_tensors, read_json, write_csv
-from freqmaps.outcomes import KEPT, OUTCOMES
+from freqmaps.outcomes import KEPT, OUTCOMES, stopped_at_max_steps
 from freqmaps.verdict import html_page
 
 
@@ -82,6 +82,6 @@ def maps_outcomes(kind: str, path: str | Path) -> dict[str, int]:
     counts = {f"{kind}_{name}": int((tensors["selection"] == code).sum()) for code, name in enumerate(OUTCOMES)}
     kept = tensors["outcome"] == KEPT
     max_steps = meta["settings"]["max_steps"]
-    counts[f"{kind}_stopped_at_max_steps"] = int((kept & (tensors["steps"] >= max_steps)).sum())
+    counts[f"{kind}_stopped_at_max_steps"] = int((kept & stopped_at_max_steps(tensors["steps"], max_steps)).sum())
     counts[f"{kind}_dc_share"] = float(dc_share(tensors["maps"][kept]).mean()) if kept.any() else math.nan
     return counts
