@@ -1,13 +1,13 @@
-"""Snakemake wrapper: baselines against the learned maps of one attack (freqmaps.baselines.stage.agreement_tables)."""
+"""Snakemake wrapper: baselines against the learned maps of one attack (freqmaps.stages.baseline_agreement)."""
 
 from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 start_job(sm.log[0], passive_threads=True)  # before the stage's imports load torch
 
-from freqmaps.baselines import stage
+from freqmaps.stages.baseline_agreement import agreement_tables
 
-stage.agreement_tables(
+agreement_tables(
     essential_path=sm.input.essential,
     adversarial_path=sm.input.adversarial,
     baseline_paths=[sm.input.clean, sm.input.attack_baselines],

@@ -1,13 +1,13 @@
-"""Snakemake wrapper: the Fourier heat map of one model (freqmaps.baselines.stage.heat_map)."""
+"""Snakemake wrapper: the Fourier heat map of one model (freqmaps.stages.baseline_heat_map.heat_map)."""
 
 from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 start_job(sm.log[0], passive_threads=True)  # before the stage's imports load torch
 
-from freqmaps.baselines import stage
+from freqmaps.stages.baseline_heat_map import heat_map
 
-stage.heat_map(
+heat_map(
     dataset=sm.wildcards.dataset,
     data_cfg=sm.params.dataset,
     weights_path=sm.input.weights,

@@ -1,13 +1,13 @@
-"""Snakemake wrapper: planted-band recovery of maps and baselines (freqmaps.baselines.stage.known_answer)."""
+"""Snakemake wrapper: planted-band recovery of maps and baselines (freqmaps.stages.baseline_known_answer)."""
 
 from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 start_job(sm.log[0], passive_threads=True)  # before the stage's imports load torch
 
-from freqmaps.baselines import stage
+from freqmaps.stages.baseline_known_answer import known_answer
 
-stage.known_answer(
+known_answer(
     dataset=sm.wildcards.dataset,
     data_cfg=sm.params.dataset,
     weights_path=sm.input.weights,

@@ -1,13 +1,13 @@
-"""Snakemake wrapper: the per-image baselines of one scope (freqmaps.baselines.stage.per_image)."""
+"""Snakemake wrapper: the per-image baselines of one scope (freqmaps.stages.baseline_spectra.per_image)."""
 
 from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 start_job(sm.log[0], passive_threads=True)  # before the stage's imports load torch
 
-from freqmaps.baselines import stage
+from freqmaps.stages.baseline_spectra import per_image
 
-stage.per_image(
+per_image(
     scope=sm.params.scope,
     names=sm.params.measures,
     dataset=sm.wildcards.dataset,

@@ -1,10 +1,10 @@
-"""Snakemake wrapper: one reading per baseline, map and level across the config (freqmaps.baselines.stage.summarise)."""
+"""Snakemake wrapper: one reading per baseline, map and level across the config (freqmaps.stages.baseline_summary)."""
 
 from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 start_job(sm.log[0], passive_threads=True)  # before the stage's imports load torch
 
-from freqmaps.baselines import stage
+from freqmaps.stages.baseline_summary import summarise
 
-stage.summarise(runs=sm.params.runs, sidecars=list(sm.input.tables), out_path=sm.output.table)
+summarise(runs=sm.params.runs, sidecars=list(sm.input.tables), out_path=sm.output.table)

@@ -319,8 +319,8 @@ def test_an_unrelated_baseline_leaves_the_map_unexplained():
 def test_agreement_job_uses_the_baselines_own_nulls_and_k_and_keeps_the_known_answer(tmp_path):
     """The job's defaults (baselines.nulls [random], k [1]) and the known answer through the whole job: a
     baseline that is the map times 3 has Δ(B → M) = 2/n at k = 1 (every nearest neighbour kept), cosine 1."""
-    from freqmaps.baselines import stage
     from freqmaps.io import read_json, save_tensors
+    from freqmaps.stages.baseline_agreement import agreement_tables
 
     generator = torch.Generator().manual_seed(9)
     n = 30
@@ -334,7 +334,7 @@ def test_agreement_job_uses_the_baselines_own_nulls_and_k_and_keeps_the_known_an
     baselines = {"copy": learned * 3.0, "ids": ids, "labels": labels, "targets": labels.clone()}
     save_tensors(tmp_path / "clean.safetensors", baselines, {"baselines": ["copy"]})
     stats_cfg = {"n_null": 30, "n_bootstrap": 10, "n_half_samples": 4, "k": [1, 2], "nulls": ["random", "within_class"]}
-    stage.agreement_tables(
+    agreement_tables(
         essential_path=tmp_path / "essential.safetensors",
         adversarial_path=tmp_path / "adversarial.safetensors",
         baseline_paths=[tmp_path / "clean.safetensors"],
@@ -363,8 +363,9 @@ def test_each_map_set_meets_the_baselines_on_its_own_kept_images(tmp_path):
     """Essential and adversarial maps are each compared on their own kept images (not only on those kept in
     both, as freqmaps.outcomes.both_kept would give), in the maps file's order, with the baseline rows found by
     image id whatever the baseline file's order."""
-    from freqmaps.baselines import files, stage
+    from freqmaps.baselines import files
     from freqmaps.io import read_json, save_tensors
+    from freqmaps.stages.baseline_agreement import agreement_tables
 
     n = 12
     generator = torch.Generator().manual_seed(3)
@@ -392,7 +393,7 @@ def test_each_map_set_meets_the_baselines_on_its_own_kept_images(tmp_path):
         assert torch.allclose(means["map"][c], expected)
         assert torch.allclose(means["copy"][c], 2 * expected)
 
-    stage.agreement_tables(
+    agreement_tables(
         essential_path=tmp_path / "essential.safetensors",
         adversarial_path=tmp_path / "adversarial.safetensors",
         baseline_paths=[tmp_path / "clean.safetensors"],
@@ -412,8 +413,8 @@ def test_each_map_set_meets_the_baselines_on_its_own_kept_images(tmp_path):
 def test_summary_names_each_table_by_the_run_the_workflow_passes_not_by_its_path(tmp_path):
     """The readings are labelled from the runs given with the tables (no parsing of where a file lies), and a
     mismatch between runs and tables stops the summary."""
-    from freqmaps.baselines import stage
     from freqmaps.io import read_csv, write_json
+    from freqmaps.stages.baseline_summary import summarise
 
     reading = {"baseline": "gradient_spectrum", "map": "essential", "level": "image", "map_adds": "nothing"}
     rows = [
@@ -423,9 +424,9 @@ def test_summary_names_each_table_by_the_run_the_workflow_passes_not_by_its_path
     write_json(sidecar, {"readings": [reading], "rows": rows})
     run = {"dataset": "fashion_mnist", "model": "cnn", "seed": 3, "attack": "pgd"}
     out = tmp_path / "summary.csv"
-    stage.summarise(runs=[run], sidecars=[sidecar], out_path=out)
+    summarise(runs=[run], sidecars=[sidecar], out_path=out)
     (row,) = read_csv(out)
     assert (row["dataset"], row["model"], row["seed"], row["attack"]) == ("fashion_mnist", "cnn", "3", "pgd")
     assert row["map_adds"] == "nothing" and float(row["cosine"]) == 0.5
     with pytest.raises(ValueError, match="2 runs but 1 agreement tables"):
-        stage.summarise(runs=[run, run], sidecars=[sidecar], out_path=out)
+        summarise(runs=[run, run], sidecars=[sidecar], out_path=out)

@@ -39,7 +39,6 @@ LAYERS = {
         "freqmaps.verdict",
     ],
     "stages": [
-        "freqmaps.baselines.stage",
         "freqmaps.frequency_bias.stages",
         "freqmaps.frequency_bias.study",
         "freqmaps.known_answer",
