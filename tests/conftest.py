@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -114,25 +115,62 @@ def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict | None = 
     return subprocess.run(snakemake_command(workdir, *args), capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def plan(
-    workdir: Path, *targets: str, configfile: Path | None = None, snakefile: Path = REPO / "Snakefile"
-) -> list[tuple[str, dict[str, str]]]:
-    """(rule, wildcards) of every job that `snakemake --dry-run [targets]` would run in ``workdir``, planned in
-    this process through Snakemake's API: the same parse, checks and DAG as the command, without a Python start
-    and the imports per plan. A config the workflow refuses raises the workflow's own error (its message is
-    what the command prints)."""
+@dataclass(frozen=True)
+class PlannedJob:
+    """One job of an in-process dry run: its rule, wildcards, output files, why it runs (Snakemake's own words,
+    as `snakemake --dry-run` prints them after "reason:") and the rules of the planned jobs it reads from."""
+
+    rule: str
+    wildcards: dict[str, str]
+    output: tuple[str, ...]
+    reason: str
+    upstream: frozenset[str]
+
+
+def plan_jobs(
+    workdir: Path,
+    *targets: str,
+    configfile: Path | None = None,
+    snakefile: Path = REPO / "Snakefile",
+    forceall: bool = False,
+    allowed_rules: tuple[str, ...] = (),
+) -> list[PlannedJob]:
+    """Every job that `snakemake --dry-run [targets]` (with ``--forceall``, ``--allowed-rules``) would run in
+    ``workdir``, planned in this process through Snakemake's API: the same parse, checks and DAG as the command,
+    without a Python start and the imports per plan. A config the workflow refuses raises the workflow's own
+    error (its message is what the command prints)."""
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, Quietness, ResourceSettings
 
     config = ConfigSettings(configfiles=[Path(configfile)] if configfile else [])
+    dag_settings = DAGSettings(targets=set(targets), forceall=forceall, allowed_rules=frozenset(allowed_rules))
     with SnakemakeApi(OutputSettings(quiet={Quietness.ALL}, enable_file_logging=False)) as api:
         workflow = api.workflow(
             ResourceSettings(cores=2), config_settings=config, snakefile=Path(snakefile), workdir=Path(workdir)
         )
-        workflow.dag(DAGSettings(targets=set(targets))).execute_workflow(executor="local", pseudo_executor="dryrun")
+        workflow.dag(dag_settings).execute_workflow(executor="local", pseudo_executor="dryrun")
         dag = workflow._workflow.dag  # the API has no public reader of the planned jobs (Snakemake 9)
-        jobs = dag.needrun_jobs(exclude_finished=False)  # a dry run marks its jobs finished
-        return [(job.rule.name, {key: str(value) for key, value in job.wildcards_dict.items()}) for job in jobs]
+        jobs = list(dag.needrun_jobs(exclude_finished=False))  # a dry run marks its jobs finished
+        return [
+            PlannedJob(
+                rule=job.rule.name,
+                wildcards={key: str(value) for key, value in job.wildcards_dict.items()},
+                output=tuple(str(f) for f in job.output),
+                reason=str(dag.reason(job)),
+                upstream=frozenset(dep.rule.name for dep in dag.dependencies[job] if dep in jobs),
+            )
+            for job in jobs
+        ]
+
+
+def plan(
+    workdir: Path, *targets: str, configfile: Path | None = None, snakefile: Path = REPO / "Snakefile"
+) -> list[tuple[str, dict[str, str]]]:
+    """(rule, wildcards) of every job that `snakemake --dry-run [targets]` would run in ``workdir`` (see
+    :func:`plan_jobs`)."""
+    return [
+        (job.rule, job.wildcards) for job in plan_jobs(workdir, *targets, configfile=configfile, snakefile=snakefile)
+    ]
 
 
 def refusal(workdir: Path, *targets: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, snakemake
+from tests.conftest import REPO, PlannedJob, plan_jobs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -33,22 +33,37 @@ LOADED_WHEN_CALLED = {
     "freqmaps.figures": ["freqmaps.verdict"],
     "freqmaps.known_answer": ["freqmaps.figures"],
     "freqmaps.frequency_bias.study": ["freqmaps.figures"],
-    "freqmaps.baselines.stage": ["freqmaps.baselines.figures", "freqmaps.known_answer", "freqmaps.synthetic"],
     "freqmaps.stats.views": ["freqmaps.fourier"],
 }
 
+# One interpreter loads the third-party libraries once, then forks a child per script: each child starts with no
+# freqmaps module loaded, runs the script's imports, completes the imports made inside functions, and prints the
+# package files it loaded. (Which freqmaps modules load does not depend on what third-party code is loaded first.)
 PROBE = """
-import importlib, sys
-{imports}
+import importlib, os, sys
+import numpy, scipy, torch, torchvision, torchattacks, matplotlib, sklearn, yaml, safetensors
 called = {called!r}
-while True:
-    loaded = [n for n in sys.modules if n.split(".")[0] == "freqmaps"]
-    missing = [t for n in loaded for t in called.get(n, []) if t not in sys.modules]
-    if not missing:
-        break
-    for name in missing:
-        importlib.import_module(name)
-print(*sorted(m.__file__ for n, m in sys.modules.copy().items() if n.split(".")[0] == "freqmaps"), sep="\\n")
+for script, imports in {scripts!r}:
+    read, write = os.pipe()
+    if os.fork() == 0:
+        os.close(read)
+        exec(imports)
+        while True:
+            loaded = [n for n in sys.modules if n.split(".")[0] == "freqmaps"]
+            missing = [t for n in loaded for t in called.get(n, []) if t not in sys.modules]
+            if not missing:
+                break
+            for name in missing:
+                importlib.import_module(name)
+        files = sorted(m.__file__ for n, m in sys.modules.copy().items() if n.split(".")[0] == "freqmaps")
+        os.write(write, "\\n".join(files).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        out = pipe.read()
+    _, status = os.wait()
+    assert status == 0, script
+    print(script, *out.split(), sep="\\t")
 """
 
 
@@ -64,14 +79,39 @@ def rule_scripts() -> dict[str, str]:
     return found
 
 
-def modules_run_by(script: str) -> set[str]:
-    """The package files (relative to src/freqmaps) that Python loads for the script's imports and their calls."""
-    tree = ast.parse((REPO / "scripts" / script).read_text())
-    imports = "\n".join(ast.unparse(n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom))
-    probe = PROBE.format(imports=imports, called=LOADED_WHEN_CALLED)
+def modules_run_by(scripts: set[str]) -> dict[str, set[str]]:
+    """For each script, the package files (relative to src/freqmaps) that Python loads for its imports and their
+    calls, each script in a fresh child of one interpreter."""
+    imports = []
+    for script in sorted(scripts):
+        tree = ast.parse((REPO / "scripts" / script).read_text())
+        imports.append(
+            (script, "\n".join(ast.unparse(n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)))
+        )
+    probe = PROBE.format(called=LOADED_WHEN_CALLED, scripts=imports)
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env).stdout
-    return {Path(f).resolve().relative_to(PACKAGE_DIR).as_posix() for f in out.split()}
+    found = {}
+    for line in out.splitlines():
+        script, *files = line.split("\t")
+        found[script] = {Path(f).resolve().relative_to(PACKAGE_DIR).as_posix() for f in files}
+    assert set(found) == set(scripts), out
+    return found
+
+
+EDIT = b"\n# an edit (tests/e2e/test_code_inputs.py)\n"
+
+
+def undo_leftover_edits() -> None:
+    """Remove the edit from every module that still ends with it: a test session killed inside :func:`touched`
+    (SIGKILL, a power cut) cannot restore the modules itself, so the next session's collection does."""
+    for path in PACKAGE_DIR.rglob("*.py"):
+        text = path.read_bytes()
+        if text.endswith(EDIT):
+            path.write_bytes(text.removesuffix(EDIT))
+
+
+undo_leftover_edits()
 
 
 def touched(modules: list[str]):
@@ -84,7 +124,7 @@ def touched(modules: list[str]):
             for module in modules:
                 path = PACKAGE_DIR / module
                 self.saved[path] = (path.read_bytes(), path.stat())
-                path.write_bytes(self.saved[path][0] + b"\n# an edit (tests/e2e/test_code_inputs.py)\n")
+                path.write_bytes(self.saved[path][0] + EDIT)
 
         def __exit__(self, *exc):
             for path, (text, stat) in self.saved.items():
@@ -94,34 +134,25 @@ def touched(modules: list[str]):
     return Touch()
 
 
-def dry_run_jobs(workdir: Path, *args: str) -> dict[str, set[str]]:
+def dry_run_jobs(workdir: Path, *targets: str, allowed_rules: tuple[str, ...] = ()) -> dict[str, set[str]]:
     """A dry run's jobs: rule -> the package files its jobs list as "Updated input files" (every job of the rule
     must list the same); a job planned for any reason but updated inputs and other jobs' outputs fails."""
-    dry = snakemake(workdir, "--dry-run", *args)
-    assert dry.returncode == 0, dry.stderr
     found: dict[str, set[str]] = {}
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry.stdout + dry.stderr):
-        rule = re.match(r"\s*(?:local)?rule (\w+):", block)
-        reason = re.search(r"^\s*reason: (.*)$", block, re.MULTILINE)
-        if not (rule and reason):
-            continue
+    for job in plan_jobs(workdir, *targets, allowed_rules=allowed_rules):
         files: set[str] = set()
-        for part in reason.group(1).split("; "):
+        for part in job.reason.split("; "):
             kind, _, listed = part.partition(": ")
-            assert kind in ("Updated input files", "Input files updated by another job"), (rule.group(1), part)
+            assert kind in ("Updated input files", "Input files updated by another job"), (job.rule, part)
             if kind == "Updated input files":
                 paths = [(workdir / f.strip()).resolve() for f in listed.split(",")]
                 files |= {p.relative_to(PACKAGE_DIR).as_posix() for p in paths if p.is_relative_to(PACKAGE_DIR)}
-        assert found.setdefault(rule.group(1), files) == files, f"jobs of {rule.group(1)} depend on different code"
+        assert found.setdefault(job.rule, files) == files, f"jobs of {job.rule} depend on different code"
     return found
 
 
-def downstream(rules: set[str], workdir: Path) -> set[str]:
-    """The rules and every rule that reads their outputs, from Snakemake's rule graph."""
-    graph = snakemake(workdir, "--rulegraph", "--forceall")
-    assert graph.returncode == 0, graph.stderr
-    names = dict(re.findall(r'^\s*(\d+)\[label = "(\w+)"', graph.stdout, re.MULTILINE))
-    edges = [(names[a], names[b]) for a, b in re.findall(r"^\s*(\d+) -> (\d+)", graph.stdout, re.MULTILINE)]
+def downstream(rules: set[str], every_job: list[PlannedJob]) -> set[str]:
+    """The rules and every rule that reads their outputs, from the jobs of the whole plan."""
+    edges = {(upstream, job.rule) for job in every_job for upstream in job.upstream}
     reached = set(rules)
     while True:
         more = {b for a, b in edges if a in reached} - reached
@@ -134,22 +165,23 @@ MODULES = sorted(p.relative_to(PACKAGE_DIR).as_posix() for p in PACKAGE_DIR.rglo
 
 
 @pytest.fixture(scope="module")
-def every_module_edited(tiny_run) -> dict[str, set[str]]:
+def every_job(tiny_run) -> list[PlannedJob]:
+    """Every job of the tiny run's plan (`--forceall`), with its outputs and the rules it reads from."""
+    return plan_jobs(tiny_run, forceall=True)
+
+
+@pytest.fixture(scope="module")
+def every_module_edited(tiny_run, every_job) -> dict[str, set[str]]:
     """Every library module edited at once, then one dry run per rule of the tiny run's plan, of that rule's
     outputs with only that rule allowed to run (so no upstream job hides its own updated inputs): each rule with
     the package files its jobs list as updated inputs, which are the modules whose edit replans it."""
-    planned = snakemake(tiny_run, "--dry-run", "--forceall")
-    assert planned.returncode == 0, planned.stderr
     outputs: dict[str, list[str]] = {}  # rule -> the output files of its jobs, the targets of its own dry run
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", planned.stdout + planned.stderr):
-        rule = re.match(r"\s*(?:local)?rule (\w+):", block)
-        listed = re.search(r"^\s*output: (.*)$", block, re.MULTILINE)
-        if rule and listed:
-            outputs.setdefault(rule.group(1), []).extend(f.strip() for f in listed.group(1).split(","))
+    for job in every_job:
+        outputs.setdefault(job.rule, []).extend(job.output)
     found = {}
     with touched(MODULES):
         for rule, files in sorted(outputs.items()):
-            found[rule] = dry_run_jobs(tiny_run, *files, "--allowed-rules", rule).get(rule, set())
+            found[rule] = dry_run_jobs(tiny_run, *files, allowed_rules=(rule,)).get(rule, set())
     return found
 
 
@@ -157,7 +189,8 @@ def every_module_edited(tiny_run) -> dict[str, set[str]]:
 def stage_modules(every_module_edited) -> dict[str, set[str]]:
     """The independent table: each rule of the tiny run's plan and the package files Python loads to run it."""
     scripts = rule_scripts()
-    return {rule: modules_run_by(scripts[rule]) if rule in scripts else set() for rule in every_module_edited}
+    loaded = modules_run_by({scripts[rule] for rule in every_module_edited if rule in scripts})
+    return {rule: loaded[scripts[rule]] if rule in scripts else set() for rule in every_module_edited}
 
 
 def test_every_rule_depends_on_exactly_the_modules_its_stage_runs(every_module_edited, stage_modules):
@@ -175,13 +208,15 @@ def test_every_rule_depends_on_exactly_the_modules_its_stage_runs(every_module_e
         ("stages/correlate.py", {"correlate"}, {"train", "summary", "baseline_agreement"}),
     ],
 )
-def test_one_edit_replans_exactly_the_stages_that_run_it(tiny_run, stage_modules, module, replanned, not_replanned):
+def test_one_edit_replans_exactly_the_stages_that_run_it(
+    tiny_run, every_job, stage_modules, module, replanned, not_replanned
+):
     """One module edited: the rules that run it are replanned for it, those that read their outputs for that,
     and nothing else."""
     expected = {rule for rule, files in stage_modules.items() if module in files}
     assert replanned <= expected and not expected & not_replanned
     with touched([module]):
         planned = dry_run_jobs(tiny_run)
-    assert set(planned) == downstream(expected, tiny_run)
+    assert set(planned) == downstream(expected, every_job)
     assert all(files == {module} for files in planned.values() if files)
     assert {rule for rule, files in planned.items() if files} <= expected
