@@ -19,7 +19,17 @@ import pytest
 import torch
 
 from freqmaps.io import load_tensors
-from tests.conftest import REPO, TINY_CONFIG, TINY_RESULTS, plan, refusal, result_tensors, snakemake, snakemake_command
+from tests.conftest import (
+    REPO,
+    RUN_TIMEOUT,
+    TINY_CONFIG,
+    TINY_RESULTS,
+    plan,
+    refusal,
+    result_tensors,
+    snakemake,
+    snakemake_command,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -53,11 +63,11 @@ def test_killed_run_resumes_and_matches_uninterrupted_run(tiny_run, tmp_path):
     # the same cores as the uninterrupted run: jobs get the same thread counts, hence the same arithmetic
     command = snakemake_command(tmp_path, *targets)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 600
+    deadline = time.time() + RUN_TIMEOUT
     try:
         while not confirmed_shards(tmp_path):
             assert process.poll() is None, "the run ended before any map shard was finished"
-            assert time.time() < deadline, "no finished map shard after 10 minutes"
+            assert time.time() < deadline, f"no finished map shard after {RUN_TIMEOUT} s"
             time.sleep(0.2)
     finally:
         os.killpg(process.pid, signal.SIGKILL)  # a crash, not a polite stop
@@ -133,7 +143,7 @@ def test_a_seed_beyond_32_bits_trains_and_attacks_and_its_run_moves_without_reru
     (run / "config.yaml").write_text(text)
     target = f"results/default/fashion_mnist/cnn/seed{seed}/attacks/pgd.safetensors"
     command = [sys.executable, "-m", "snakemake", "--snakefile", "Snakefile", "--cores", "2"]
-    done = subprocess.run([*command, target], cwd=run, capture_output=True, text=True, timeout=900)
+    done = subprocess.run([*command, target], cwd=run, capture_output=True, text=True, timeout=RUN_TIMEOUT)
     assert done.returncode == 0, done.stderr[-3000:]
     tensors, meta = load_tensors(run / target)
     assert meta["seed"] == seed and len(tensors["ids"]) == 24

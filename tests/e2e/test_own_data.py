@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from tests.conftest import DEFAULT_RESULTS, plan, refusal, snakemake
+from tests.conftest import DEFAULT_RESULTS, RUN_TIMEOUT, plan, refusal, snakemake
 
 pytestmark = pytest.mark.e2e
 RESULTS = f"{DEFAULT_RESULTS}/pets/cnn/seed0"
@@ -57,7 +57,7 @@ def own_data_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("own_data")
     write_image_folder(workdir / "images")
     (workdir / "config.yaml").write_text(yaml.safe_dump(CONFIG))
-    run = snakemake(workdir, timeout=900)
+    run = snakemake(workdir, timeout=RUN_TIMEOUT)
     assert run.returncode == 0, run.stderr[-4000:]
     return workdir
 
