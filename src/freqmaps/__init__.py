@@ -5,7 +5,19 @@ The library holds all the logic; the Snakemake workflow only wires its functions
 It never imports snakemake.
 """
 
+import os
+import sys
 from importlib.metadata import PackageNotFoundError, version
+
+# Idle OpenMP threads sleep instead of spinning: on cores shared with other processes, threads spinning at
+# torch's barriers take the cores from the working ones (information imbalance several times slower under two
+# busy processes, BENCHMARKS.md "Shared cores"). OpenMP reads this once, when torch loads, so it is set here,
+# before any freqmaps module imports torch; a value the user set is kept. IDLE_THREADS_SPIN says whether the
+# policy in effect may spin (torch loaded first without the variable, or another value chosen): then
+# freqmaps.runtime.shared_core_threads keeps the neighbour engine off cores other processes hold.
+_policy = os.environ.get("OMP_WAIT_POLICY") or ("" if "torch" in sys.modules else "PASSIVE")
+IDLE_THREADS_SPIN = _policy.upper() != "PASSIVE"
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     __version__ = version("freqmaps")  # the one version: pyproject.toml's, as installed
