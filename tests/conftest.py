@@ -6,6 +6,9 @@ import gzip
 import struct
 from pathlib import Path
 
+import freqmaps  # noqa: F401  (before torch, as in every freqmaps process: idle OpenMP threads sleep)
+
+# isort: split
 import numpy as np
 import pytest
 import torch
