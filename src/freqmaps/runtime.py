@@ -115,18 +115,22 @@ def available_cores() -> int:
     return max(1, min(cores, math.ceil(quota))) if quota else max(1, cores)
 
 
+# cgroup v2's quota and period in one file; v1's quota (its period beside it, cpu.cfs_period_us)
+CGROUP_CPU_FILES = (Path("/sys/fs/cgroup/cpu.max"), Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"))
+
+
 def _cgroup_quota() -> float | None:
     """CPUs' worth of time the cgroup grants per period, or None where it sets no limit (or none is readable)."""
-    for path, split in (("/sys/fs/cgroup/cpu.max", True), ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", False)):
+    for path, split in zip(CGROUP_CPU_FILES, (True, False), strict=True):
         try:
-            text = Path(path).read_text().split()
+            text = path.read_text().split()
             if split:  # "max 100000" or "200000 100000"
                 quota, period = text[0], text[1]
             else:
-                quota, period = text[0], Path(path).with_name("cpu.cfs_period_us").read_text().split()[0]
+                quota, period = text[0], path.with_name("cpu.cfs_period_us").read_text().split()[0]
         except (OSError, IndexError):
             continue
-        if quota in ("max", "-1"):
+        if quota in ("max", "-1") or not (quota.isdigit() and period.isdigit() and int(period) > 0):
             return None
         return int(quota) / int(period)
     return None
@@ -145,7 +149,7 @@ def busy_cores(cores: int) -> float:
     except (OSError, IndexError, ValueError):
         try:
             running = os.getloadavg()[0]
-        except OSError:
+        except (AttributeError, OSError):  # Windows: neither
             return 0.0
     return max(0.0, running) * cores / max(cores, os.cpu_count() or 1)
 
@@ -154,7 +158,7 @@ def shared_core_count(cores: int, busy: float, cap: int, *, spinning: bool, fixe
     """Threads for work on cores that other processes may share: at most ``cap`` (the threads the caller allows)
     and the ``cores`` available. Where idle OpenMP threads sleep, that is the choice: under a competing load
     each thread is a share of the cores (on 2 cores with 2 busy processes 2 threads were faster than one,
-    BENCHMARKS.md "Shared cores"). Where they ``spinning`` (torch loaded before freqmaps could set the wait
+    BENCHMARKS.md "Shared cores"). Where they spin (``spinning``: torch loaded before freqmaps could set the wait
     policy), also no more than the cores other processes leave free (``busy``, rounded to the nearest whole
     core), at least one: a spinning thread takes the core a working one waits for. ``fixed``
     (FREQMAPS_THREADS) overrides the choice."""

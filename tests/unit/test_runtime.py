@@ -42,6 +42,28 @@ def test_available_cores_are_the_affinity_lowered_to_the_cgroup_quota(monkeypatc
     assert runtime.available_cores() == 6
 
 
+@pytest.mark.parametrize(
+    ("v2", "v1", "expected"),
+    [
+        ("max 100000\n", None, None),  # v2, no limit
+        ("250000 100000\n", None, 2.5),  # v2: docker --cpus 2.5
+        (None, ("150000", "100000"), 1.5),  # v1 quota and period
+        (None, ("-1", "100000"), None),  # v1, no limit
+        (None, None, None),  # no cgroup files
+    ],
+)
+def test_cgroup_quota_is_read_from_v2_or_v1_files(monkeypatch, tmp_path, v2, v1, expected):
+    v2_file, v1_file = tmp_path / "cpu.max", tmp_path / "cpu" / "cpu.cfs_quota_us"
+    if v2 is not None:
+        v2_file.write_text(v2)
+    if v1 is not None:
+        v1_file.parent.mkdir()
+        v1_file.write_text(v1[0] + "\n")
+        (v1_file.parent / "cpu.cfs_period_us").write_text(v1[1] + "\n")
+    monkeypatch.setattr(runtime, "CGROUP_CPU_FILES", (v2_file, v1_file))
+    assert runtime._cgroup_quota() == expected
+
+
 def test_busy_cores_are_the_other_runnable_threads_on_this_process_share(monkeypatch, tmp_path):
     loadavg = tmp_path / "loadavg"
     loadavg.write_text("3.10 2.50 1.20 3/412 12345\n")  # 3 runnable now, this reader among them
