@@ -13,6 +13,7 @@ import random
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -179,6 +180,22 @@ def _fixed_threads() -> int | None:
     return int(value)
 
 
+_NOTED = []  # whether note_spinning_threads has warned in this process
+
+
+def note_spinning_threads() -> None:
+    """Warn once per process where torch was imported before freqmaps (so OpenMP's idle threads spin, and on a
+    busy machine the map engine and training run several times slower: BENCHMARKS.md "Shared cores")."""
+    if freqmaps.TORCH_FIRST and not _NOTED:
+        _NOTED.append(True)
+        warnings.warn(
+            "torch was imported before freqmaps, so OpenMP's idle threads spin and take cores other processes "
+            "need; import freqmaps first (or set OMP_WAIT_POLICY=PASSIVE before starting Python)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 def chosen_threads() -> int:
     """The threads :func:`shared_core_threads` would run on now."""
     cores = available_cores()
@@ -193,6 +210,7 @@ def shared_core_threads() -> Iterator[int]:
     where threads spin, the busy cores; capped by the torch threads in effect, e.g. a rule's ``threads`` or the
     user's ``torch.set_num_threads``); the thread count is restored afterwards. Only for work whose results do
     not depend on the thread count (the certified neighbour engine: every rank is decided exactly)."""
+    note_spinning_threads()
     before = torch.get_num_threads()
     threads = chosen_threads()
     if threads != before:

@@ -1,6 +1,7 @@
 """Threads on shared cores (freqmaps.runtime): the choice from fake affinity, quota and load; no timings."""
 
 import os
+import warnings
 
 import pytest
 import torch
@@ -124,7 +125,22 @@ def test_importing_freqmaps_lets_idle_openmp_threads_sleep():
     run = lambda source, **extra: subprocess.run(  # noqa: E731
         [sys.executable, "-c", source], env={**env, **extra}, capture_output=True, text=True, check=True
     ).stdout.split()
-    assert run(code) == ["PASSIVE", "False"]
-    assert run(code, OMP_WAIT_POLICY="ACTIVE") == ["ACTIVE", "True"]
+    code = code.replace("freqmaps.IDLE_THREADS_SPIN", "freqmaps.IDLE_THREADS_SPIN, freqmaps.TORCH_FIRST")
+    assert run(code) == ["PASSIVE", "False", "False"]
+    assert run(code, OMP_WAIT_POLICY="ACTIVE") == ["ACTIVE", "True", "False"]
     torch_first = "import sys; sys.modules['torch'] = type(sys)('torch'); "  # as if torch were loaded (fast)
-    assert run(torch_first + code) == ["PASSIVE", "True"]  # torch first: OpenMP already chose to spin
+    assert run(torch_first + code) == ["PASSIVE", "True", "True"]  # torch first: OpenMP already chose to spin
+
+
+def test_torch_imported_first_is_said_once_per_process(monkeypatch):
+    monkeypatch.setattr(runtime, "_NOTED", [])
+    monkeypatch.setattr(freqmaps, "TORCH_FIRST", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        runtime.note_spinning_threads()  # freqmaps first: nothing to say
+    monkeypatch.setattr(freqmaps, "TORCH_FIRST", True)
+    with pytest.warns(RuntimeWarning, match="import freqmaps first"):
+        runtime.note_spinning_threads()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        runtime.note_spinning_threads()  # once
