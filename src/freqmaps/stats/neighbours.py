@@ -16,7 +16,8 @@ sorted once for many (the re-pairing nulls) or on a GPU.
 Public: :class:`Space` (one representation: certified Gram distances and exact ones), :func:`spaces` (several
 spaces sharing a memory budget), :func:`nearest_neighbours`, :func:`query_ranks`, :func:`imbalance_ranks` and
 :func:`space_imbalance_ranks` (the ranks behind Δ, nulls included), :func:`gram_precision`,
-:func:`exact_unit` / :func:`computed_exactly`.
+:func:`exact_unit` / :func:`computed_exactly`. The entry points that compute run on the threads
+:func:`freqmaps.runtime.shared_core_threads` chooses at each call (every rank is exact whatever the threads).
 """
 
 from __future__ import annotations
