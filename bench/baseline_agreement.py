@@ -4,7 +4,7 @@ agreement's own defaults (baselines.nulls [random], baselines.k [1]). Maps of N 
 (smoothed noise clamped to [0, 1], about 45 % of the entries >= 0.5), the baseline a noisy copy; the
 config.yaml draws (100 nulls, 200 bootstrap, 100 random halves). Prints one JSON object.
 
-    OMP_WAIT_POLICY=PASSIVE python bench/baseline_agreement.py [--images 450] [--levels image matched]
+    python bench/baseline_agreement.py [--images 450] [--levels image matched]
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from __future__ import annotations
 import argparse
 import time
 
+import freqmaps  # noqa: F401  (before torch: idle OpenMP threads sleep, as in every freqmaps process)
+
+# isort: split
 import torch
 from measure import bench_report
 

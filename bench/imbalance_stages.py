@@ -14,14 +14,15 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as scripts/correlate.py runs: idle threads sleep
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.golden
 
+import freqmaps  # noqa: E402, F401  (before torch: idle OpenMP threads sleep, as in every freqmaps process)
+
+# isort: split
 import torch  # noqa: E402
 from measure import bench_report  # noqa: E402
 from stats_vs_dadapy import DATA, dadapy_imbalance, median_seconds  # noqa: E402

@@ -1,27 +1,34 @@
 """Information imbalance (both directions) at every k: freqmaps against DADApy and the plain exact method.
 
-Grid: k x N x D on two constructions, side by side in one run:
+Grid: k x N x D on these constructions, side by side in one run:
 
 - ``nonlinear``: X ~ N(0, 1)^D, Y = tanh(X W / sqrt(D)) + 0.3 N(0, 1) (a nonlinear relation between spaces);
+- ``tanh_half`` and ``sine_half``: X of width D, Y of width D/2: tanh or sine of a random projection of X
+  plus 0.3 noise (spaces of different widths, as a user's representations are);
 - ``golden``: GOLDEN.md's map-like construction (D = 3072 entries in [0, 1] driven by a shared latent; its D is
   fixed, so it runs once per N);
 - ``binary``: the nonlinear pair thresholded to 0/1 (X > 1, Y > 0.5), as masks at a matched sparsity are: full
   of exact ties, whose order (by index) DADApy does not define, so only the plain method is its reference.
 
-OpenMP's idle threads sleep (``OMP_WAIT_POLICY=PASSIVE``, as the correlate job sets it) unless the caller set
-the variable. Per case the three methods are called interleaved in the same process (ours, DADApy, plain, repeated), and
-each time is the median of ``--repeats`` calls, so a competing load hits all three alike. DADApy 0.3.4:
-``MetricComparisons(X, maxk=N-1).return_information_imbalace(Y, k=k, subset_size=N)``. The plain exact method:
-a float64 squared-distance matrix (Gram identity), one stable sort per row, ranks by inverse permutation. Prints one
-JSON line per case (times, ratios, whether the values are identical) and the report last.
+freqmaps is imported before torch, as a user's ``import freqmaps`` would be, so the library's own settings
+apply: idle OpenMP threads sleep (``freqmaps/__init__.py``); ``--torch-first`` imports torch first (a notebook
+that did), so OpenMP's threads spin and the neighbour engine keeps off the busy cores at each call
+(``freqmaps.runtime.shared_core_threads``). ``FREQMAPS_THREADS=n`` fixes ours' threads. Per case the three
+methods are called interleaved in the same process (ours, DADApy, plain, repeated), and each time is the median
+of ``--repeats`` calls, so a competing load hits all three alike. DADApy 0.3.4:
+``MetricComparisons(X, maxk=N-1).return_information_imbalace(Y, k=k, subset_size=N)``, timed from construction
+to result. The plain exact method: a float64 squared-distance matrix (Gram identity), one stable sort per row,
+ranks by inverse permutation. Prints one JSON line per case (times, ratios, whether the values are identical,
+the load average, and the threads ours would choose just after) and the report last.
 
     python bench/stats_vs_dadapy.py [--ks 1 2 ... 10] [--sizes 1500 5000] [--dims 50 500 3072]
-        [--data nonlinear golden] [--repeats 3] [--threads 2] [--device cpu|cuda] [--no-dadapy] [--no-plain]
-        [--load P] [--nulls P]
+        [--data nonlinear golden tanh_half sine_half binary] [--repeats 3] [--threads 2] [--device cpu|cuda]
+        [--no-dadapy] [--no-plain] [--contend P] [--nulls P] [--torch-first]
 
-``--load P`` starts P competing processes doing float64 matrix products for the whole run (a shared node).
-``--nulls P`` also times P random re-pairing null draws at k = 5 as ``compare()`` computes them (one pass per
-space) against DADApy called once per re-pairing (the first three, per draw), and checks those draws.
+``--contend P`` starts P competing single-thread processes (float64 matrix products) before the first case and
+stops them after the last (a shared node: a colleague's job, a second notebook). ``--nulls P`` also times P
+random re-pairing null draws at k = 5 as ``compare()`` computes them (one pass per space) against DADApy called
+once per re-pairing (the first three, per draw), and checks those draws.
 """
 
 from __future__ import annotations
@@ -36,14 +43,18 @@ import time
 import warnings
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as scripts/correlate.py runs: idle threads sleep
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.golden
+if "--torch-first" in sys.argv:
+    import torch  # noqa: F401  (OpenMP starts before freqmaps can choose its wait policy)
+# isort: off
+import freqmaps  # noqa: E402  (before torch: idle OpenMP threads sleep)
 
+# isort: on
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from measure import bench_report, synchronize  # noqa: E402
 
-from freqmaps import stats  # noqa: E402
+from freqmaps import runtime, stats  # noqa: E402
 from tests.golden import GOLDEN_DIM, golden_map_like  # noqa: E402
 
 
@@ -55,13 +66,27 @@ def nonlinear(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, Y
 
 
+def projected(n: int, d: int, squash, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """X ~ N(0, 1)^d and Y = squash(X W / sqrt(d)) + 0.3 noise of width d // 2: tie-free, different widths."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    width = max(1, d // 2)
+    return X, squash(X @ rng.normal(size=(d, width)) / np.sqrt(d)) + 0.3 * rng.normal(size=(n, width))
+
+
 def binary(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The nonlinear pair thresholded to 0/1 masks (about 16 % and 30 % ones): heavy exact ties."""
     X, Y = nonlinear(n, d, seed)
     return (X > 1.0).astype(np.float64), (Y > 0.5).astype(np.float64)
 
 
-DATA = {"nonlinear": nonlinear, "golden": lambda n, d: golden_map_like(n), "binary": binary}
+DATA = {
+    "nonlinear": nonlinear,
+    "tanh_half": lambda n, d: projected(n, d, np.tanh),
+    "sine_half": lambda n, d: projected(n, d, np.sin),
+    "golden": lambda n, d: golden_map_like(n),
+    "binary": binary,
+}
 
 
 def plain_ranks(X: torch.Tensor, k: int, block: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
@@ -102,7 +127,7 @@ def dadapy_imbalance(X: np.ndarray, Y: np.ndarray, k: int) -> tuple[float, float
     return float(theirs[0][0]), float(theirs[1][0])
 
 
-def _burn(_: int) -> None:  # a competing CPU load: float64 matrix products until terminated
+def _burn(_: int) -> None:  # a competing single-thread CPU load: float64 matrix products until terminated
     torch.set_num_threads(1)
     a = torch.randn(512, 512, dtype=torch.float64)
     while True:
@@ -125,15 +150,16 @@ def main() -> None:
     parser.add_argument("--dims", type=int, nargs="+", default=[50, 500, 3072])
     parser.add_argument("--data", nargs="+", default=["nonlinear", "golden"], choices=list(DATA))
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2, help="torch threads, as the correlate rule's")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads allowed, as the correlate rule's")
     parser.add_argument("--device", default="cpu", help="where ours runs (DADApy and the plain method: CPU)")
     parser.add_argument("--no-dadapy", action="store_true", help="skip the reference (e.g. where it is not installed)")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain exact method")
-    parser.add_argument("--load", type=int, default=0, help="competing processes doing matrix products")
+    parser.add_argument("--contend", type=int, default=0, help="competing busy single-thread processes")
+    parser.add_argument("--torch-first", action="store_true", help="import torch before freqmaps (a notebook)")
     parser.add_argument("--nulls", type=int, default=0, help="also time P re-pairing null draws at k = 5")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    burners = [multiprocessing.Process(target=_burn, args=(i,), daemon=True) for i in range(args.load)]
+    burners = [multiprocessing.Process(target=_burn, args=(i,), daemon=True) for i in range(args.contend)]
     for burner in burners:
         burner.start()
     runs = []
@@ -144,6 +170,8 @@ def main() -> None:
                     X, Y = DATA[data](n, d)
                     tX, tY = torch.from_numpy(X).to(args.device), torch.from_numpy(Y).to(args.device)
                     stats.information_imbalance(tX[:200], tY[:200], k=1)  # warm-up
+                    if not args.no_dadapy:
+                        dadapy_imbalance(X[:200], Y[:200], 1)  # its imports too
                     for k in args.ks:
                         runs.append(one_case(data, n, d, k, X, Y, tX, tY, args))
                         print(json.dumps(runs[-1]), flush=True)
@@ -153,8 +181,21 @@ def main() -> None:
     finally:
         for burner in burners:
             burner.terminate()
+            burner.join()
     print(
-        bench_report("stats_vs_dadapy", args.device, runs, threads=args.threads, load=args.load, repeats=args.repeats)
+        bench_report(
+            "stats_vs_dadapy",
+            args.device,
+            runs,
+            threads=args.threads,
+            contend=args.contend,
+            repeats=args.repeats,
+            omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"),
+            idle_threads_spin=freqmaps.IDLE_THREADS_SPIN,
+            fixed_threads=os.environ.get(runtime.THREADS_VARIABLE),
+            torch_first=args.torch_first,
+            load_average_end=os.getloadavg(),
+        )
     )
 
 
@@ -181,7 +222,11 @@ def one_case(data, n, d, k, X, Y, tX, tY, args) -> dict:
         "data": data,
         "n": n,
         "d": d,
+        "d_y": Y.shape[1],
         "k": k,
+        "load_average": os.getloadavg()[0],
+        "busy_cores": runtime.busy_cores(runtime.available_cores()),
+        "threads_now": runtime.chosen_threads(),  # what ours would run on now
         "ours_seconds": statistics.median(times["ours"]),
         "ours": values["ours"],
     }

@@ -7,6 +7,9 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+import freqmaps  # noqa: F401  (before torch, as in every freqmaps process: idle OpenMP threads sleep)
+
+# isort: split
 import numpy as np
 import pytest
 import torch

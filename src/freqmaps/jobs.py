@@ -1,6 +1,6 @@
-"""What every workflow job does before its stage runs: send its logs to the rule's log file and, for jobs
-that share cores with others, let idle OpenMP threads sleep. Light on purpose (no torch): a script calls
-:func:`start_job` before it imports its stage, because OpenMP reads its wait policy when torch loads."""
+"""What every workflow job does before its stage runs: send its logs to the rule's log file. Light on purpose
+(no torch): a script calls :func:`start_job` before it imports its stage, so importing it (the ``freqmaps``
+package) lets idle OpenMP threads sleep before torch loads (``freqmaps/__init__.py``)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,8 @@ import sys
 from pathlib import Path
 
 
-def start_job(log_file: str | os.PathLike | None, *, passive_threads: bool = False) -> None:
-    """Log to ``log_file``; with ``passive_threads``, idle OpenMP threads sleep instead of spinning (on shared
-    cores spinning threads starve the working ones: the statistics were 15x and the baselines' agreement 10x
-    slower under a competing load, BENCHMARKS.md). Call it before torch is imported."""
-    if passive_threads:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+def start_job(log_file: str | os.PathLike | None) -> None:
+    """Log to ``log_file``. Call it before torch is imported (see the module's docstring)."""
     setup_logging(log_file)
 
 

@@ -37,7 +37,7 @@ from freqmaps.fourier import (
     mask_shape,
 )
 from freqmaps.outcomes import KEPT, NAN_LOSS, TARGET_LOST
-from freqmaps.runtime import fp32_precision
+from freqmaps.runtime import fp32_precision, note_spinning_threads
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +224,7 @@ def learn_maps(
     ``precision``: ``fp32`` is strict fp32 on the GPU too (TF32 off, also for cuDNN's convolutions, which
     default to it), ``tf32`` allows TF32, ``bf16`` / ``fp16`` autocast the classifier's forward pass.
     """
+    note_spinning_threads()
     arithmetic = "tf32" if settings.precision == "tf32" else "ieee"
     with fp32_precision(arithmetic, conv=arithmetic):
         return _learn_maps(model, images, targets, settings, device, num_classes, progress)

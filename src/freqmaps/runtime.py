@@ -1,25 +1,31 @@
-"""Seeding, device choice and provenance: the facts recorded next to every result."""
+"""Seeding, device choice, threads on shared cores and provenance: the facts recorded next to every result."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import math
 import os
 import platform
 import random
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
+import freqmaps
+
 log = logging.getLogger("freqmaps")
+T = TypeVar("T")
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
@@ -93,6 +99,138 @@ def resolve_device(choice: str = "auto") -> torch.device:
     device = torch.device(choice)
     log.info("device: %s%s", device, f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
     return device
+
+
+# A fixed thread count for the statistics engine, whatever the load (e.g. for timings): FREQMAPS_THREADS=n.
+THREADS_VARIABLE = "FREQMAPS_THREADS"
+
+
+def available_cores() -> int:
+    """The cores this process may run on: its CPU affinity (taskset, a SLURM or container cpuset), lowered to a
+    CPU quota where the cgroup sets one (``docker --cpus``, cgroup v2 ``cpu.max`` or v1 ``cfs_quota_us``)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # no affinity on this platform (macOS)
+        cores = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    return max(1, min(cores, math.ceil(quota))) if quota else max(1, cores)
+
+
+# cgroup v2's quota and period in one file; v1's quota (its period beside it, cpu.cfs_period_us)
+CGROUP_CPU_FILES = (Path("/sys/fs/cgroup/cpu.max"), Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"))
+
+
+def _cgroup_quota() -> float | None:
+    """CPUs' worth of time the cgroup grants per period, or None where it sets no limit (or none is readable)."""
+    for path, split in zip(CGROUP_CPU_FILES, (True, False), strict=True):
+        try:
+            text = path.read_text().split()
+            if split:  # "max 100000" or "200000 100000"
+                quota, period = text[0], text[1]
+            else:
+                quota, period = text[0], path.with_name("cpu.cfs_period_us").read_text().split()[0]
+        except (OSError, IndexError):
+            continue
+        if quota in ("max", "-1") or not (quota.isdigit() and period.isdigit() and int(period) > 0):
+            return None
+        return int(quota) / int(period)
+    return None
+
+
+LOADAVG = Path("/proc/loadavg")
+
+
+def busy_cores(cores: int) -> float:
+    """How many of this process's ``cores`` other processes keep busy now: the machine's runnable threads at
+    this instant (``/proc/loadavg``'s fourth field, less the one reading it), scaled to this process's share of
+    the machine's CPUs (which assumes the load is spread evenly); the one-minute load average where there is no
+    /proc (it lags a new load by up to a minute and counts this process's own recent work)."""
+    try:
+        running = int(LOADAVG.read_text().split()[3].split("/")[0]) - 1
+    except (OSError, IndexError, ValueError):
+        try:
+            running = os.getloadavg()[0]
+        except (AttributeError, OSError):  # Windows: neither
+            return 0.0
+    return max(0.0, running) * cores / max(cores, os.cpu_count() or 1)
+
+
+def shared_core_count(cores: int, busy: float, cap: int, *, spinning: bool, fixed: int | None = None) -> int:
+    """Threads for work on cores that other processes may share: at most ``cap`` (the threads the caller allows)
+    and the ``cores`` available. Where idle OpenMP threads sleep, that is the choice: under a competing load
+    each thread is a share of the cores (on 2 cores with 2 busy processes 2 threads were faster than one,
+    BENCHMARKS.md "Shared cores"). Where they spin (``spinning``: torch loaded before freqmaps could set the wait
+    policy), also no more than the cores other processes leave free (``busy``, rounded to the nearest whole
+    core), at least one: a spinning thread takes the core a working one waits for. ``fixed``
+    (FREQMAPS_THREADS) overrides the choice."""
+    if fixed is not None:
+        return max(1, fixed)
+    threads = min(cap, cores)
+    if spinning:
+        threads = min(threads, cores - math.floor(busy + 0.5))
+    return max(1, threads)
+
+
+def _fixed_threads() -> int | None:
+    value = os.environ.get(THREADS_VARIABLE, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{THREADS_VARIABLE}={value!r} is not a positive whole number of threads")
+    return int(value)
+
+
+_NOTED = []  # whether note_spinning_threads has warned in this process
+
+
+def note_spinning_threads() -> None:
+    """Warn once per process where torch was imported before freqmaps (so OpenMP's idle threads spin, and on a
+    busy machine the map engine and training run several times slower: BENCHMARKS.md "Shared cores")."""
+    if freqmaps.TORCH_FIRST and not _NOTED:
+        _NOTED.append(True)
+        warnings.warn(
+            "torch was imported before freqmaps, so OpenMP's idle threads spin and take cores other processes "
+            "need; import freqmaps first (or set OMP_WAIT_POLICY=PASSIVE before starting Python)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def chosen_threads() -> int:
+    """The threads :func:`shared_core_threads` would run on now."""
+    cores = available_cores()
+    spinning = freqmaps.IDLE_THREADS_SPIN
+    busy = busy_cores(cores) if spinning else 0.0
+    return shared_core_count(cores, busy, torch.get_num_threads(), spinning=spinning, fixed=_fixed_threads())
+
+
+@contextmanager
+def shared_core_threads() -> Iterator[int]:
+    """Run the block on the threads :func:`shared_core_count` chooses now (cores available, the wait policy and,
+    where threads spin, the busy cores; capped by the torch threads in effect, e.g. a rule's ``threads`` or the
+    user's ``torch.set_num_threads``); the thread count is restored afterwards. Only for work whose results do
+    not depend on the thread count (the certified neighbour engine: every rank is decided exactly)."""
+    note_spinning_threads()
+    before = torch.get_num_threads()
+    threads = chosen_threads()
+    if threads != before:
+        torch.set_num_threads(threads)
+    try:
+        yield threads
+    finally:
+        if threads != before:
+            torch.set_num_threads(before)
+
+
+def on_shared_cores(function: Callable[..., T]) -> Callable[..., T]:
+    """``function`` run inside :func:`shared_core_threads`, the choice made anew at each call."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> T:
+        with shared_core_threads():
+            return function(*args, **kwargs)
+
+    return run
 
 
 def git_commit() -> str:

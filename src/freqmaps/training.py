@@ -38,7 +38,7 @@ from freqmaps.models import (
     model_input_spec,
     model_source,
 )
-from freqmaps.runtime import peak_memory_mb, provenance
+from freqmaps.runtime import note_spinning_threads, peak_memory_mb, provenance
 from freqmaps.weights import WeightsError, fit_state_dict, sha256
 
 log = logging.getLogger(__name__)
@@ -219,6 +219,8 @@ def train_classifier(
     """Train with SGD + step decay the parameters ``settings.mode`` picks (none: no training) of the classifier
     ``spec`` describes (default: the builtin ``settings.arch``); returns it in eval mode and its metrics."""
     from tqdm import tqdm
+
+    note_spinning_threads()
 
     override = augmentation_override(settings.base_augmentation, train.info)
     if override:

@@ -68,6 +68,55 @@ def test_information_imbalance_equals_installed_dadapy_on_random_data(k):
     assert abs(ours["y_to_x"] - theirs[1][0]) <= 1e-12
 
 
+@pytest.mark.parametrize("squash", [np.tanh, np.sin])
+def test_information_imbalance_equals_installed_dadapy_at_different_widths(squash):
+    """X of width D, Y of width D/2 (a random projection through tanh or sine, plus noise), k = 1..10: the
+    values equal DADApy's bit for bit in both directions; in D = 300 the float32 products are chunked."""
+    from dadapy import MetricComparisons
+
+    rng = np.random.default_rng(7)
+    for n, d in ((240, 300), (160, 9)):
+        X = rng.normal(size=(n, d))
+        Y = squash(X @ rng.normal(size=(d, d // 2)) / np.sqrt(d)) + 0.3 * rng.normal(size=(n, d // 2))
+        for k in range(1, 11):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                theirs = MetricComparisons(X, maxk=n - 1).return_information_imbalace(Y, k=k, subset_size=n)
+            ours = stats.information_imbalance(t(X), t(Y), k=k)
+            assert (ours["x_to_y"], ours["y_to_x"]) == (theirs[0][0], theirs[1][0]), (n, d, k)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.numerics
+def test_information_imbalance_at_different_widths_orders_ties_by_index(threads):
+    """Small integers in X (width 12) and halves in Y (width 5): many exact ties, whose order is the stable
+    one (distance, then index) on any number of threads. Reference: full float64 distances, one stable sort per
+    row (DADApy's order of tied points is arbitrary, so it is no reference here)."""
+    rng = np.random.default_rng(11)
+    X = rng.integers(0, 3, size=(150, 12)).astype(np.float64)
+    Y = np.round(2 * np.tanh(X @ rng.normal(size=(12, 5)) / 3)) / 2 + rng.integers(0, 2, size=(150, 5))
+
+    def ranks(M):
+        d = ((M[:, None, :] - M[None, :, :]) ** 2).sum(2)
+        np.fill_diagonal(d, -np.inf)
+        order = np.argsort(d, axis=1, kind="stable")
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(len(M))[None, :].repeat(len(M), 0), 1)
+        return order[:, 1:], rank
+
+    (nn_x, rank_x), (nn_y, rank_y) = ranks(X), ranks(Y)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for k in (1, 3, 10):
+            ours = stats.information_imbalance(t(X), t(Y), k=k)
+            assert ours["ties"] > 0
+            assert ours["x_to_y"] == np.take_along_axis(rank_y, nn_x[:, :k], 1).mean() / 75.0
+            assert ours["y_to_x"] == np.take_along_axis(rank_x, nn_y[:, :k], 1).mean() / 75.0
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_truncated_information_imbalance_equals_dadapy_maxk():
     from dadapy import MetricComparisons
 

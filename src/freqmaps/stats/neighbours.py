@@ -16,7 +16,8 @@ sorted once for many (the re-pairing nulls) or on a GPU.
 Public: :class:`Space` (one representation: certified Gram distances and exact ones), :func:`spaces` (several
 spaces sharing a memory budget), :func:`nearest_neighbours`, :func:`query_ranks`, :func:`imbalance_ranks` and
 :func:`space_imbalance_ranks` (the ranks behind Δ, nulls included), :func:`gram_precision`,
-:func:`exact_unit` / :func:`computed_exactly`.
+:func:`exact_unit` / :func:`computed_exactly`. The entry points that compute run on the threads
+:func:`freqmaps.runtime.shared_core_threads` chooses at each call (every rank is exact whatever the threads).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from freqmaps.runtime import fp32_precision
+from freqmaps.runtime import fp32_precision, on_shared_cores
 
 MEMORY_BYTES = 2**32  # default working-memory budget of the engine (distance matrices, sorts, comparisons)
 
@@ -303,6 +304,7 @@ def _row_chunks(n: int, memory_bytes: int) -> list[slice]:
     return [slice(s, min(s + step, n)) for s in range(0, n, step)]
 
 
+@on_shared_cores
 def spaces(*matrices: torch.Tensor, memory_bytes: int, precision: torch.dtype = torch.float32) -> list[Space]:
     """Keep every whole distance matrix when all fit in half of ``memory_bytes``; else one at a time when one
     fits (``Space.cached``); else compute rows per chunk."""
@@ -590,6 +592,7 @@ def _ranks_of(space: Space, rows: torch.Tensor, d2: torch.Tensor, queries: torch
     return ranks, ties + int(tied.sum())
 
 
+@on_shared_cores
 def nearest_neighbours(space: Space, k: int, memory_bytes: int) -> torch.Tensor:
     """Each point's k nearest other points [N, k], exact order (distance, then index)."""
     out = []
@@ -599,6 +602,7 @@ def nearest_neighbours(space: Space, k: int, memory_bytes: int) -> torch.Tensor:
     return torch.cat(out)
 
 
+@on_shared_cores
 def query_ranks(space: Space, queries: torch.Tensor, memory_bytes: int) -> tuple[torch.Tensor, int]:
     """ranks[i, q] = exact rank of point queries[i, q] among i's neighbours in ``space`` (self 0), and ties."""
     out, ties = [], 0
@@ -610,6 +614,7 @@ def query_ranks(space: Space, queries: torch.Tensor, memory_bytes: int) -> tuple
     return torch.cat(out), ties
 
 
+@on_shared_cores
 def imbalance_ranks(
     X: torch.Tensor,
     Y: torch.Tensor,
@@ -628,6 +633,7 @@ def imbalance_ranks(
     return space_imbalance_ranks(sx, sy, k, permutations, memory_bytes)
 
 
+@on_shared_cores
 def space_imbalance_ranks(
     sx: Space, sy: Space, k: int, permutations: Sequence[torch.Tensor] = (), memory_bytes: int = MEMORY_BYTES
 ) -> dict[str, Any]:
