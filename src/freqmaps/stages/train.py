@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from freqmaps.data import dataset_info, load_dataset
-from freqmaps.models import ModelSpec, model_input_spec
+from freqmaps.models import ModelSpec, architecture_name, model_input_spec
 from freqmaps.runtime import resolve_device, seed_everything
 from freqmaps.training import TRAINING_MODES, TrainSettings, save_classifier, train_classifier
 
@@ -22,7 +22,7 @@ def train(
 ) -> None:
     """Prepare one classifier as its training mode says (train it, its head, or nothing) and save it with its
     metrics, source, weights hash and input."""
-    settings = TrainSettings(arch=model_cfg["arch"], **model_cfg.get("train", {}))
+    settings = TrainSettings(arch=architecture_name(model_cfg), **model_cfg.get("train", {}))
     spec = ModelSpec.from_config(model_cfg)
     generator = seed_everything(seed)
     dev = resolve_device(device)
