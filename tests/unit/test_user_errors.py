@@ -39,18 +39,22 @@ def _maps_file(path, ids, outcome):
             "steps": torch.ones(n, dtype=torch.long),
             "outcome": torch.tensor(outcome),
             "final_loss": torch.zeros(n, dtype=torch.float64),
+            "selection": torch.tensor(outcome),
         },
         {},
     )
 
 
 def test_empty_selection_says_why(tmp_path):
+    """No pair is not an error that stops the run (issue 30): the branch's rows say why (tests/unit/
+    test_failed_branch.py follows it through the verdict)."""
     _maps_file(tmp_path / "e.safetensors", [0, 1, 2], [KEPT, KEPT, MISCLASSIFIED_CLEAN])
     _maps_file(tmp_path / "a.safetensors", [0, 1, 2], [ATTACK_FAILED, ATTACK_FAILED, MISCLASSIFIED_CLEAN])
-    with pytest.raises(ResultFileError, match="share no image with both maps kept"):
-        kept_pairs(tmp_path / "e.safetensors", tmp_path / "a.safetensors")
+    pairs = kept_pairs(tmp_path / "e.safetensors", tmp_path / "a.safetensors")
+    assert pairs["no_pairs"] == "no successful attacks (0 of 2)" and len(pairs["ids"]) == 0
     _maps_file(tmp_path / "a.safetensors", [1, 2], [KEPT, KEPT])
-    assert kept_pairs(tmp_path / "e.safetensors", tmp_path / "a.safetensors")["ids"].tolist() == [1]
+    pairs = kept_pairs(tmp_path / "e.safetensors", tmp_path / "a.safetensors")
+    assert pairs["ids"].tolist() == [1] and pairs["no_pairs"] == ""
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown when no GPU is visible")

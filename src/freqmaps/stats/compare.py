@@ -327,6 +327,28 @@ def statistic_generator(seed: int, statistic: str, stream: str = "") -> torch.Ge
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
 
 
+def not_compared(settings: StatsSettings, reason: str, names: tuple[str, str] = ("E", "A")) -> Comparison:
+    """The table :func:`compare_maps` would give with nothing to compare (no pairs): one row per configured
+    statistic, direction and k with n = 0, every value NaN, no null draws, and ``reason`` as the note, so a
+    branch without pairs keeps its place in the verdict and says why."""
+    empty = Paired(torch.empty(0), torch.empty(0), {}, settings, torch.Generator(), names)
+    rows = []
+    for name, statistic in STATISTICS.items():
+        if name not in settings.statistics:
+            continue
+        for direction, k in statistic.layout(empty):
+            row: dict[str, Any] = {"statistic": name, "direction": direction, "k": k, "n": 0, "value": math.nan}
+            row |= {"ci_low": math.nan, "ci_high": math.nan, "ci_method": statistic.ci_method}
+            row["related_when"] = statistic.related_when
+            row |= {f"{kind}_{column}": math.nan for kind in settings.nulls for column in NULL_COLUMNS}
+            row["dc"] = settings.dc
+            if settings.dc == "separate":
+                row["value_with_dc"] = math.nan
+            row |= {f"{names[0]}_dc_share": math.nan, f"{names[1]}_dc_share": math.nan, "note": reason}
+            rows.append(row)
+    return Comparison(rows, [], [], {})
+
+
 def compare(
     X: torch.Tensor,
     Y: torch.Tensor,
