@@ -202,7 +202,14 @@ def test_baselines_against_an_attack_without_kept_maps_say_so_per_level():
     settings = stats.StatsSettings(n_null=5)
     empty = torch.zeros(0, 1, SIDE, SIDE)
     rows, draws = agreement.compare_with_map(
-        empty, empty, torch.zeros(0, dtype=torch.long), ("B", "A"), settings, list(agreement.LEVELS), 0, torch.device("cpu")
+        empty,
+        empty,
+        torch.zeros(0, dtype=torch.long),
+        ("B", "A"),
+        settings,
+        list(agreement.LEVELS),
+        0,
+        torch.device("cpu"),
     )
     assert [(r["level"], r["n"], r["note"]) for r in rows] == [(level, 0, "0 row(s)") for level in agreement.LEVELS]
     assert draws == [] and agreement.reading(rows, ("B", "A"))["map_adds"] == ""

@@ -222,7 +222,11 @@ def test_a_python_model_is_saved_and_rebuilt_from_its_own_record(project):
         ("missing.py:Net", {}, r"models\.m\.factory: 'missing\.py:Net': no file"),
         ("{name}:Absent", {}, r"models\.m\.factory: .* has no callable 'Absent'"),
         ("{name}.py:not_a_model", {}, r"models\.\*\.factory: .*returned int, not a torch nn\.Module"),  # at build
-        ("{name}:StripeNet", {"depth": 3}, r"models\.m\.factory: .*StripeNet\(depth, in_channels, num_classes\).*depth"),
+        (
+            "{name}:StripeNet",
+            {"depth": 3},
+            r"models\.m\.factory: .*StripeNet\(depth, in_channels, num_classes\).*depth",
+        ),
     ],
     ids=["no-module", "no-file", "no-callable", "not-a-module", "bad-options"],
 )
