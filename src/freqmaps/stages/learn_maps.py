@@ -12,7 +12,6 @@ import torch
 
 from freqmaps import maps
 from freqmaps.classifier import analysed_images, load_frozen_classifier
-from freqmaps.fourier import shifted
 from freqmaps.io import load_tensors, save_tensors
 from freqmaps.outcomes import ATTACK_FAILED, KEPT, MISCLASSIFIED_CLEAN, ON_BOUNDARY
 from freqmaps.runtime import peak_memory_mb, provenance, seed_everything
@@ -78,7 +77,7 @@ def learn_maps_shard(
     )
     result = maps.learn_maps(model, images[mine], targets[mine], settings, dev, info.num_classes)
     tensors = {
-        "maps": shifted(result.masks),
+        "maps": result.masks,  # shifted, as every maps file stores them
         "ids": mine,
         "targets": targets[mine],
         "labels": labels[mine],
