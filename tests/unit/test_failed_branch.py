@@ -38,7 +38,7 @@ def maps_file(path, selection: list[int], maps: torch.Tensor | None = None, max_
         "final_loss": torch.zeros(n, dtype=torch.float64),
         "selection": selection_,
     }
-    save_tensors(path, tensors, {"settings": {"max_steps": max_steps}})
+    save_tensors(path, tensors, {"settings": {"max_steps": max_steps, "lam": 0.05}})
 
 
 @pytest.mark.parametrize(
@@ -176,12 +176,11 @@ def test_the_failed_branchs_figures_and_run_facts_are_still_written(two_branches
     )
     for name in ("nulls", "plane", "class_means", "examples", "cosine", "bands"):
         assert (tmp / f"{name}.png").stat().st_size > 0
-    (tmp / "model.json").write_text(json.dumps({"arch": "small_cnn", "test_accuracy": 0.9}))
-    (tmp / "fgsm.json").write_text(
-        json.dumps(
-            {"n_images": N, "clean_accuracy": 0.875, "success_rate": 0.0, "n_on_boundary": 0, "robust_accuracy": 0.875}
-        )
-    )
+    model = {"arch": "small_cnn", "test_accuracy": 0.9, "settings": {"base_augmentation": "crop"}}
+    (tmp / "model.json").write_text(json.dumps(model))
+    attack = {"n_images": N, "clean_accuracy": 0.875, "success_rate": 0.0, "n_on_boundary": 0}
+    attack |= {"robust_accuracy": 0.875, "selection": "stratified", "params": {"eps": 0.001}}
+    (tmp / "fgsm.json").write_text(json.dumps(attack))
     run_facts(
         runs=[{"dataset": "stripes", "model": "cnn", "seed": 0, "attack": "fgsm"}],
         model_sidecars=[tmp / "model.json"],
@@ -194,6 +193,8 @@ def test_the_failed_branchs_figures_and_run_facts_are_still_written(two_branches
     (row,) = read_csv(tmp / "run.csv")
     assert (row["adversarial_kept"], row["adversarial_attack_failed"], row["attack_success_rate"]) == ("0", "21", "0.0")
     assert row["adversarial_dc_share"] == "nan"
+    measured = ("augmentation", "selection", "eps", "maps_lam", "maps_max_steps")  # defaults announced (issue 30)
+    assert [row[key] for key in measured] == ["crop", "stratified", "0.001", "0.05", "40"]
 
 
 def test_baselines_against_an_attack_without_kept_maps_say_so_per_level():
