@@ -248,3 +248,15 @@ def test_the_heat_map_and_baseline_mean_maps_read_as_map_figures(tmp_path, drawn
     for fig in drawn:
         assert_reads_as_a_map_figure(fig)
     assert len(map_panels(drawn[1])) == 4 * 3  # essential, saliency, adversarial, saliency x three classes
+
+
+def test_the_frequency_bias_masks_read_as_map_figures(tmp_path, monkeypatch, drawn):
+    from freqmaps.frequency_bias import figures as bias_figures
+
+    monkeypatch.setattr(bias_figures, "save_figure", lambda fig, path: drawn.append(fig))
+    generator = torch.Generator().manual_seed(0)
+    galleries = {variant: {"shifted": torch.rand(1, 8, 8, generator=generator)} for variant in ("standard", "noise")}
+    bias_figures.frequency_bias_masks(galleries, tmp_path / "masks.png")
+    (fig,) = drawn
+    assert_reads_as_a_map_figure(fig)
+    assert len(map_panels(fig)) == 4  # masks and their differences, all on frequency axes
