@@ -85,7 +85,7 @@ print(f"PGD succeeded on {metrics['n_success']} of {metrics['n_clean_correct']} 
 # The masks come back **shifted** (zero frequency at the centre, index ``[H // 2, W // 2]``), exactly as
 # every maps file of the workflow stores them, so they compare with a workflow file and plot as they are.
 # ``layout="unshifted"`` gives ``torch.fft.fft2``'s layout (zero frequency at ``[0, 0]``), the one
-# :func:`freqmaps.fourier.apply_mask` takes.
+# ``freqmaps.fourier.apply_mask`` takes.
 settings = maps.MapSettings(lam=0.05, min_steps=50, max_steps=150, batch_size=48)
 both = tensors["success"]  # correct clean and successfully attacked: both maps can exist
 clean, adversarial = tensors["clean"][both], tensors["adversarial"][both]

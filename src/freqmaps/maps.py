@@ -10,7 +10,7 @@ kept only if f still predicts t on the image filtered by the final mask.
 
 Layout: :func:`learn_maps` returns the maps as every file of the workflow stores them, **shifted** (zero
 frequency at the centre, ``torch.fft.fftshift``), unless asked for ``layout="unshifted"`` (zero frequency at
-``[0, 0]``, as ``torch.fft.fft2`` lays out a spectrum and :func:`freqmaps.fourier.apply_mask` takes a mask).
+``[0, 0]``, as ``torch.fft.fft2`` lays out a spectrum and ``freqmaps.fourier.apply_mask`` takes a mask).
 
 The engine runs B images side by side. Each slot has its own mask, Adam moments, step count, loss window
 and stopping rule; because the classifier is frozen in eval() mode, the gradient of the summed loss with
@@ -238,7 +238,7 @@ def learn_maps(
     ``per_channel``, 1 for ``shared`` and ``hermitian``), full spectrum, in ``layout``: ``"shifted"`` (the
     default: zero frequency at ``[H // 2, W // 2]``, exactly what the workflow's maps files store and every
     figure and :func:`freqmaps.stats.features` expect) or ``"unshifted"`` (zero frequency at ``[0, 0]``, the
-    layout :func:`freqmaps.fourier.apply_mask` takes). ``steps``, ``outcome``, ``final_loss``: ``[N]``.
+    layout ``freqmaps.fourier.apply_mask`` takes). ``steps``, ``outcome``, ``final_loss``: ``[N]``.
 
     ``precision``: ``fp32`` is strict fp32 on the GPU too (TF32 off, also for cuDNN's convolutions, which
     default to it), ``tf32`` allows TF32, ``bf16`` / ``fp16`` autocast the classifier's forward pass.
