@@ -82,9 +82,10 @@ print(f"PGD succeeded on {metrics['n_success']} of {metrics['n_clean_correct']} 
 # image keeps the adversarial label. The settings here are small, CPU-sized steps (the schema's defaults
 # are the paper's CIFAR-10 values: see :doc:`/guide/configuration`).
 #
-# The masks come back **unshifted** (zero frequency at index ``[0, 0]``), as ``torch.fft.fft2`` lays out a
-# spectrum; every file the workflow writes stores them **fftshifted** (zero frequency at the centre).
-# Shift before comparing with a workflow file or plotting.
+# The masks come back **shifted** (zero frequency at the centre, index ``[H // 2, W // 2]``), exactly as
+# every maps file of the workflow stores them, so they compare with a workflow file and plot as they are.
+# ``layout="unshifted"`` gives ``torch.fft.fft2``'s layout (zero frequency at ``[0, 0]``), the one
+# ``freqmaps.fourier.apply_mask`` takes.
 settings = maps.MapSettings(lam=0.05, min_steps=50, max_steps=150, batch_size=48)
 both = tensors["success"]  # correct clean and successfully attacked: both maps can exist
 clean, adversarial = tensors["clean"][both], tensors["adversarial"][both]
@@ -95,8 +96,7 @@ adversarial_maps = maps.learn_maps(
     model, adversarial, adversarial_labels, settings, device, info.num_classes, progress=False
 )
 kept = essential.kept & adversarial_maps.kept
-E = torch.fft.fftshift(essential.masks[kept], dim=(-2, -1))
-A = torch.fft.fftshift(adversarial_maps.masks[kept], dim=(-2, -1))
+E, A = essential.masks[kept], adversarial_maps.masks[kept]
 print(f"{int(kept.sum())} images with both maps kept")
 
 # %%

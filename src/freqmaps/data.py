@@ -863,13 +863,19 @@ SELECTIONS: dict[str, Callable[[torch.Tensor, int, int], torch.Tensor]] = {
 }
 
 
+def test_selection(name: str, cfg: dict[str, Any] | None = None) -> str:
+    """How the analysed test images are chosen: the config's ``selection``, else the source's default."""
+    cfg = cfg or {}
+    return cfg.get("selection", DATASETS[dataset_source(name, cfg)].selection)
+
+
 def select_test_images(
     name: str, cfg: dict[str, Any] | None = None, size: int | None = None
 ) -> tuple[ImageSet, torch.Tensor]:
     """The analysed test images (``n_test_images`` of them, chosen by ``selection``) and their ids in the test split."""
     cfg = cfg or {}
     test = load_dataset(name, "test", cfg, size)
-    how = cfg.get("selection", DATASETS[dataset_source(name, cfg)].selection)
+    how = test_selection(name, cfg)
     n = setting({"datasets": {name: cfg}}, "datasets", name, "n_test_images")  # the schema's default if left out
     ids = torch.arange(len(test)) if n is None else SELECTIONS[how](test.labels, n, cfg.get("selection_seed", 0))
     log.info(

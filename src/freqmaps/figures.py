@@ -69,8 +69,8 @@ def examples(
     e_rows, a_rows = (dict(zip(both, index.tolist(), strict=True)) for index in (e_index, a_index))
     ids = extreme_images(cosine, both, count) if cosine else both[: 2 * count]
     rows = max(len(ids), 1)
-    fig, axes = plt.subplots(rows, 4, figsize=(9.5, 2.2 * rows), squeeze=False)
-    fig.subplots_adjust(wspace=0.5, hspace=0.6)
+    fig, axes = plt.subplots(rows, 4, figsize=(11, 2.3 * rows), squeeze=False)
+    fig.subplots_adjust(wspace=0.9, hspace=0.7)  # room for the maps' frequency ticks: image and map never touch
     if not ids:
         for ax in axes.flat:
             ax.set_axis_off()
@@ -85,6 +85,7 @@ def examples(
         axes[row, 0].set_title(f"#{image_id}: {label}\n{similarity}", fontsize=7)
         image = show_map(axes[row, 1], essential["maps"][e_rows[image_id]], frequency_axes=True)
         axes[row, 1].set_title("essential map", fontsize=7)
+        axes[row, 1].set_ylabel("cycles/image", fontsize=6)
         show_image(axes[row, 2], attack["adversarial"][image_id])
         axes[row, 2].set_title(f"attacked: {adv_label}", fontsize=7)
         show_map(axes[row, 3], adversarial["maps"][a_rows[image_id]], frequency_axes=True)
@@ -116,8 +117,16 @@ def cosine_against_nulls(
         for kind, colour in (("random", "grey"), ("within_class", "tab:orange")):
             perm = stats.repairings(labels, kind, 1, generator)[0]
             null = stats.cosine_per_image(E, A[perm]).numpy()
-            ax.hist(null, bins=bins, alpha=0.5, color=colour, label=f"{kind.replace('_', '-')} re-pairing (one draw)")
-        ax.hist(true, bins=bins, alpha=0.7, color="tab:blue", label=f"true pairs (mean {true.mean():.3f})")
+            ax.hist(null, bins=bins, alpha=0.4, color=colour, label=f"{kind.replace('_', '-')} re-pairing (one draw)")
+        # the true pairs as an outline on top: the nulls stay visible beneath it
+        ax.hist(
+            true,
+            bins=bins,
+            histtype="step",
+            linewidth=1.6,
+            color="tab:blue",
+            label=f"true pairs (mean {true.mean():.3f})",
+        )
         ax.legend(fontsize=7)
     else:
         ax.text(0.5, 0.5, "cosine not computed", ha="center")
@@ -343,19 +352,22 @@ def planted_and_learned(
     mean kept adversarial map by adversarial class (bottom rows)."""
     n = len(bands)
     rows = 2 + len(adversarial)
-    fig, axes = plt.subplots(rows, n, figsize=(1.7 * n, 1.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, n, figsize=(1.8 * n + 1.4, 1.9 * rows), squeeze=False, sharex=True, sharey=True)
+    image = None
     for c in range(n):
-        show_map(axes[0, c], bands[c][None].float())
+        image = show_map(axes[0, c], bands[c][None].float(), frequency_axes=True)
         axes[0, c].set_title(class_names[c], fontsize=8)
         for row, (data, key) in enumerate([(essential, "labels")] + [(a, "targets") for a in adversarial.values()]):
             ax = axes[row + 1, c]
             members = (data["outcome"] == KEPT) & (data[key] == c)
             if members.any():
-                show_map(ax, data["maps"][members].mean(0))
+                show_map(ax, data["maps"][members].mean(0), frequency_axes=True)
                 ax.set_title(f"n={int(members.sum())}", fontsize=7)
             else:
                 ax.set_axis_off()
     names = ["planted", "essential"] + [f"adversarial\n({a})" for a in adversarial]
     for row, name in enumerate(names):
-        axes[row, 0].text(-0.15, 0.5, name, transform=axes[row, 0].transAxes, rotation=90, va="center", ha="right")
+        axes[row, 0].annotate(name, (-0.6, 0.5), xycoords="axes fraction", rotation=90, va="center", ha="right")
+    label_frequency_axes(axes)
+    fig.colorbar(image, ax=axes, shrink=0.6, label="band (1) / mean mask value")
     _save(fig, path)

@@ -138,9 +138,10 @@ def read_csv(path: str | os.PathLike) -> list[dict[str, str]]:
     return rows
 
 
-def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Write a tidy table; the header is the union of keys in first-seen order."""
-    fields: list[str] = []
+def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] = ()) -> None:
+    """Write a tidy table; the header is ``columns`` then the union of the rows' other keys in first-seen order
+    (``columns`` give a table without rows its header, so it still reads as a table)."""
+    fields: list[str] = list(columns)
     for row in rows:
         fields.extend(key for key in row if key not in fields)
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:

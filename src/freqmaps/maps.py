@@ -8,6 +8,10 @@ loop tests ``step > max_steps`` and so takes one update more; the loss recorded 
 before that step's update). A map is
 kept only if f still predicts t on the image filtered by the final mask.
 
+Layout: :func:`learn_maps` returns the maps as every file of the workflow stores them, **shifted** (zero
+frequency at the centre, ``torch.fft.fftshift``), unless asked for ``layout="unshifted"`` (zero frequency at
+``[0, 0]``, as ``torch.fft.fft2`` lays out a spectrum and ``freqmaps.fourier.apply_mask`` takes a mask).
+
 The engine runs B images side by side. Each slot has its own mask, Adam moments, step count, loss window
 and stopping rule; because the classifier is frozen in eval() mode, the gradient of the summed loss with
 respect to one slot's mask is exactly that image's own gradient. A finished slot is frozen on the device
@@ -35,6 +39,7 @@ from freqmaps.fourier import (
     l1_norm,
     l1_weights,
     mask_shape,
+    shifted,
 )
 from freqmaps.outcomes import KEPT, NAN_LOSS, TARGET_LOST
 from freqmaps.runtime import fp32_precision, note_spinning_threads
@@ -43,6 +48,7 @@ log = logging.getLogger(__name__)
 
 PRECISIONS = {"fp32": None, "tf32": None, "bf16": torch.bfloat16, "fp16": torch.float16}  # autocast dtypes
 OBJECTIVES = ("essential", "invariance")
+LAYOUTS = ("shifted", "unshifted")  # zero frequency at the centre (as stored and plotted), or at [0, 0]
 
 
 @dataclass
@@ -92,13 +98,16 @@ class MapSettings:
 
 @dataclass
 class MapResult:
-    """Learned masks (unshifted full spectrum, [N, C', H, W]) and what happened to each image."""
+    """Learned masks, full spectrum ``[N, C', H, W]`` in ``layout`` (``shifted``, zero frequency at the centre
+    as the workflow's files store it, unless :func:`learn_maps` was asked for ``unshifted``), and what happened
+    to each image."""
 
     masks: torch.Tensor
     steps: torch.Tensor  # Adam updates taken
     outcome: torch.Tensor  # index into freqmaps.outcomes.OUTCOMES
     final_loss: torch.Tensor
     stats: dict[str, Any] = field(default_factory=dict)
+    layout: str = "shifted"
 
     @property
     def kept(self) -> torch.Tensor:
@@ -218,16 +227,32 @@ def learn_maps(
     device: torch.device,
     num_classes: int,
     progress: bool = True,
+    *,
+    layout: str = "shifted",
 ) -> MapResult:
-    """Learn one map per image (images float [N, C, H, W] in [0, 1], targets [N]); see the module doc.
+    """Learn one map per image; see the module doc and docs/METHOD.md §2.
+
+    ``images``: float ``[N, C, H, W]`` in [0, 1] (pixel space; the model carries its own normalisation);
+    ``targets``: int64 ``[N]`` (the true labels for essential maps, the attack's labels for adversarial maps).
+    Returns a :class:`MapResult` whose ``masks`` are ``[N, C', H, W]`` in [0, 1] (``C'`` = C for
+    ``per_channel``, 1 for ``shared`` and ``hermitian``), full spectrum, in ``layout``: ``"shifted"`` (the
+    default: zero frequency at ``[H // 2, W // 2]``, exactly what the workflow's maps files store and every
+    figure and :func:`freqmaps.stats.features` expect) or ``"unshifted"`` (zero frequency at ``[0, 0]``, the
+    layout ``freqmaps.fourier.apply_mask`` takes). ``steps``, ``outcome``, ``final_loss``: ``[N]``.
 
     ``precision``: ``fp32`` is strict fp32 on the GPU too (TF32 off, also for cuDNN's convolutions, which
     default to it), ``tf32`` allows TF32, ``bf16`` / ``fp16`` autocast the classifier's forward pass.
     """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout: {layout!r} is not one of {LAYOUTS}")
     note_spinning_threads()
     arithmetic = "tf32" if settings.precision == "tf32" else "ieee"
     with fp32_precision(arithmetic, conv=arithmetic):
-        return _learn_maps(model, images, targets, settings, device, num_classes, progress)
+        result = _learn_maps(model, images, targets, settings, device, num_classes, progress)
+    if layout == "shifted":
+        result.masks = shifted(result.masks)
+    result.layout = layout
+    return result
 
 
 def _learn_maps(
@@ -250,7 +275,12 @@ def _learn_maps(
     final_loss = torch.full((n,), math.nan, dtype=torch.float64)
     if n == 0:
         return MapResult(
-            full_spectrum(masks, settings.parameterisation, width), steps, outcome, final_loss, {"image_steps": 0}
+            full_spectrum(masks, settings.parameterisation, width),
+            steps,
+            outcome,
+            final_loss,
+            {"image_steps": 0},
+            "unshifted",
         )
     if settings.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -356,7 +386,9 @@ def _learn_maps(
         "host_syncs": syncs,
         "mean_steps": steps.double().mean().item(),
     }
-    return MapResult(full_spectrum(masks, settings.parameterisation, width), steps, outcome, final_loss, stats)
+    return MapResult(
+        full_spectrum(masks, settings.parameterisation, width), steps, outcome, final_loss, stats, "unshifted"
+    )
 
 
 def reference_map(

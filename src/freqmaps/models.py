@@ -1,5 +1,6 @@
 """Classifiers from every model source, one registry (``SOURCES``): the built-in architectures, any torchvision
-classification architecture, any timm model, and RobustBench model-zoo entries.
+classification architecture, any timm model, RobustBench model-zoo entries, and the user's own code (``python``:
+a ``factory`` callable in an importable module or a ``.py`` file).
 
 Every classifier takes images in [0, 1]: its first layer (:class:`Normalize`) carries the model's own
 normalisation, so attacks and Fourier masks act in pixel space, as in the papers' code. Weights come from a local
@@ -14,6 +15,11 @@ To add a source: write a :class:`ModelSource` subclass and add it to ``SOURCES``
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import os
 import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -145,7 +151,8 @@ class ModelSpec:
     """One ``models.<name>`` entry without its training recipe: where the classifier comes from."""
 
     source: str = "builtin"
-    arch: str = "small_cnn"
+    arch: str = "small_cnn"  # python: defaults to the factory
+    factory: str | None = None  # python: "package.module:callable" or "path/to/file.py:callable"
     weights: str | None = None  # a local weights file
     pretrained: str | None = None  # torchvision weights name / timm pretrained tag
     download: bool = False  # fetch missing pretrained or zoo weights at job time
@@ -159,7 +166,10 @@ class ModelSpec:
     def from_config(cls, cfg: dict[str, Any]) -> ModelSpec:
         """The spec of a ``models.<name>`` mapping (its ``train`` section is the training recipe's)."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in cfg.items() if k in known})
+        given = {k: v for k, v in cfg.items() if k in known}
+        if given.get("source") == "python" and given.get("factory") and "arch" not in given:
+            given["arch"] = given["factory"]  # the name the records and the report show
+        return cls(**given)
 
     def record(self) -> dict[str, Any]:
         return asdict(self)
@@ -169,6 +179,7 @@ class ModelSource:
     """Where classifiers come from. Subclasses are the entries of ``SOURCES``."""
 
     example: str  # an architecture the registry test builds and runs
+    example_key = "arch"  # the config key that names it
     example_options: dict[str, Any] = {}  # keyword arguments that keep the example small
     supports_pretrained = False
 
@@ -191,6 +202,10 @@ class ModelSource:
     def fetch(self, spec: ModelSpec) -> None:
         """Download missing weights (only called where ``download: true``)."""
         raise WeightsError(f"{self.weights_files(spec)}: {type(self).__name__} cannot download weights")
+
+    def code_files(self, spec: ModelSpec) -> list[Path]:
+        """The user's files the architecture's code comes from (none for a library's architectures)."""
+        return []
 
     def where(self, spec: ModelSpec) -> str:
         """Where a missing weights file must go, for error messages."""
@@ -478,11 +493,129 @@ class RobustBenchSource(ModelSource):
         return model.state_dict(), files[0]
 
 
+def architecture_name(cfg: dict[str, Any]) -> str:
+    """The architecture a ``models.<name>`` entry names: ``arch``, or a python source's ``factory``."""
+    return ModelSpec.from_config(cfg).arch
+
+
+def import_factory(factory: str) -> Any:
+    """The callable named by ``"package.module:callable"`` (importable from the working directory, the user's
+    project folder, or the Python path) or ``"path/to/file.py:callable"`` (a file, relative to the working
+    directory). Raises ValueError naming ``models.*.factory`` when it cannot be found."""
+    module_name, _, attribute = factory.rpartition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"models.*.factory: {factory!r} is not 'package.module:callable' or 'file.py:callable'")
+    if module_name.endswith(".py"):
+        path = Path(module_name).resolve()
+        if not path.is_file():
+            raise ValueError(f"models.*.factory: {factory!r}: no file {path}")
+        name = f"freqmaps_user_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}_{path.stem}"
+        module = sys.modules.get(name)
+        if module is None:
+            loader = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(loader)
+            sys.modules[name] = module  # dataclasses and pickling look modules up by name
+            try:
+                loader.loader.exec_module(module)
+            except Exception as err:
+                del sys.modules[name]
+                raise ValueError(f"models.*.factory: {factory!r}: running {path} failed: {_described(err)}") from err
+    else:
+        if os.getcwd() not in sys.path:  # the user's project folder (Snakemake's working directory)
+            sys.path.append(os.getcwd())
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as err:
+            hint = ""
+            if isinstance(err, ModuleNotFoundError) and module_name.startswith(str(err.name)):
+                hint = "; put it in the project folder or on PYTHONPATH, or give a file: 'path/to/file.py:callable'"
+            raise ValueError(
+                f"models.*.factory: {factory!r}: cannot import {module_name!r} ({_described(err)}){hint}"
+            ) from err
+    made = getattr(module, attribute, None)
+    if not callable(made):
+        raise ValueError(f"models.*.factory: {factory!r}: {module_name} has no callable {attribute!r}")
+    return made
+
+
+def _described(err: Exception) -> str:
+    return f"{type(err).__name__}: {err}"
+
+
+def factory_file(factory: str) -> Path | None:
+    """The file a factory's code lives in (a workflow input: editing it retrains), or None for a built-in one."""
+    module_name = factory.rpartition(":")[0]
+    if module_name.endswith(".py"):
+        return Path(module_name)
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
+    try:
+        found = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        return None
+    return Path(found.origin) if found and found.origin and found.origin.endswith(".py") else None
+
+
+class PythonSource(ModelSource):
+    """The user's own ``nn.Module``: ``factory: "package.module:callable"`` (a module in the project folder or on
+    the Python path) or ``"path/to/file.py:callable"``, called with ``options`` as keyword arguments, plus
+    ``num_classes`` and ``in_channels`` (the dataset's) where its signature takes them and ``options`` does not
+    set them. Input: the dataset's own resolution and normalisation unless ``input`` says otherwise. Weights:
+    ``weights`` (safetensors, or a state dict read with ``weights_only=True``), or trained from scratch."""
+
+    example = "freqmaps.models:SmallCNN"
+    example_key = "factory"
+
+    @staticmethod
+    def _factory(spec: ModelSpec) -> Any:
+        if not spec.factory:
+            raise ValueError("models.*.factory: the python source needs factory: 'package.module:callable'")
+        return import_factory(spec.factory)
+
+    @staticmethod
+    def _arguments(make: Any, spec: ModelSpec, num_classes: int, in_channels: int) -> dict[str, Any]:
+        """``options``, plus num_classes and in_channels where the factory's signature takes them; raises
+        ValueError naming the factory when its signature does not accept them (checked without calling it)."""
+        kwargs = dict(spec.options)
+        try:
+            signature = inspect.signature(make)
+        except (TypeError, ValueError):  # no signature to read: options only, errors at the call
+            return kwargs
+        for name, value in (("num_classes", num_classes), ("in_channels", in_channels)):
+            if name in signature.parameters and name not in kwargs:
+                kwargs[name] = value
+        try:
+            signature.bind(**kwargs)
+        except TypeError as err:
+            raise ValueError(f"models.*.factory: {spec.factory}({', '.join(sorted(kwargs))}): {err}") from err
+        return kwargs
+
+    def check_arch(self, spec: ModelSpec) -> None:
+        self._arguments(self._factory(spec), spec, 2, 1)
+        if spec.pretrained:
+            raise ValueError("models.*.pretrained: the python source has no pretrained names; give `weights`")
+
+    def architecture(self, spec: ModelSpec, num_classes: int, info: DatasetInfo) -> nn.Module:
+        make = self._factory(spec)
+        model = make(**self._arguments(make, spec, num_classes, info.channels))
+        if not isinstance(model, nn.Module):
+            raise ValueError(f"models.*.factory: {spec.factory} returned {type(model).__name__}, not a torch nn.Module")
+        return model
+
+    def default_input(self, spec: ModelSpec, info: DatasetInfo) -> InputSpec:
+        return _dataset_input(info, info.channels)
+
+    def code_files(self, spec: ModelSpec) -> list[Path]:
+        found = factory_file(spec.factory) if spec.factory else None
+        return [found] if found else []
+
+
 SOURCES: dict[str, ModelSource] = {
     "builtin": BuiltinSource(),
     "torchvision": TorchvisionSource(),
     "timm": TimmSource(),
     "robustbench": RobustBenchSource(),
+    "python": PythonSource(),
 }
 
 
@@ -523,10 +656,12 @@ def missing_weights(spec: ModelSpec) -> list[Path]:
 
 
 def weights_inputs(cfg: dict[str, Any]) -> list[str]:
-    """The weights files a configured model is built from, as workflow inputs (a changed file reruns its training);
-    none where they are still to be downloaded."""
+    """The weights files a configured model is built from, and the user's own code of a python source, as workflow
+    inputs (a changed file reruns its training); no weights where they are still to be downloaded."""
     spec = ModelSpec.from_config(cfg)
-    return [] if spec.download else [str(path) for path in model_source(spec).weights_files(spec)]
+    source = model_source(spec)
+    weights = [] if spec.download else [str(path) for path in source.weights_files(spec)]
+    return weights + [str(path) for path in source.code_files(spec)]
 
 
 def check_model(name: str, cfg: dict[str, Any]) -> None:

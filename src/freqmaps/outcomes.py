@@ -41,3 +41,28 @@ def _kept_rows(maps: Mapping[str, torch.Tensor]) -> dict[int, int]:
     """Image id -> row of every kept map of a maps file."""
     kept = (maps["outcome"] == KEPT).tolist()
     return {int(i): row for row, i in enumerate(maps["ids"].tolist()) if kept[row]}
+
+
+def why_no_pairs(essential: Mapping[str, torch.Tensor], adversarial: Mapping[str, torch.Tensor]) -> str:
+    """In plain words, why no image has both a kept essential and a kept adversarial map (the verdict's reading
+    for that branch), from the two maps files' ``selection`` (the outcome of every configured image)."""
+    counts = {
+        kind: {name: int((maps["selection"] == code).sum()) for code, name in enumerate(OUTCOMES)}
+        for kind, maps in (("essential", essential), ("adversarial", adversarial))
+    }
+    n = len(adversarial["selection"])
+    attacked = n - counts["adversarial"]["misclassified_clean"]
+    if attacked == 0:
+        return f"no correctly classified image (0 of {n})"
+    adversarial_ = counts["adversarial"]
+    if adversarial_["attack_failed"] + adversarial_["on_boundary"] == attacked:
+        boundary = adversarial_["on_boundary"]
+        return f"no successful attacks (0 of {attacked})" + (f"; {boundary} left on the boundary" if boundary else "")
+    for kind in ("adversarial", "essential"):
+        if counts[kind]["kept"] == 0:
+            dropped = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counts[kind].items() if count)
+            return f"no {kind} map kept (0 of {n}: {dropped})"
+    return (
+        f"no image with both maps kept (essential kept {counts['essential']['kept']}, adversarial kept "
+        f"{counts['adversarial']['kept']} of {n})"
+    )

@@ -32,17 +32,40 @@ def show_image(ax: plt.Axes, image: torch.Tensor) -> None:
     ax.set_axis_off()
 
 
+MAP_CMAP = "viridis"  # perceptually uniform: equal steps in value look like equal steps in colour
+SIGNED_CMAP = "RdBu_r"  # diverging, for values either side of zero
+PERCEPTUALLY_UNIFORM = ("viridis", "magma", "inferno", "plasma", "cividis", "RdBu_r")
+
+
+def frequency_extent(height: int, width: int) -> tuple[float, float, float, float]:
+    """imshow's extent that puts each entry of a shifted spectrum at its frequency in cycles per image, the zero
+    frequency (DC, entry [H // 2, W // 2]) at (0, 0)."""
+    return (-(width // 2) - 0.5, width - width // 2 - 0.5, height - height // 2 - 0.5, -(height // 2) - 0.5)
+
+
+def mark_dc(ax: plt.Axes) -> None:
+    """A small open marker on the zero frequency (DC) of a spectrum drawn with :func:`frequency_extent`."""
+    ax.plot([0], [0], marker="+", color="white", markersize=5, markeredgewidth=0.8, gid="dc", linestyle="none")
+
+
+def show_spectrum(
+    ax: plt.Axes, values: np.ndarray, cmap: str = MAP_CMAP, norm: matplotlib.colors.Normalize | None = None
+) -> plt.Artist:
+    """A shifted spectrum [H, W] with axes in cycles per image and DC marked."""
+    height, width = values.shape
+    shown = ax.imshow(values, cmap=cmap, norm=norm, extent=frequency_extent(height, width))
+    ax.tick_params(labelsize=6, length=2)
+    mark_dc(ax)
+    return shown
+
+
 def show_map(
     ax: plt.Axes, mask: torch.Tensor, norm: matplotlib.colors.Normalize | None = None, frequency_axes: bool = False
 ) -> plt.Artist:
-    """A shifted map averaged over channels; with ``frequency_axes``, ticks in cycles per image."""
+    """A shifted map averaged over channels; with ``frequency_axes``, ticks in cycles per image and DC marked."""
     image = mask.float().mean(0).numpy()
-    height, width = image.shape
-    extent = (-(width // 2) - 0.5, width - width // 2 - 0.5, height - height // 2 - 0.5, -(height // 2) - 0.5)
-    shown = ax.imshow(image, cmap="viridis", norm=norm or matplotlib.colors.Normalize(0, 1), extent=extent)
-    if frequency_axes:
-        ax.tick_params(labelsize=6, length=2)
-    else:
+    shown = show_spectrum(ax, image, MAP_CMAP, norm or matplotlib.colors.Normalize(0, 1))
+    if not frequency_axes:
         ax.set_axis_off()
     return shown
 

@@ -203,6 +203,20 @@ def augmentation_override(base_augmentation: str | None, info: DatasetInfo) -> s
     )
 
 
+def flip_warning(name: str, source: str, data_cfg: dict[str, Any], train_cfg: dict[str, Any], used: str) -> str:
+    """A warning when an image folder trains with random horizontal flips that nobody asked for: the source's
+    default ``crop_flip`` maps an orientation to its mirror (stripes at 45 degrees become 135), which mixes
+    classes coded by orientation; empty when the augmentation was chosen or has no flip."""
+    chosen = "augmentation" in data_cfg or train_cfg.get("base_augmentation") is not None
+    if source != "image_folder" or chosen or used != "crop_flip":
+        return ""
+    return (
+        f"datasets.{name}: image_folder trains with crop_flip (random crop and horizontal flip) by default; a flip "
+        "turns an orientation into its mirror image (45 degrees into 135), so classes that differ by orientation "
+        f"are mixed: set datasets.{name}.augmentation: crop (or none) if orientation carries the class"
+    )
+
+
 def _set_train_mode(model: nn.Module, mode: TrainingMode) -> None:
     """Training mode for a trained network; a frozen backbone keeps its batch-norm statistics (eval mode)."""
     model.train(not mode.frozen_backbone)

@@ -148,6 +148,8 @@ def caveats(row: dict[str, Any]) -> list[str]:
 def reading(row: dict[str, Any], nulls: Sequence[str], level: float = FDR_LEVEL, min_pairs: int = 1) -> str:
     """Plain words: against each null, more related, less related, not distinguishable, or undetermined (too
     few null draws); undetermined for the whole row below ``min_pairs`` pairs; then the caveats."""
+    if row.get("note") and int(row["n"]) == 0:  # a branch with no pairs at all: its cause is the reading
+        return str(row["note"])
     if row.get("note") or not math.isfinite(float(row["value"])):
         return f"not computed ({row.get('note') or 'no value'})"
     if int(row["n"]) < min_pairs:
@@ -271,7 +273,8 @@ VERDICT_DOC = (
     "number of seeds and the across-seed mean and standard deviation of the value. ``reading`` says in words, "
     "per null: more related than it, less related than it, not distinguishable from it, or undetermined (too "
     "few null draws: the p-value is at its floor and still fails); 'undetermined (n = ...)' below stats."
-    "min_pairs pairs; caveats follow (maps stopped at max_steps, above "
+    "min_pairs pairs; a branch with no pair at all reads its cause (e.g. 'no successful attacks (0 of N)'); "
+    "caveats follow (maps stopped at max_steps, above "
     f"{CONVERGENCE_WARNING:.0%})."
 )
 
@@ -314,6 +317,9 @@ def headline(rows: Sequence[dict[str, Any]], min_pairs: int = 1, view: str = "ma
         f"**{where}** ({'seeds ' + ', '.join(map(str, seeds)) if multiple else f'seed {seeds[0]}'}; {pairs} image "
         f"pairs; {first['view'].replace('_', ' ')} view{', zero frequency left out' if dc != 'include' else ''}): "
     )
+    causes = sorted({str(r["note"]) for r in shown if int(r["n"]) == 0 and r.get("note")})
+    if causes and all(int(r["n"]) == 0 for r in shown):  # the branch had nothing to compare, and says why
+        return intro + f"**Not compared**: {'; '.join(causes)}."
     more, less, unclear, too_few, undecided, failed = [], [], [], [], [], []
     for row in shown:
         label = statistic_label(row) + (f" (seed {row['seed']})" if multiple else "")

@@ -124,3 +124,139 @@ def test_map_figures_are_written(tmp_path):
     figures.band_profiles(essential, adversarial, tmp_path / "bands.png", n_bands=6)
     for name in ("means.png", "examples.png", "bands.png"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+# ------------------------------------------------------------------ how every map figure reads (issue 30)
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures the report's figure functions save, kept open for their matplotlib objects."""
+    from freqmaps import plotting
+    from freqmaps.baselines import figures as baseline_figures
+
+    kept = []
+
+    def keep(fig, path):
+        kept.append(fig)
+        fig.canvas.draw()  # tick labels laid out, as in the saved file
+
+    monkeypatch.setattr(figures, "_save", keep)
+    monkeypatch.setattr(baseline_figures, "save_figure", keep)
+    yield kept
+    for fig in kept:
+        plotting.plt.close(fig)
+
+
+def map_panels(fig) -> list:
+    """The axes of a figure that draw a spectrum: an image with the frequency extent (DC at (0, 0); a plain
+    image starts at -0.5)."""
+    return [ax for ax in fig.axes if ax.images and not hasattr(ax, "_colorbar") and ax.images[0].get_extent()[0] < -1]
+
+
+def assert_reads_as_a_map_figure(fig) -> None:
+    """Axes in cycles/image, a colour bar, a perceptually uniform colour map, the zero frequency marked."""
+    from freqmaps.plotting import PERCEPTUALLY_UNIFORM
+
+    panels = map_panels(fig)
+    assert panels, "no map panel"
+    assert any("cycles/image" in ax.get_xlabel() for ax in panels)
+    assert any("cycles/image" in ax.get_ylabel() for ax in panels)
+    assert any(hasattr(ax, "_colorbar") for ax in fig.axes), "no colour bar"
+    for ax in panels:
+        assert ax.images[0].get_cmap().name in PERCEPTUALLY_UNIFORM  # never jet
+        (dc,) = [line for line in ax.lines if line.get_gid() == "dc"]
+        assert tuple(dc.get_xydata()[0]) == (0, 0)
+
+
+def tiny_maps(n=12, side=8):
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(n) % 3
+    maps = (torch.rand(n, 1, side, side, generator=generator) ** 8).float()
+    outcome = torch.full((n,), KEPT)
+    essential = {"maps": maps, "ids": torch.arange(n), "labels": labels, "targets": labels.clone(), "outcome": outcome}
+    adversarial = dict(essential, maps=maps.flip(-1).contiguous())
+    attack = {
+        "clean": torch.rand(n, 1, side, side, generator=generator),
+        "adversarial": torch.rand(n, 1, side, side, generator=generator),
+        "labels": labels,
+        "adversarial_labels": (labels + 1) % 3,
+    }
+    return essential, adversarial, attack
+
+
+def test_class_means_examples_and_planted_bands_read_as_map_figures(tmp_path, drawn):
+    essential, adversarial, attack = tiny_maps()
+    figures.class_mean_maps(essential, adversarial, ("a", "b", "c"), tmp_path / "means.png")
+    figures.examples(attack, essential, adversarial, ("a", "b", "c"), tmp_path / "examples.png")
+    bands = torch.zeros(3, 8, 8, dtype=torch.bool)
+    bands[:, 2, 3] = True
+    figures.planted_and_learned(bands, essential, {"pgd": adversarial}, ("a", "b", "c"), tmp_path / "planted.png")
+    for fig in drawn:
+        assert_reads_as_a_map_figure(fig)
+
+
+def test_in_examples_no_image_touches_the_map_beside_it(tmp_path, drawn):
+    """Issue 30: the clean image and its essential map touched (the map's frequency ticks ran into it)."""
+    essential, adversarial, attack = tiny_maps()
+    figures.examples(attack, essential, adversarial, ("a", "b", "c"), tmp_path / "examples.png")
+    (fig,) = drawn
+    renderer = fig.canvas.get_renderer()
+    axes = np.array(fig.axes[: 4 * 6]).reshape(-1, 4)  # rows of image, map, attacked image, map
+    for row in axes:
+        for left, right in zip(row[:-1], row[1:], strict=True):
+            assert left.get_tightbbox(renderer).x1 < right.get_tightbbox(renderer).x0
+
+
+def test_the_cosine_histogram_leaves_the_nulls_visible(tmp_path, drawn):
+    essential, adversarial, _ = tiny_maps()
+    ids, e_rows, a_rows = figures.both_kept(essential, adversarial)
+    cosine = stats.cosine_per_image(
+        stats.features(essential["maps"][e_rows]), stats.features(adversarial["maps"][a_rows])
+    )
+    write_rows(
+        tmp_path / "per_image.csv",
+        [{"id": int(i), "label": int(i) % 3, "cosine": float(c)} for i, c in zip(ids, cosine, strict=True)],
+    )
+    figures.cosine_against_nulls(tmp_path / "per_image.csv", essential, adversarial, 0, tmp_path / "cosine.png")
+    (ax,) = drawn[0].axes
+    filled = [p for p in ax.patches if p.get_fill()]
+    outlines = [p for p in ax.patches if not p.get_fill()]
+    assert filled and all(p.get_alpha() <= 0.5 for p in filled)  # the two nulls, see-through
+    assert len(outlines) == 1 and outlines[0].get_edgecolor()[:3] == pytest.approx((0.12, 0.47, 0.71), abs=0.01)
+
+
+def test_the_heat_map_and_baseline_mean_maps_read_as_map_figures(tmp_path, drawn):
+    from freqmaps.baselines.figures import heat_map_figure, mean_maps_figure
+    from freqmaps.io import save_tensors
+
+    heat = {"error_rate": torch.rand(8, 8), "loss_change": torch.randn(8, 8)}
+    save_tensors(tmp_path / "heat.safetensors", heat, {"settings": {"norm": 2.0}, "n_images": 4})
+    heat_map_figure(tmp_path / "heat.safetensors", tmp_path / "heat.png")
+    essential, adversarial, _ = tiny_maps()
+    for kind, data in (("essential", essential), ("adversarial", adversarial)):
+        save_tensors(tmp_path / f"{kind}.safetensors", data, {})
+        baselines = {"ids": data["ids"], "saliency": torch.rand(12, 1, 8, 8)}
+        save_tensors(tmp_path / f"{kind}_baselines.safetensors", baselines, {"baselines": ["saliency"]})
+    mean_maps_figure(
+        essential_path=tmp_path / "essential.safetensors",
+        adversarial_path=tmp_path / "adversarial.safetensors",
+        clean_path=tmp_path / "essential_baselines.safetensors",
+        attack_path=tmp_path / "adversarial_baselines.safetensors",
+        class_names=("a", "b", "c"),
+        path=tmp_path / "mean_maps.png",
+    )
+    assert len(drawn) == 2
+    for fig in drawn:
+        assert_reads_as_a_map_figure(fig)
+    assert len(map_panels(drawn[1])) == 4 * 3  # essential, saliency, adversarial, saliency x three classes
+
+
+def test_the_frequency_bias_masks_read_as_map_figures(tmp_path, monkeypatch, drawn):
+    from freqmaps.frequency_bias import figures as bias_figures
+
+    monkeypatch.setattr(bias_figures, "save_figure", lambda fig, path: drawn.append(fig))
+    generator = torch.Generator().manual_seed(0)
+    galleries = {variant: {"shifted": torch.rand(1, 8, 8, generator=generator)} for variant in ("standard", "noise")}
+    bias_figures.frequency_bias_masks(galleries, tmp_path / "masks.png")
+    (fig,) = drawn
+    assert_reads_as_a_map_figure(fig)
+    assert len(map_panels(fig)) == 4  # masks and their differences, all on frequency axes

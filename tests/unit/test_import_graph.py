@@ -43,6 +43,7 @@ LAYERS = {
         "freqmaps.frequency_bias.study",
         "freqmaps.known_answer",
         "freqmaps.stages",
+        "freqmaps.suggest",
     ],
 }
 

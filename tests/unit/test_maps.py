@@ -78,7 +78,7 @@ def test_batched_engine_equals_per_image_reference(mixed_batch, parameterisation
             tol=5e-7,
         )
     with torch.backends.mkldnn.flags(enabled=False):
-        batched = learn_maps(model, x, y, settings, CPU, 10, progress=False)
+        batched = learn_maps(model, x, y, settings, CPU, 10, progress=False, layout="unshifted")
         reference = [reference_map(model, x[i], int(y[i]), settings, CPU) for i in range(len(x))]
     steps = torch.tensor([r[1] for r in reference])
     kept = torch.tensor([r[2] for r in reference])
@@ -99,7 +99,7 @@ def test_batched_engine_equals_per_image_reference(mixed_batch, parameterisation
 def test_map_is_kept_only_when_target_still_predicted(mixed_batch):
     model, x, y = mixed_batch
     settings = MapSettings(lam=0.05, min_steps=10, max_steps=60, batch_size=16)
-    result = learn_maps(model, x, y, settings, CPU, 10, progress=False)
+    result = learn_maps(model, x, y, settings, CPU, 10, progress=False, layout="unshifted")
     from freqmaps.fourier import apply_mask
 
     with torch.no_grad():
@@ -206,3 +206,56 @@ def test_fp32_is_strict_and_tf32_is_an_explicit_choice(mixed_batch):
         assert seen["flags"] == expected
         assert (torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision) == before
     assert torch.equal(results["fp32"].masks, results["tf32"].masks)
+
+
+def test_a_map_from_the_api_equals_the_map_its_workflow_file_stores(tmp_path):
+    """Issue 30: learn_maps returned unshifted masks while every file stores shifted ones (a raw cosine of the
+    two was about 0). One convention: the API returns what the files store, cosine 1.0 map by map."""
+    from safetensors.torch import save_file
+
+    from freqmaps.data import dataset_info
+    from freqmaps.io import load_tensors
+    from freqmaps.models import build_model
+    from freqmaps.stages.learn_maps import learn_maps_shard
+    from freqmaps.stats import cosine_per_image, features
+    from freqmaps.training import TrainSettings, load_classifier, save_classifier
+
+    n = 6
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (n, 1, 16, 16), dtype=torch.uint8, generator=g)
+    cfg = {"source": "tensors", "root": str(tmp_path), "mean": [0.5], "std": [0.25], "class_names": list("abcd")}
+    cfg |= {"n_test_images": n, "selection": "first"}
+    for split in ("train", "test"):
+        save_file({"images": images, "labels": torch.arange(n) % 4}, str(tmp_path / f"{split}.safetensors"))
+    info = dataset_info("tiny", cfg)
+    torch.manual_seed(0)
+    weights = tmp_path / "model.safetensors"
+    save_classifier(
+        build_model("small_cnn", info), weights, info=info, settings=TrainSettings(), metrics={}, device=CPU, seed=0
+    )
+    model = load_classifier(weights, info, CPU)
+    x = images.float() / 255
+    with torch.no_grad():
+        predicted = model(x).argmax(1)
+    save_file({"images": images, "labels": predicted}, str(tmp_path / "test.safetensors"))  # every image correct
+    settings = {"lam": 0.05, "min_steps": 5, "max_steps": 30, "batch_size": n}
+    learn_maps_shard(
+        kind="essential",
+        dataset="tiny",
+        data_cfg=cfg,
+        weights_path=weights,
+        map_cfg=settings,
+        shard="1-of-1",
+        seed=0,
+        device="cpu",
+        out_path=tmp_path / "essential.safetensors",
+    )
+    stored, _ = load_tensors(tmp_path / "essential.safetensors")
+    api = learn_maps(model, x, predicted, MapSettings(**settings), CPU, 4, progress=False)
+    assert api.layout == "shifted" and len(stored["maps"]) == n
+    cosine = cosine_per_image(features(api.masks), features(stored["maps"]))
+    assert torch.allclose(cosine, torch.ones(n, dtype=cosine.dtype), atol=1e-6), cosine
+    unshifted = learn_maps(model, x, predicted, MapSettings(**settings), CPU, 4, progress=False, layout="unshifted")
+    assert torch.equal(torch.fft.fftshift(unshifted.masks, dim=(-2, -1)), api.masks)
+    with pytest.raises(ValueError, match="layout: 'centred' is not one of"):
+        learn_maps(model, x, predicted, MapSettings(**settings), CPU, 4, progress=False, layout="centred")

@@ -26,6 +26,7 @@ from freqmaps.models import (
     import_robustbench,
     load_weights,
     model_input_spec,
+    weights_inputs,
 )
 from freqmaps.runtime import seed_everything
 from freqmaps.training import (
@@ -49,7 +50,7 @@ ZOO = {"zoo_dataset": "cifar10", "threat_model": "Linf"}
 
 def example_config(source: str) -> dict:
     entry = SOURCES[source]
-    return {"source": source, "arch": entry.example, "options": dict(entry.example_options)} | (
+    return {"source": source, entry.example_key: entry.example, "options": dict(entry.example_options)} | (
         ZOO if source == "robustbench" else {}
     )
 
@@ -139,6 +140,102 @@ def test_a_checkpoint_the_test_writes_is_loaded_exactly(tmp_path, cfg, suffix):
     with torch.no_grad():
         assert torch.allclose(model.eval()(x), source.eval()(((x - model[0].mean) / model[0].std)), atol=1e-6)
         assert torch.allclose(model(x), _reference(model, x), atol=1e-6)
+
+
+USER_MODULE = '''
+import torch
+from torch import nn
+
+
+class StripeNet(nn.Module):
+    """A user's own classifier: in_channels and num_classes come from the dataset, width from `options`."""
+
+    def __init__(self, in_channels, num_classes, width=4):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, width, 3, padding=1)
+        self.fc = nn.Linear(width, num_classes)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv(x)).mean((2, 3)))
+
+
+def not_a_model():
+    return 42
+'''
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A user's project folder, the working directory, holding its own model module (a fresh name per test)."""
+    name = f"nets_{hashlib.sha256(str(tmp_path).encode()).hexdigest()[:8]}"
+    (tmp_path / f"{name}.py").write_text(USER_MODULE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # what the import adds is undone
+    return tmp_path, name
+
+
+@pytest.mark.parametrize("form", ["module", "file"])
+def test_a_python_source_builds_the_users_model_and_loads_its_checkpoint(project, form):
+    folder, name = project
+    factory = f"{name}:StripeNet" if form == "module" else f"{name}.py:StripeNet"
+    cfg = {"source": "python", "factory": factory, "options": {"width": 6}}
+    check_model_config("mine", cfg)
+    torch.manual_seed(0)
+    reference = build_architecture(ModelSpec.from_config(cfg), FASHION_MNIST)
+    assert reference[1].conv.in_channels == 1 and reference[1].fc.out_features == 10  # from the dataset
+    assert reference[1].conv.out_channels == 6  # from `options`
+    save_file(reference[1].state_dict(), str(folder / "stripes.safetensors"))
+    torch.save(reference[1].state_dict(), folder / "stripes.pt")  # a state dict, read with weights_only=True
+    assert [Path(p).resolve() for p in weights_inputs(cfg)] == [folder / f"{name}.py"]  # editing the code retrains
+    for weights in ("stripes.safetensors", "stripes.pt"):
+        spec = ModelSpec.from_config({**cfg, "weights": weights})
+        check_model_config("mine", {**cfg, "weights": weights, "train": {"mode": "none"}})
+        torch.manual_seed(1)  # another initialisation: only the checkpoint can make the two agree
+        model = build_architecture(spec, FASHION_MNIST)
+        assert load_weights(model, spec, FASHION_MNIST, new_head=False) == Path(weights)
+        x = torch.rand(3, 1, 28, 28)
+        with torch.no_grad():
+            assert torch.equal(model.eval()(x), reference.eval()(x))
+    assert ModelSpec.from_config(cfg).arch == factory  # the name the records show
+
+
+def test_a_python_model_is_saved_and_rebuilt_from_its_own_record(project):
+    folder, name = project
+    cfg = {"source": "python", "factory": f"{name}:StripeNet", "arch": "stripenet"}
+    spec = ModelSpec.from_config(cfg)
+    data = _tiny_set(FASHION_MNIST, 8)
+    settings = TrainSettings(epochs=1, batch_size=4, base_augmentation="none")
+    model, metrics = train_classifier(data, data, settings, CPU, seed_everything(0), spec)
+    path = folder / "weights.safetensors"
+    save_classifier(model, path, info=FASHION_MNIST, settings=settings, metrics=metrics, device=CPU, seed=0, spec=spec)
+    rebuilt = load_classifier(path, FASHION_MNIST, CPU)
+    x = torch.rand(2, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(rebuilt(x), model.eval()(x))
+    assert read_json(sidecar_path(path))["arch"] == "stripenet"
+
+
+@pytest.mark.parametrize(
+    ("factory", "options", "message"),
+    [
+        ("no_such_module_xyz:Net", {}, r"models\.m\.factory: 'no_such_module_xyz:Net': cannot import .*project folder"),
+        ("missing.py:Net", {}, r"models\.m\.factory: 'missing\.py:Net': no file"),
+        ("{name}:Absent", {}, r"models\.m\.factory: .* has no callable 'Absent'"),
+        ("{name}.py:not_a_model", {}, r"models\.\*\.factory: .*returned int, not a torch nn\.Module"),  # at build
+        (
+            "{name}:StripeNet",
+            {"depth": 3},
+            r"models\.m\.factory: .*StripeNet\(depth, in_channels, num_classes\).*depth",
+        ),
+    ],
+    ids=["no-module", "no-file", "no-callable", "not-a-module", "bad-options"],
+)
+def test_a_python_source_that_cannot_build_names_the_factory(project, factory, options, message):
+    _, name = project
+    cfg = {"source": "python", "factory": factory.format(name=name), "options": options}
+    with pytest.raises(ValueError, match=message):
+        check_model_config("m", cfg)
+        build_architecture(ModelSpec.from_config(cfg), FASHION_MNIST)
 
 
 def _robustbench_checkpoint(model_dir: Path, name: str) -> nn.Module:

@@ -39,18 +39,22 @@ def _maps_file(path, ids, outcome):
             "steps": torch.ones(n, dtype=torch.long),
             "outcome": torch.tensor(outcome),
             "final_loss": torch.zeros(n, dtype=torch.float64),
+            "selection": torch.tensor(outcome),
         },
         {},
     )
 
 
 def test_empty_selection_says_why(tmp_path):
+    """No pair is not an error that stops the run (issue 30): the branch's rows say why (tests/unit/
+    test_failed_branch.py follows it through the verdict)."""
     _maps_file(tmp_path / "e.safetensors", [0, 1, 2], [KEPT, KEPT, MISCLASSIFIED_CLEAN])
     _maps_file(tmp_path / "a.safetensors", [0, 1, 2], [ATTACK_FAILED, ATTACK_FAILED, MISCLASSIFIED_CLEAN])
-    with pytest.raises(ResultFileError, match="share no image with both maps kept"):
-        kept_pairs(tmp_path / "e.safetensors", tmp_path / "a.safetensors")
+    pairs = kept_pairs(tmp_path / "e.safetensors", tmp_path / "a.safetensors")
+    assert pairs["no_pairs"] == "no successful attacks (0 of 2)" and len(pairs["ids"]) == 0
     _maps_file(tmp_path / "a.safetensors", [1, 2], [KEPT, KEPT])
-    assert kept_pairs(tmp_path / "e.safetensors", tmp_path / "a.safetensors")["ids"].tolist() == [1]
+    pairs = kept_pairs(tmp_path / "e.safetensors", tmp_path / "a.safetensors")
+    assert pairs["ids"].tolist() == [1] and pairs["no_pairs"] == ""
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown when no GPU is visible")
@@ -162,3 +166,38 @@ def test_gather_merges_an_empty_shard(tmp_path):
     assert meta["outcomes"]["kept"] == 2 and meta["outcomes"]["misclassified_clean"] == 1
     assert meta["image_steps"] == 7 and meta["seconds"] == 1.5 and meta["shards"] == 2
     assert json.loads((tmp_path / "e.json").read_text())["n_images"] == 3
+
+
+# ------------------------------------------------------------------ defaults that change what is measured (issue 30)
+def test_an_image_folder_that_flips_by_default_is_warned_about():
+    from freqmaps.training import flip_warning
+
+    folder = {"source": "image_folder", "root": "stripes"}
+    warning = flip_warning("stripes", "image_folder", folder, {}, "crop_flip")
+    assert "datasets.stripes: image_folder trains with crop_flip" in warning and "augmentation: crop" in warning
+    assert flip_warning("stripes", "image_folder", {**folder, "augmentation": "crop_flip"}, {}, "crop_flip") == ""
+    assert flip_warning("stripes", "image_folder", folder, {"base_augmentation": "crop_flip"}, "crop_flip") == ""
+    assert flip_warning("stripes", "image_folder", folder, {}, "crop") == ""
+    assert flip_warning("cifar10", "cifar10", {}, {}, "crop_flip") == ""  # natural images: flips keep the class
+
+
+def test_the_settings_that_change_what_is_measured_are_logged_given_or_default(caplog):
+    from freqmaps.maps import MapSettings
+    from freqmaps.stages.learn_maps import announce_map_settings
+    from freqmaps.stages.train import announce_defaults
+
+    caplog.set_level("INFO")
+    announce_defaults("stripes", {"source": "image_folder", "root": "stripes"}, {}, "crop_flip")
+    announce_defaults("digits", {"source": "mnist", "selection": "stratified"}, {"base_augmentation": "none"}, "none")
+    announce_map_settings("essential", {"lam": 0.05}, MapSettings(lam=0.05))
+    text = caplog.text
+    assert (
+        "training augmentation crop_flip (default of image_folder), test-image selection stratified (default)" in text
+    )
+    assert "training augmentation none (given), test-image selection stratified (given)" in text
+    assert [r.levelname for r in caplog.records].count("WARNING") == 1 and "image_folder trains with crop_flip" in text
+    default_steps = MapSettings(lam=0.05).max_steps
+    assert (
+        f"essential maps: settings that change what is measured: lam 0.05 (given), max_steps {default_steps} (default)"
+        in text
+    )

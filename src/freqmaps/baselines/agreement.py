@@ -56,6 +56,8 @@ def common_channels(baseline: torch.Tensor, learned: torch.Tensor) -> tuple[torc
 def class_means(values: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean of ``values`` over the rows of each class present, and those classes."""
     classes = labels.unique(sorted=True)
+    if not len(classes):  # no kept map (an attack that never succeeded): no class to average
+        return values.new_zeros((0, *values.shape[1:]), dtype=torch.double), classes
     return torch.stack([values[labels == c].double().mean(0) for c in classes]), classes
 
 
@@ -75,7 +77,8 @@ def level_inputs(
         kept = support(learned) if dc else without_dc(support(learned))
         scores = baseline
         if not dc:  # DC scores below every other entry, so the top m never reach it
-            scores = torch.where(without_dc(torch.ones_like(baseline)).bool(), baseline, -1 - baseline.abs().max())
+            lowest = -1 - baseline.abs().max() if baseline.numel() else -1.0  # no rows: no kept map to match
+            scores = torch.where(without_dc(torch.ones_like(baseline)).bool(), baseline, lowest)
         m = kept.flatten(1).sum(1)
         rows = m > 0  # an empty map has no support to match
         return top_m(scores[rows], m[rows]).float(), kept[rows].float(), labels[rows]

@@ -7,25 +7,28 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib.colors import Normalize
 
-from freqmaps.plotting import plt, save_figure, show_image, show_map
+from freqmaps.plotting import SIGNED_CMAP, label_frequency_axes, plt, save_figure, show_image, show_map, show_spectrum
 
 
 def frequency_bias_masks(galleries: dict[str, dict], path: str | Path) -> None:
     """Dataset-level mask of each variant (top) and its difference to the standard model's (bottom)."""
     variants = list(galleries)
-    fig, axes = plt.subplots(2, len(variants), figsize=(2.0 * len(variants), 4.2), squeeze=False)
+    fig, axes = plt.subplots(
+        2, len(variants), figsize=(2.2 * len(variants) + 1.4, 4.6), squeeze=False, sharex=True, sharey=True
+    )
     base = galleries["standard"]["shifted"].float().mean(0)
     largest = max(float((g["shifted"].float().mean(0) - base).abs().max()) for g in galleries.values())
     scale = max(largest, 1e-6)
     for column, variant in enumerate(variants):
         mask = galleries[variant]["shifted"].float().mean(0)
-        image = show_map(axes[0, column], mask[None])
+        image = show_map(axes[0, column], mask[None], frequency_axes=True)
         axes[0, column].set_title(variant, fontsize=8)
-        difference = axes[1, column].imshow((mask - base).numpy(), cmap="RdBu_r", vmin=-scale, vmax=scale)
-        axes[1, column].set_axis_off()
-    axes[0, 0].text(-0.1, 0.5, "mask", transform=axes[0, 0].transAxes, rotation=90, va="center", ha="right")
-    axes[1, 0].text(-0.1, 0.5, "minus standard", transform=axes[1, 0].transAxes, rotation=90, va="center", ha="right")
+        difference = show_spectrum(axes[1, column], (mask - base).numpy(), SIGNED_CMAP, Normalize(-scale, scale))
+    for row, name in enumerate(("mask", "minus standard")):
+        axes[row, 0].annotate(name, (-0.6, 0.5), xycoords="axes fraction", rotation=90, va="center", ha="right")
+    label_frequency_axes(axes)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
     fig.colorbar(difference, ax=axes[1].tolist(), shrink=0.8)
     save_figure(fig, path)

@@ -105,7 +105,7 @@ def image_maps(
     targets = predict(model, images, dev)
     result = maps.learn_maps(model, images, targets, settings, dev, test.info.num_classes)
     tensors = {
-        "maps": _full_shifted(result.masks, settings.parameterisation, images.shape[-1]).cpu(),
+        "maps": result.masks.cpu(),  # full spectrum, shifted
         "labels": test.labels,
         "targets": targets,
         "steps": result.steps,

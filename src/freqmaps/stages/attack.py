@@ -11,6 +11,7 @@ import torch
 from freqmaps import attacks
 from freqmaps.classifier import analysed_images, load_frozen_classifier
 from freqmaps.config import setting
+from freqmaps.data import test_selection
 from freqmaps.io import save_tensors, sidecar_path, write_json
 from freqmaps.runtime import fitted_seed, peak_memory_mb, provenance, seed_everything, stream_seed
 from freqmaps.stages.shards import PROVENANCE_KEYS, merge_shards, parse_shard
@@ -48,6 +49,7 @@ def attack(
     meta = {
         "attack": attack_name,
         "shard": shard,
+        "selection": test_selection(dataset, data_cfg),  # how the analysed test images were chosen (run.csv)
         "metrics": metrics,
         "peak_memory_mb": peak_memory_mb(dev),
         **provenance(dev, seed, attack_cfg),
@@ -66,6 +68,7 @@ def gather_attack(*, shard_paths: list[str | Path], out_path: str | Path) -> Non
     )
     record = {
         "attack": first["attack"],
+        "selection": first.get("selection", ""),
         **{key: first[key] for key in PROVENANCE_KEYS},
         **metrics,
         "shards": len(parts),

@@ -12,23 +12,20 @@ from typing import Any
 import torch
 
 from freqmaps import stats
-from freqmaps.io import ResultFileError, load_tensors, sidecar_path, write_csv, write_json
-from freqmaps.outcomes import both_kept, stopped_at_max_steps
+from freqmaps.io import load_tensors, sidecar_path, write_csv, write_json
+from freqmaps.outcomes import both_kept, stopped_at_max_steps, why_no_pairs
 from freqmaps.runtime import provenance, resolve_device
 
 log = logging.getLogger(__name__)
 
 
-def kept_pairs(essential_path: str | Path, adversarial_path: str | Path) -> dict[str, torch.Tensor]:
-    """Rows of E and A for the images that have both a kept essential and a kept adversarial map."""
+def kept_pairs(essential_path: str | Path, adversarial_path: str | Path) -> dict[str, Any]:
+    """Rows of E and A for the images that have both a kept essential and a kept adversarial map; with none,
+    ``no_pairs`` says why (no successful attack, no map kept, ...) and the rows are empty."""
     (essential, e_meta), (adversarial, a_meta) = load_tensors(essential_path), load_tensors(adversarial_path)
     ids, e_idx, a_idx = both_kept(essential, adversarial)
-    if not len(ids):
-        raise ResultFileError(
-            f"{essential_path} and {adversarial_path} share no image with both maps kept: nothing to correlate "
-            "(too few images, no successful attack, or maps dropped: see the 'outcomes' in their sidecars)"
-        )
     return {
+        "no_pairs": "" if len(ids) else why_no_pairs(essential, adversarial),
         "ids": ids,
         "essential": essential["maps"][e_idx],
         "adversarial": adversarial["maps"][a_idx],
@@ -73,12 +70,17 @@ def correlate(
     dev = resolve_device(device)
     pairs = kept_pairs(essential_path, adversarial_path)
     settings = stats.StatsSettings(**stats_cfg)
+    if pairs["no_pairs"]:  # this branch fails alone: its rows say why, the other branches' verdict goes on
+        log.warning("%s and %s: nothing to correlate: %s", essential_path, adversarial_path, pairs["no_pairs"])
     rows, draws, details, per_image = [], [], {}, []
     for number, view in enumerate(settings.views, 1):
         log.info("statistics, view %d of %d (%s): %d image pairs", number, len(settings.views), view, len(pairs["ids"]))
-        result = stats.compare_maps(
-            pairs["essential"], pairs["adversarial"], pairs["labels"], settings, seed, dev, view
-        )
+        if pairs["no_pairs"]:
+            result = stats.not_compared(settings, pairs["no_pairs"])
+        else:
+            result = stats.compare_maps(
+                pairs["essential"], pairs["adversarial"], pairs["labels"], settings, seed, dev, view
+            )
         for row in result.rows:
             note = row.pop("note")
             rows.append({"view": view, **row, **pairs["at_max_steps"], "note": note})
@@ -88,13 +90,14 @@ def correlate(
             per_image = result.per_image
         log.info("view %s done after %.1f s", view, time.time() - started)
     write_csv(table_path, rows)
-    write_csv(null_draws_path, draws)
+    write_csv(null_draws_path, draws, columns=("view", "statistic", "direction", "k", "null", "draw", "value"))
     write_csv(
         per_image_path,
         [
             {"id": int(i), "label": int(y), "adversarial_label": int(a), **vals}
             for i, y, a, vals in zip(pairs["ids"], pairs["labels"], pairs["adversarial_labels"], per_image, strict=True)
         ],
+        columns=("id", "label", "adversarial_label"),
     )
     write_json(
         sidecar_path(table_path),
@@ -102,6 +105,7 @@ def correlate(
             "essential": str(essential_path),
             "adversarial": str(adversarial_path),
             "n_pairs": len(pairs["ids"]),
+            "no_pairs": pairs["no_pairs"],
             "details": details,
             "seconds": time.time() - started,
             **provenance(dev, seed, stats_cfg),

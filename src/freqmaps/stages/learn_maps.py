@@ -12,7 +12,6 @@ import torch
 
 from freqmaps import maps
 from freqmaps.classifier import analysed_images, load_frozen_classifier
-from freqmaps.fourier import shifted
 from freqmaps.io import load_tensors, save_tensors
 from freqmaps.outcomes import ATTACK_FAILED, KEPT, MISCLASSIFIED_CLEAN, ON_BOUNDARY
 from freqmaps.runtime import peak_memory_mb, provenance, seed_everything
@@ -46,6 +45,18 @@ def _admitted(
     return images, targets, labels, ids, selection
 
 
+MEASURED = ("lam", "max_steps", "min_steps", "objective", "parameterisation")  # settings that change the maps
+
+
+def announce_map_settings(kind: str, map_cfg: dict[str, Any], settings: maps.MapSettings) -> None:
+    """Log, before any work, the map settings that change what is measured, each marked given or default (the
+    schema's default lam is the papers' CIFAR-10 value: a new dataset needs its own; run.csv records them)."""
+    shown = ", ".join(
+        f"{key} {getattr(settings, key)} ({'given' if key in map_cfg else 'default'})" for key in MEASURED
+    )
+    log.info("%s maps: settings that change what is measured: %s", kind, shown)
+
+
 def learn_maps_shard(
     *,
     kind: str,
@@ -61,6 +72,7 @@ def learn_maps_shard(
 ) -> None:
     """Learn the per-image maps of one shard of the admitted images (docs/METHOD.md §2)."""
     settings = maps.MapSettings.from_config(map_cfg)
+    announce_map_settings(kind, map_cfg, settings)
     index, total = parse_shard(shard)
     seed_everything(seed)
     classifier = load_frozen_classifier(dataset=dataset, data_cfg=data_cfg, weights_path=weights_path, device=device)
@@ -78,7 +90,7 @@ def learn_maps_shard(
     )
     result = maps.learn_maps(model, images[mine], targets[mine], settings, dev, info.num_classes)
     tensors = {
-        "maps": shifted(result.masks),
+        "maps": result.masks,  # shifted, as every maps file stores them
         "ids": mine,
         "targets": targets[mine],
         "labels": labels[mine],

@@ -41,6 +41,10 @@ def run_facts(
                 "attack_on_boundary": attack_meta["n_on_boundary"],
                 "robust_accuracy": attack_meta["robust_accuracy"],
                 "augmentation_override": model_meta.get("augmentation_override", ""),
+                # what is measured depends on these, defaults or not (the train and maps logs say which)
+                "augmentation": model_meta.get("settings", {}).get("base_augmentation", ""),
+                "selection": attack_meta.get("selection", ""),
+                "eps": attack_meta.get("params", {}).get("eps", ""),
             }
         )
         for kind, path in (("essential", e_path), ("adversarial", a_path)):
@@ -72,7 +76,10 @@ RUN_FACTS_DOC = (
     "boundary, the masked image lost its target class, or the loss was NaN; stopped_at_max_steps counts kept maps "
     "whose optimisation hit max_steps before converging; dc_share is the mean share of a kept map's L1 mass at "
     "the zero frequency (DC, docs/METHOD.md §4.1); augmentation_override warns when the model's base_augmentation "
-    "replaced the dataset's own training augmentation."
+    "replaced the dataset's own training augmentation. Settings that change what is measured, whether given or "
+    "defaults (the train and maps logs say which): augmentation (the training augmentation used), selection (how "
+    "the analysed test images were chosen: first or stratified), eps (the attack's budget, when it has one), "
+    "maps_lam and maps_max_steps."
 )
 
 
@@ -84,4 +91,6 @@ def maps_outcomes(kind: str, path: str | Path) -> dict[str, int]:
     max_steps = meta["settings"]["max_steps"]
     counts[f"{kind}_stopped_at_max_steps"] = int((kept & stopped_at_max_steps(tensors["steps"], max_steps)).sum())
     counts[f"{kind}_dc_share"] = float(dc_share(tensors["maps"][kept]).mean()) if kept.any() else math.nan
+    if kind == "essential":  # the map settings, the same for both kinds
+        counts |= {f"maps_{key}": meta["settings"].get(key, "") for key in ("lam", "max_steps")}
     return counts

@@ -41,7 +41,7 @@ def summarise(
         draws += [{**keys, **row} for row in verdict.read_table(draw_table)]
     rows = verdict.verdict_rows(summary, verdict.null_draw_counts(draws), min_pairs)
     for row in rows:
-        if "undetermined" in row["reading"] or "caveat" in row["reading"]:
+        if "undetermined" in row["reading"] or "caveat" in row["reading"] or int(row["n"]) == 0:
             where = "/".join(str(row[key]) for key in ("dataset", "model", "seed", "attack", "view", "statistic"))
             log.warning("%s %s%s: %s", where, row["direction"], f" k={row['k']}" if row["k"] else "", row["reading"])
     write_csv(summary_path, summary)

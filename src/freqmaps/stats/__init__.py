@@ -23,6 +23,7 @@ from freqmaps.stats.compare import (
     compare,
     compare_maps,
     matrix_statistics,
+    not_compared,
     statistic_generator,
 )
 from freqmaps.stats.imbalance import idcor, idcor_prepare, information_imbalance, two_nearest, twonn, twonn_dadapy
@@ -87,6 +88,7 @@ __all__ = [
     "linear_cka",
     "matrix_statistics",
     "nearest_neighbours",
+    "not_compared",
     "pearson_per_image",
     "permutation_p",
     "query_ranks",

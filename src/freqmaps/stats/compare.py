@@ -327,6 +327,28 @@ def statistic_generator(seed: int, statistic: str, stream: str = "") -> torch.Ge
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
 
 
+def not_compared(settings: StatsSettings, reason: str, names: tuple[str, str] = ("E", "A")) -> Comparison:
+    """The table :func:`compare_maps` would give with nothing to compare (no pairs): one row per configured
+    statistic, direction and k with n = 0, every value NaN, no null draws, and ``reason`` as the note, so a
+    branch without pairs keeps its place in the verdict and says why."""
+    empty = Paired(torch.empty(0), torch.empty(0), {}, settings, torch.Generator(), names)
+    rows = []
+    for name, statistic in STATISTICS.items():
+        if name not in settings.statistics:
+            continue
+        for direction, k in statistic.layout(empty):
+            row: dict[str, Any] = {"statistic": name, "direction": direction, "k": k, "n": 0, "value": math.nan}
+            row |= {"ci_low": math.nan, "ci_high": math.nan, "ci_method": statistic.ci_method}
+            row["related_when"] = statistic.related_when
+            row |= {f"{kind}_{column}": math.nan for kind in settings.nulls for column in NULL_COLUMNS}
+            row["dc"] = settings.dc
+            if settings.dc == "separate":
+                row["value_with_dc"] = math.nan
+            row |= {f"{names[0]}_dc_share": math.nan, f"{names[1]}_dc_share": math.nan, "note": reason}
+            rows.append(row)
+    return Comparison(rows, [], [], {})
+
+
 def compare(
     X: torch.Tensor,
     Y: torch.Tensor,
@@ -337,12 +359,42 @@ def compare(
     names: tuple[str, str] = ("E", "A"),
     stream: str = "",
 ) -> Comparison:
-    """Every configured statistic between the paired rows of X and Y, each against every configured null.
+    """Every configured statistic between the paired rows of X and Y, each against every configured null
+    (docs/METHOD.md §4).
 
-    The re-pairings come from one generator seeded by ``seed`` (every statistic sees the same ones); each
-    statistic's interval draws from :func:`statistic_generator` (seed, its name, ``stream``). Per null, a
-    row has the null's mean and sd, the one-sided p-value of being more related than the null (``p_value``)
-    and that of being less related (``p_less``)."""
+    Args:
+        X: ``[N, D]`` float, one row per image (e.g. the essential maps through :func:`freqmaps.stats.features`,
+            which turns shifted maps ``[N, C, H, W]`` into rows ``[N, D]``; for maps use :func:`compare_maps`,
+            which also handles the zero frequency).
+        Y: ``[N, D']`` float, row i paired with row i of X (the adversarial maps of the same images); D' may
+            differ from D.
+        labels: int64 ``[N]``, the images' true classes: the within-class null re-pairs only inside a class.
+        settings: which statistics, nulls, draws, k (:class:`StatsSettings`; its defaults are the schema's).
+        seed: seeds the re-pairings (one generator: every statistic sees the same ones) and, with each
+            statistic's name and ``stream``, that statistic's interval draws (:func:`statistic_generator`).
+        device: where to compute (rows are moved there and to float64).
+        names: the two sides' names in the directional rows' ``direction`` (``"E_to_A"``, ``"A_to_E"``).
+        stream: what else the caller varies over (a view, a level), so no two tables share interval draws.
+
+    Returns:
+        A :class:`Comparison`. ``rows``: one dict per statistic x direction x k, keys :data:`COLUMNS`
+        (``statistic``, ``direction``, ``k``, ``n`` = N, ``value``, ``ci_low``, ``ci_high`` (95%),
+        ``ci_method``, ``related_when``: ``larger`` or ``smaller`` values mean more related), then per null
+        ``{null}_null_mean``, ``{null}_null_sd``, ``{null}_p_value`` (one-sided permutation p of being more
+        related than the null) and ``{null}_p_less`` (less related), then ``note`` (why a value is NaN, else
+        empty). ``null_draws``: one dict per draw (statistic, direction, k, null, draw, value).
+        ``per_image``: N dicts of per-image values (cosine, Pearson). ``details``: diagnostics (e.g. IdCor's
+        intrinsic dimensions).
+
+    Example:
+        >>> import torch
+        >>> from freqmaps import stats
+        >>> E = torch.rand(40, 64)
+        >>> settings = stats.StatsSettings(statistics=["cosine"], nulls=["random"], n_null=99)
+        >>> row = stats.compare(E, E + 0.01 * torch.rand(40, 64), torch.arange(40) % 4, settings, 0, "cpu").rows[0]
+        >>> row["statistic"], row["n"], row["value"] > 0.99, row["random_p_value"] <= 0.02
+        ('cosine', 40, True, True)
+    """
     X, Y = X.to(device).double(), Y.to(device).double()
     generator = torch.Generator().manual_seed(fitted_seed(seed, 32))  # any admitted seed; < 2**32 as it is
     null_perms = {kind: repairings(labels, kind, settings.n_null, generator) for kind in settings.nulls}
