@@ -789,6 +789,11 @@ def dataset_info(name: str, cfg: dict[str, Any] | None = None, size: int | None 
     return replace(info, size=size or info.size, augmentation=augmentation)
 
 
+def dataset_root(name: str, cfg: dict[str, Any] | None = None) -> Path:
+    """The folder a configured dataset's files are read from (a change there invalidates a checked config)."""
+    return _root(dataset_source(name, cfg), cfg or {})
+
+
 def check_source(name: str, cfg: dict[str, Any] | None = None) -> None:
     """Fail fast, naming the config key or file, when a dataset's files are absent, damaged or inconsistent."""
     cfg = cfg or {}

@@ -189,31 +189,7 @@ def test_editing_one_attack_reruns_only_its_branch(finished_run):
     assert plan(workdir) == []
 
 
-def _broken(tmp_path: Path, edit) -> str:
-    """The message with which the workflow refuses the tiny config after ``edit``."""
-    config = yaml.safe_load(TINY.read_text())
-    edit(config)
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    return refusal(tmp_path)
-
-
-@pytest.mark.parametrize(
-    ("edit", "expected"),
-    [
-        (lambda c: c["datasets"].update({"imagenet": c["datasets"].pop("fashion_mnist")}), "imagenet"),
-        (lambda c: c["models"]["cnn"].update(arch="resnet1000"), "resnet1000"),
-        (lambda c: c["attacks"]["pgd"].update(method="PDG"), "PDG"),
-        (lambda c: c["attacks"]["pgd"]["params"].update(eps=-0.1), "-0.1"),
-        (lambda c: c["attacks"]["pgd"]["params"].update(epsilon=0.1), "epsilon"),
-        (lambda c: c["maps"].update(lamda=0.1), "lamda"),
-        (lambda c: c["datasets"]["fashion_mnist"].update(root="/nonexistent/fmnist"), "datasets.fashion_mnist.root"),
-        (lambda c: c.pop("attacks"), "attacks"),
-        (lambda c: c.update(experiment="../elsewhere"), "../elsewhere"),
-    ],
-)
-def test_bad_config_stops_before_any_job_naming_the_key(tmp_path, edit, expected):
-    assert expected in _broken(tmp_path, edit)
-    assert not (tmp_path / "results").exists()
+# The bad configs the workflow refuses before any job: tests/unit/test_user_errors.py (BAD_CONFIGS).
 
 
 def test_the_command_prints_the_refusal_and_fails(tmp_path):

@@ -44,6 +44,7 @@ LAYERS = {
         "freqmaps.frequency_bias.study",
         "freqmaps.known_answer",
         "freqmaps.stages",
+        "freqmaps.validation",
     ],
 }
 

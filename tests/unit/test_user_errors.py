@@ -162,3 +162,62 @@ def test_gather_merges_an_empty_shard(tmp_path):
     assert meta["outcomes"]["kept"] == 2 and meta["outcomes"]["misclassified_clean"] == 1
     assert meta["image_steps"] == 7 and meta["seconds"] == 1.5 and meta["shards"] == 2
     assert json.loads((tmp_path / "e.json").read_text())["n_images"] == 3
+
+
+# ------------------------------------------------------------------ one validation (issue 30): the table of bad configs
+def _tiny_config() -> dict:
+    import yaml
+
+    from tests.conftest import TINY_CONFIG
+
+    return yaml.safe_load(TINY_CONFIG.read_text())
+
+
+def _attack(method, **params):
+    return lambda c: c["attacks"].update(bad={"method": method, "params": params})
+
+
+# (id, edit of the tiny config, what the refusal says): each is refused by `python -m freqmaps.config FILE` and by
+# the workflow's parse with the same message (docs/guide/troubleshooting.md has a row for each kind).
+BAD_CONFIGS = [
+    ("unknown dataset", lambda c: c["datasets"].update(imagenet=c["datasets"].pop("fashion_mnist")), "imagenet"),
+    ("unknown architecture", lambda c: c["models"]["cnn"].update(arch="resnet1000"), "resnet1000"),
+    ("unknown attack", lambda c: c["attacks"]["pgd"].update(method="PDG"), "attacks.pgd.method: unknown"),
+    ("negative eps", lambda c: c["attacks"]["pgd"]["params"].update(eps=-0.1), "pgd.params.eps: -0.1 is out of"),
+    ("unknown parameter", lambda c: c["attacks"]["pgd"]["params"].update(epsilon=0.1), "attacks.pgd.params.epsilon"),
+    ("unknown key", lambda c: c["maps"].update(lamda=0.1), "maps: unknown key(s) ['lamda']"),
+    ("absent root", lambda c: c["datasets"]["fashion_mnist"].update(root="/nonexistent"), "fashion_mnist.root"),
+    ("no attacks", lambda c: c.pop("attacks"), "'attacks' is a required property"),
+    ("bad experiment name", lambda c: c.update(experiment="../elsewhere"), "experiment: '../elsewhere'"),
+    # issue 29.6: attack parameter values, tried on a stand-in model of the dataset's inputs
+    ("float count", _attack("EOTPGD", eot_iter=1.0), "attacks.bad.params.eot_iter: torchattacks EOTPGD cannot run"),
+    ("zero count", _attack("EOTPGD", eot_iter=0), "attacks.bad.params.eot_iter: must be positive, got 0"),
+    ("zero samples", _attack("SPSA", nb_sample=0), "attacks.bad.params.nb_sample: must be positive, got 0"),
+    ("unknown loss", _attack("APGD", loss="foo"), "attacks.bad.params.loss: torchattacks APGD cannot run with loss"),
+    ("string for a number", _attack("Square", p_init="big"), "attacks.bad.params.p_init: 'big' is not a number"),
+    ("identity attack", _attack("VANILA"), "attacks.bad.method: torchattacks VANILA changes no pixel"),
+    ("RGB-only attack", _attack("TIFGSM"), "attacks.bad.method: torchattacks TIFGSM cannot attack the fashion_mnist"),
+]
+
+
+@pytest.mark.parametrize(("edit", "expected"), [case[1:] for case in BAD_CONFIGS], ids=[c[0] for c in BAD_CONFIGS])
+def test_the_check_command_and_the_workflow_refuse_with_the_same_message(tmp_path, monkeypatch, capsys, edit, expected):
+    """Issue 30: `python -m freqmaps.config FILE` and the workflow's parse run one check (freqmaps.validation), so
+    they refuse the same configs with the same message, naming the key, and the workflow's refusal is the message
+    alone (no traceback)."""
+    import yaml
+
+    from freqmaps.config import main
+    from tests.conftest import refusal
+
+    config = _tiny_config()
+    edit(config)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.chdir(tmp_path)
+    assert main(["config.yaml"]) == 1
+    printed = capsys.readouterr()
+    assert expected in printed.err and "valid" not in printed.out
+    refused = refusal(tmp_path)
+    assert refused == printed.err.strip()
+    assert "Traceback" not in refused and 'File "' not in refused
+    assert not (tmp_path / "results").exists()
