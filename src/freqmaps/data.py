@@ -15,6 +15,7 @@ import functools
 import gzip
 import io
 import logging
+import math
 import pickle
 import struct
 import warnings
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 IN_MEMORY_LIMIT_BYTES = 4 * 2**30  # folder and tensor-file splits larger than this are read in batches
+CHECKED_BYTES = 256 * 2**20  # a tensors file's train images up to this size are read by the check before any job
 
 
 class DatasetError(RuntimeError):
@@ -453,21 +455,40 @@ def _folder_classes(name: str, cfg: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _statistics(images: torch.Tensor | LazyImages, batch: int = 1024) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and std of images in [0, 1], accumulated in batches (float64)."""
-    total = squares = 0
+    """Per-channel mean and std of images in [0, 1], accumulated in batches (float64) about each channel's first
+    pixel, so that a channel of one value has std exactly 0 (and no cancellation blurs a small one)."""
+    total = squares = shift = 0
     for start in range(0, len(images), batch):
         x = images[start : start + batch].double().div_(255).transpose(0, 1).flatten(1)
+        if start == 0:
+            shift = x[:, :1].clone()
+        x -= shift
         total, squares = total + x.sum(1), squares + (x**2).sum(1)
     count = len(images) * int(np.prod(images.shape[2:]))
-    mean = total / count
-    std = (squares / count - mean**2).clamp(min=0).sqrt()
+    offset = total / count
+    std = (squares / count - offset**2).clamp(min=0).sqrt()
+    mean = offset + (shift[:, 0] if isinstance(shift, torch.Tensor) else 0)
     return tuple(mean.tolist()), tuple(std.tolist())
+
+
+def _refuse_constant_channels(name: str, mean: tuple[float, ...], std: tuple[float, ...], what: str) -> None:
+    """A channel of one value everywhere has standard deviation 0: normalising by it gives NaN (or infinite)
+    inputs, a NaN training loss and a model that classifies nothing."""
+    constant = [c for c, s in enumerate(std) if not s > 0]
+    if constant:
+        values = [round(mean[c] * 255) for c in constant]
+        raise DatasetError(
+            f"datasets.{name}: channel(s) {constant} of the {what} hold one value each ({values} of 255): standard "
+            "deviation 0, which the model's normalisation would divide by; drop the constant channel, or give "
+            f"datasets.{name}.mean and std"
+        )
 
 
 def _with_train_statistics(subset: ImageSet, split: str, cfg: dict[str, Any]) -> ImageSet:
     """Given statistics, or (train split) those of the split itself."""
     if split == "train" and "mean" not in cfg:
         mean, std = _statistics(subset.images)
+        _refuse_constant_channels(subset.info.name, mean, std, "train images")
         subset.info = replace(subset.info, mean=mean, std=std)
         log.info("%s: normalisation statistics from the train split: mean %s, std %s", subset.info.name, mean, std)
     return subset
@@ -633,6 +654,12 @@ def _check_tensors(name: str, source: str, cfg: dict[str, Any]) -> None:
     test, _ = _tensor_header(_tensor_file(name, cfg, "test"))
     if train[1:] != test[1:]:
         raise DatasetError(f"datasets.{name}: train images {list(train[1:])} and test images {list(test[1:])} differ")
+    if "mean" not in cfg and math.prod(train) <= CHECKED_BYTES:  # small enough to read now: a constant channel
+        from safetensors import safe_open
+
+        with safe_open(str(_tensor_file(name, cfg, "train")), framework="pt") as handle:
+            mean, std = _statistics(handle.get_tensor("images"))
+        _refuse_constant_channels(name, mean, std, "train images")
 
 
 def _load_tensors(info: DatasetInfo, source: str, split: str, cfg: dict[str, Any]) -> ImageSet:

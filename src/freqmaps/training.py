@@ -180,6 +180,8 @@ def prepare_classifier(
     path = load_weights(model, spec, info, new_head=training_mode.new_head)
     if training_mode.needs_weights and path is None:
         raise WeightsError(f"train.mode {mode!r} needs weights, and the {spec.source} model {spec.arch!r} has none")
+    if path is not None:
+        check_finite(model, f"{path} (the weights of {spec.source} model {spec.arch!r})")
     record = {
         "source": spec.source,
         "arch": spec.arch,
@@ -190,6 +192,32 @@ def prepare_classifier(
     }
     log.info("model %s/%s (%s), weights %s, input %s", spec.source, spec.arch, mode, path, input_spec)
     return model, input_spec, record
+
+
+class TrainingError(RuntimeError):
+    """Training cannot give a usable classifier; the message names the cause (the loss, the data, the weights)."""
+
+
+def check_finite(model: nn.Module, what: str) -> None:
+    """Refuse a classifier with a NaN or infinite weight or buffer: every prediction would be NaN, every attack
+    would 'succeed' or none, and the statistics would later find nothing to correlate without saying why."""
+    bad = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise WeightsError(f"{what}: non-finite (NaN or infinite) values in {shown}; these weights cannot classify")
+
+
+def _non_finite_loss(epoch: int, loss: float, info: DatasetInfo, settings: TrainSettings) -> TrainingError:
+    """What to say when the training loss is NaN or infinite: the likely cause among what the run knows."""
+    constant = [c for c, std in enumerate(info.std) if not std > 0]
+    if constant:
+        cause = (
+            f"channel(s) {constant} of dataset {info.name!r} have standard deviation {[info.std[c] for c in constant]}"
+            " (normalising divides by it); give datasets.<name>.mean and std, or drop the constant channel"
+        )
+    else:
+        cause = f"the learning rate (lr: {settings.lr}) may be too large for this model, or the data hold NaN"
+    return TrainingError(f"training loss became {loss} in epoch {epoch}: {cause}")
 
 
 def augmentation_override(base_augmentation: str | None, info: DatasetInfo) -> str:
@@ -286,6 +314,8 @@ def train_classifier(
             optimiser.step()
             total, seen = total + loss.detach().double() * len(index), seen + len(index)  # no host sync per step
         total = float(total)
+        if not math.isfinite(total):
+            raise _non_finite_loss(epoch + 1, total / seen, train.info, settings)
         schedule.step()
         model.eval()
         test_acc = accuracy(model, test, device)

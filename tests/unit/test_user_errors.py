@@ -221,3 +221,80 @@ def test_the_check_command_and_the_workflow_refuse_with_the_same_message(tmp_pat
     assert refused == printed.err.strip()
     assert "Traceback" not in refused and 'File "' not in refused
     assert not (tmp_path / "results").exists()
+
+
+# ------------------------------------------------------------------ issue 29.4: a model that can only give NaN is named
+def _tensors_dataset(root, images, labels, test_images=None, test_labels=None):
+    from safetensors.torch import save_file
+
+    root.mkdir(parents=True, exist_ok=True)
+    save_file({"images": images, "labels": labels}, str(root / "train.safetensors"))
+    test_images = images if test_images is None else test_images
+    save_file(
+        {"images": test_images, "labels": labels if test_labels is None else test_labels},
+        str(root / "test.safetensors"),
+    )
+    return {"source": "tensors", "root": str(root)}
+
+
+def test_a_constant_input_channel_is_refused_before_any_job_and_when_loading(tmp_path, monkeypatch):
+    """A tensors dataset whose second channel is one value everywhere: its std is 0, normalising divided by it and
+    training gave `train loss nan`, then seven jobs later 'nothing to correlate'."""
+    from freqmaps import data
+    from freqmaps.data import DatasetError, check_source, load_dataset
+
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (20, 3, 8, 8), dtype=torch.uint8)
+    images[:, 1] = 77
+    cfg = _tensors_dataset(tmp_path / "t", images, torch.arange(20) % 2)
+    with pytest.raises(DatasetError, match=r"datasets\.flat: channel\(s\) \[1\] of the train images hold one value"):
+        check_source("flat", cfg)
+    monkeypatch.setattr(data, "CHECKED_BYTES", 0)  # a file too large to read before the jobs: the train job says it
+    check_source("flat", cfg)
+    with pytest.raises(DatasetError, match=r"channel\(s\) \[1\] .*\(\[77\] of 255\): standard deviation 0"):
+        load_dataset("flat", "train", cfg)
+    images[:, 1, 0, 0] = 78  # one pixel differs: a channel with variance passes
+    check_source("flat", _tensors_dataset(tmp_path / "u", images, torch.arange(20) % 2))
+
+
+def test_non_finite_checkpoint_weights_are_refused_naming_the_file_and_tensor(tmp_path):
+    """Issue 29.4: NaN weights with `train.mode: none` ran attacks and maps at clean accuracy 0.000."""
+    from safetensors.torch import save_file
+
+    from freqmaps.models import ModelSpec, build_architecture
+    from freqmaps.training import prepare_classifier
+    from freqmaps.weights import WeightsError
+
+    state = build_architecture(ModelSpec(arch="small_cnn"), FASHION_MNIST)[1].state_dict()
+    name = next(key for key, value in state.items() if value.is_floating_point())
+    path = tmp_path / "nan.safetensors"
+    save_file(state, str(path))
+    prepare_classifier(ModelSpec(arch="small_cnn", weights=str(path)), FASHION_MNIST, "none")  # finite: loads
+    state[name][0] = float("nan")
+    save_file(state, str(path))
+    with pytest.raises(WeightsError, match=rf"nan.safetensors .*: non-finite \(NaN or infinite\) values in 1\.{name}"):
+        prepare_classifier(ModelSpec(arch="small_cnn", weights=str(path)), FASHION_MNIST, "none")
+
+
+def test_a_non_finite_training_loss_stops_training_naming_the_cause():
+    from freqmaps.data import DatasetInfo, ImageSet
+    from freqmaps.training import TrainingError, train_classifier
+
+    torch.manual_seed(0)
+    info = DatasetInfo("tiny", 2, 1, 8, (0.5,), (0.25,), ("a", "b"), "none")
+    data = ImageSet(torch.randint(0, 256, (16, 1, 8, 8), dtype=torch.uint8), torch.arange(16) % 2, info)
+    settings = TrainSettings(epochs=1, batch_size=8, lr=1e30, base_augmentation="none")
+    with pytest.raises(
+        TrainingError, match=r"training loss became (nan|inf) in epoch 1: the learning rate \(lr: 1e\+30\)"
+    ):
+        train_classifier(data, data, settings, torch.device("cpu"), torch.Generator().manual_seed(0))
+    constant = DatasetInfo("flat", 2, 1, 8, (0.3,), (0.0,), ("a", "b"), "none")
+    flat = ImageSet(torch.full((16, 1, 8, 8), 77, dtype=torch.uint8), torch.arange(16) % 2, constant)
+    with pytest.raises(TrainingError, match=r"channel\(s\) \[0\] of dataset 'flat' have standard deviation \[0\.0\]"):
+        train_classifier(
+            flat,
+            flat,
+            TrainSettings(epochs=1, batch_size=8, base_augmentation="none"),
+            torch.device("cpu"),
+            torch.Generator(),
+        )
