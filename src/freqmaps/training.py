@@ -31,6 +31,7 @@ from freqmaps.io import (
 )
 from freqmaps.models import (
     InputSpec,
+    ModelSource,
     ModelSpec,
     build_architecture,
     check_model,
@@ -39,7 +40,7 @@ from freqmaps.models import (
     model_source,
 )
 from freqmaps.runtime import peak_memory_mb, provenance
-from freqmaps.weights import WeightsError, fit_state_dict, sha256
+from freqmaps.weights import WeightsError, fit_problems, fit_state_dict, safetensors_shapes, sha256
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,41 @@ def check_model_config(name: str, cfg: dict[str, Any]) -> None:
         raise ValueError(
             f"models.{name}.train.mode: {settings.mode!r} starts from trained weights; give `weights` (a file), "
             "`pretrained` (torchvision/timm) or a robustbench entry"
+        )
+
+
+def check_model_fits(name: str, cfg: dict[str, Any], info: DatasetInfo) -> None:
+    """Before any job, for one model and one dataset: the architecture classifies a blank batch of the dataset's
+    images at the input the model is given (images too small for its pooling fail here, not in training), and a
+    safetensors weights file's keys and shapes, read from its header, fit the architecture for the dataset's
+    classes (the head excepted where the training mode replaces it)."""
+    spec = ModelSpec.from_config(cfg)
+    source = model_source(spec)
+    input_spec = model_input_spec(spec, info)
+    model = build_architecture(spec, info, input_spec).eval()
+    size = input_spec.size or info.size
+    try:
+        with torch.no_grad():
+            model(torch.zeros(2, info.channels, size, size))
+    except RuntimeError as err:
+        reason = str(err).strip().splitlines()[0][:300]
+        raise ValueError(
+            f"models.{name}: {spec.source} architecture {spec.arch!r} cannot classify the {info.name} images "
+            f"({info.channels}×{size}×{size}): {reason}"
+        ) from None
+    files = source.weights_files(spec)
+    if not files or not files[0].is_file() or files[0].suffix != ".safetensors":
+        return
+    if type(source).state_dict is not ModelSource.state_dict:  # a source that reads its files its own way
+        return
+    mode = TrainSettings(**cfg.get("train", {})).mode
+    skip = (source.head_name(model[1]),) if TRAINING_MODES[mode].new_head else ()
+    expected = {k: tuple(v.shape) for k, v in model[1].state_dict().items()}
+    problems = fit_problems(expected, safetensors_shapes(files[0]), skip)
+    if problems:
+        raise ValueError(
+            f"models.{name}.weights: {files[0]} does not fit {spec.source} architecture {spec.arch!r} with "
+            f"{info.num_classes} classes ({info.name}); " + "; ".join(problems)
         )
 
 

@@ -22,6 +22,7 @@ import importlib.metadata
 import json
 import os
 import sys
+import warnings as warnings_module
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -97,11 +98,19 @@ def _check_everything(config: Mapping[str, Any], source: str) -> tuple[Experimen
     from freqmaps.attacks import try_attack
     from freqmaps.baselines.measures import SCOPES, of_scope
     from freqmaps.config import check_pool_fits, setting
-    from freqmaps.data import check_source, dataset_info, dataset_root, has_planted_bands
+    from freqmaps.data import (
+        DataWarning,
+        check_source,
+        dataset_info,
+        dataset_root,
+        has_planted_bands,
+        test_split_size,
+        too_few_test_images,
+    )
     from freqmaps.frequency_bias.variants import variant_models
     from freqmaps.models import weights_inputs
     from freqmaps.synthetic import read_bands
-    from freqmaps.training import check_model_config
+    from freqmaps.training import check_model_config, check_model_fits
     from freqmaps.verdict import null_draws_warning
 
     warnings: list[str] = []
@@ -109,13 +118,22 @@ def _check_everything(config: Mapping[str, Any], source: str) -> tuple[Experimen
     infos = {}
     for name, dataset in config["datasets"].items():
         watched.append(str(dataset_root(name, dataset)))
-        check_source(name, dataset)  # missing or damaged files, a bad class list or size
+        with warnings_module.catch_warnings(record=True) as said:
+            warnings_module.simplefilter("always", DataWarning)
+            check_source(name, dataset)  # missing or damaged files, a bad class list or size
+        warnings += [str(w.message) for w in said if issubclass(w.category, DataWarning)]
         infos[name] = dataset_info(name, dataset)
+        available = test_split_size(name, dataset)
+        few = too_few_test_images(name, setting(config, "datasets", name, "n_test_images"), available or 0)
+        if available is not None and few:
+            warnings.append(few)
         if dataset.get("bands"):  # a planted-bands file that cannot be read
             read_bands(dataset["bands"], f"datasets.{name}.bands", infos[name].num_classes, infos[name].size)
     check_pool_fits(config, infos)
     for name, model in config["models"].items():
         check_model_config(name, model)  # unknown architecture, absent weights file, impossible training mode
+        for info in infos.values():
+            check_model_fits(name, model, info)  # images too small for it; weights' keys and shapes (header)
     inputs = {}  # one stand-in per distinct input: channels, size and class count
     for info in infos.values():
         inputs.setdefault((info.channels, info.size, info.num_classes), info)
@@ -149,7 +167,7 @@ def _check_everything(config: Mapping[str, Any], source: str) -> tuple[Experimen
         models=models,
         weights=weights,
         baselines={scope: of_scope(scope, measures) for scope in SCOPES},
-        warnings=warnings,
+        warnings=list(dict.fromkeys(warnings)),  # each once (a folder is listed by more than one check)
     )
     return facts, sorted({path for path in watched if _watchable(path)})
 

@@ -260,3 +260,17 @@ def test_workflow_passes_snakemakes_linter(tmp_path):
     run = snakemake(tmp_path, "--lint", "--cores", "1", timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "Congratulations" in run.stdout + run.stderr
+
+
+def test_the_shard_count_names_the_shard_files_so_a_change_reruns_the_maps(tmp_path):
+    """Issue 29.9: a map's values depend, by float rounding (up to about 5e-5), on which images share its batch,
+    which the shard count decides (docs/METHOD.md §2). Each shard file is named by the count (i-of-N), so another
+    count asks for files a finished run does not have: the maps and everything after them are made again."""
+    config = yaml.safe_load(TINY.read_text())
+    config.pop("frequency_bias")
+    shards = {}
+    for count in (2, 3):
+        config["maps"]["shards"] = count
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+        shards[count] = {w["scatteritem"] for rule, w in plan(tmp_path) if rule == "essential_maps_shard"}
+    assert shards == {2: {"1-of-2", "2-of-2"}, 3: {"1-of-3", "2-of-3", "3-of-3"}}

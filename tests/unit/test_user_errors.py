@@ -298,3 +298,145 @@ def test_a_non_finite_training_loss_stops_training_naming_the_cause():
             torch.device("cpu"),
             torch.Generator(),
         )
+
+
+# ------------------------------------------------------------------ issue 29.9: what headers tell, before any job
+def _own_tensors_config(tmp_path, images, labels, **dataset):
+    """The tiny config on a tensors dataset of the test's own images (one seed, one cheap attack)."""
+    config = _tiny_config()
+    config.pop("frequency_bias")
+    config.pop("baselines")
+    config["datasets"] = {"own": {**_tensors_dataset(tmp_path / "own", images, labels), **dataset}}
+    config["attacks"] = {"fgsm": config["attacks"]["fgsm"]}
+    return config
+
+
+def _check(config):
+    from freqmaps.validation import check_experiment
+
+    return check_experiment(config)
+
+
+def test_images_too_small_for_the_architecture_are_refused_before_any_job(tmp_path):
+    """A [N, 3, 2, 2] tensors file passed the checks and failed in max_pool2d during training."""
+    from freqmaps.config import ConfigError
+
+    config = _own_tensors_config(
+        tmp_path, torch.randint(0, 256, (20, 3, 2, 2), dtype=torch.uint8), torch.arange(20) % 2
+    )
+    with pytest.raises(
+        ConfigError, match=r"models\.cnn: builtin architecture 'small_cnn' cannot classify the own images \(3×2×2\)"
+    ):
+        _check(config)
+    config = _own_tensors_config(
+        tmp_path, torch.randint(0, 256, (20, 3, 8, 8), dtype=torch.uint8), torch.arange(20) % 2
+    )
+    assert _check(config).datasets["own"]["size"] == 8  # 8 px pass
+
+
+def test_labels_out_of_range_and_a_one_class_test_set_are_refused_naming_the_file(tmp_path):
+    from freqmaps.data import DatasetError, check_source
+
+    images = torch.randint(0, 256, (20, 1, 8, 8), dtype=torch.uint8)
+    cfg = _tensors_dataset(tmp_path / "a", images, torch.arange(20) % 3)
+    with pytest.raises(
+        DatasetError, match=r"train.safetensors: labels range over \[0, 2\], but datasets.a.class_names"
+    ):
+        check_source("a", {**cfg, "class_names": ["x", "y"]})
+    cfg = _tensors_dataset(tmp_path / "b", images, torch.arange(20) % 2, test_labels=torch.arange(20) % 3)
+    with pytest.raises(
+        DatasetError, match=r"test.safetensors: labels range over \[0, 2\], but the train labels give 2"
+    ):
+        check_source("b", cfg)
+    cfg = _tensors_dataset(tmp_path / "c", images, torch.arange(20) % 2, test_labels=torch.zeros(20, dtype=torch.long))
+    with pytest.raises(DatasetError, match=r"test.safetensors: every test image has label \[0\]"):
+        check_source("c", cfg)
+    check_source("d", _tensors_dataset(tmp_path / "d", images, torch.arange(20) % 2))
+
+
+def test_a_checkpoint_that_does_not_fit_is_refused_from_its_header(tmp_path):
+    """Keys and shapes were compared only in the train job, after earlier jobs ran."""
+    from safetensors.torch import save_file
+
+    from freqmaps.models import ModelSpec, build_architecture
+    from freqmaps.training import check_model_fits
+
+    cifar_weights = build_architecture(ModelSpec(arch="small_cnn"), CIFAR10)[1].state_dict()  # 3 channels
+    path = tmp_path / "w.safetensors"
+    save_file(cifar_weights, str(path))
+    cfg = {"arch": "small_cnn", "weights": str(path), "train": {"mode": "none"}}
+    fits = r"w.safetensors does not fit builtin architecture 'small_cnn' with 10 classes \(fashion_mnist\)"
+    with pytest.raises(ValueError, match=rf"models\.m\.weights: .*{fits}; wrong shapes: features.0.weight"):
+        check_model_fits("m", cfg, FASHION_MNIST)
+    check_model_fits("m", cfg, CIFAR10)
+
+
+def test_fewer_test_images_than_asked_is_said_before_any_job(tmp_path):
+    images = torch.randint(0, 256, (20, 3, 8, 8), dtype=torch.uint8)
+    facts = _check(_own_tensors_config(tmp_path, images, torch.arange(20) % 2, n_test_images=50))
+    assert (
+        "datasets.own.n_test_images: 50 asked, but the test split holds 20 images; all 20 are analysed"
+        in facts.warnings
+    )
+    assert not [
+        w
+        for w in _check(_own_tensors_config(tmp_path, images, torch.arange(20) % 2, n_test_images=20)).warnings
+        if "n_test_images" in w
+    ]
+
+
+def test_robustbench_download_offline_fails_at_once_naming_the_host(tmp_path, monkeypatch):
+    """`download: true` without a network gave a requests traceback after 14 s."""
+    import socket
+
+    from freqmaps import models
+    from freqmaps.models import ModelSpec, fetch_weights
+    from freqmaps.weights import WeightsError
+
+    def offline(*args, **kwargs):
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "create_connection", offline)
+    monkeypatch.setattr(models.RobustBenchSource, "fetch", lambda self, spec: pytest.fail("tried to download"))
+    spec = ModelSpec(
+        source="robustbench",
+        arch="Standard",
+        zoo_dataset="cifar10",
+        threat_model="Linf",
+        model_dir=str(tmp_path),
+        download=True,
+    )
+    with pytest.raises(
+        WeightsError,
+        match=r"download: true, but drive.google.com cannot be reached .*; put .*Standard.pt there yourself",
+    ):
+        fetch_weights(spec)
+
+
+def test_a_link_out_of_an_image_folder_is_read_and_said(tmp_path):
+    """Issue 29.7: a link to an image outside the dataset's root was read without comment. It is read (a subset made
+    of links is a common layout) and said, before any job."""
+    import numpy as np
+    from PIL import Image
+
+    from freqmaps.data import DataWarning, list_image_folder
+
+    for split in ("train", "test"):
+        for c in ("a", "b"):
+            (tmp_path / "root" / split / c).mkdir(parents=True)
+            Image.fromarray(np.full((8, 8, 3), 40 * (c == "a"), np.uint8)).save(tmp_path / "root" / split / c / "0.png")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "elsewhere.png")
+    (tmp_path / "root" / "train" / "a" / "1.png").symlink_to(tmp_path / "elsewhere.png")
+    with pytest.warns(
+        DataWarning,
+        match=r"train: 1 image\(s\) are links to files outside the dataset's root .*root \(e.g. a/1.png -> .*elsewhere",
+    ):
+        list_image_folder(tmp_path / "root" / "train")
+    (tmp_path / "root" / "train" / "b" / "1.png").symlink_to(tmp_path / "root" / "test" / "b" / "0.png")  # inside
+    config = _tiny_config()
+    config.pop("frequency_bias")
+    config.pop("baselines")
+    config["datasets"] = {"own": {"source": "image_folder", "root": str(tmp_path / "root"), "size": 8}}
+    config["attacks"] = {"fgsm": config["attacks"]["fgsm"]}
+    said = [w for w in _check(config).warnings if "links to files outside" in w]
+    assert len(said) == 1 and "a/1.png" in said[0]

@@ -91,7 +91,8 @@ def attack_settings(wildcards):
 
 
 def map_settings():
-    """Map settings that change the maps (the shard count only splits the work: MapSettings.from_config)."""
+    """Map settings of the engine (the shard count is not one; it names the shard files, so another count makes
+    the maps again: docs/METHOD.md §2)."""
     return canonical({k: v for k, v in config["maps"].items() if k != "shards"})
 
 
