@@ -146,28 +146,36 @@ def check_model_config(name: str, cfg: dict[str, Any]) -> None:
 
 
 def check_model_fits(name: str, cfg: dict[str, Any], info: DatasetInfo) -> None:
-    """Before any job, for one model and one dataset: the architecture classifies a blank batch of the dataset's
-    images at the input the model is given (images too small for its pooling fail here, not in training), and a
-    safetensors weights file's keys and shapes, read from its header, fit the architecture for the dataset's
-    classes (the head excepted where the training mode replaces it)."""
+    """Before any job, for one model and one dataset: an untrained architecture, which takes the dataset's images at
+    their own size, classifies a blank batch of them (images too small for its pooling fail here, not in training;
+    a trained model gets images resized to its own input), and a safetensors weights file's keys and
+    shapes, read from its header, fit the architecture for the dataset's classes (the head excepted where the
+    training mode replaces it)."""
     spec = ModelSpec.from_config(cfg)
     source = model_source(spec)
-    input_spec = model_input_spec(spec, info)
-    model = build_architecture(spec, info, input_spec).eval()
-    size = input_spec.size or info.size
-    try:
-        with torch.no_grad():
-            model(torch.zeros(2, info.channels, size, size))
-    except RuntimeError as err:
-        reason = str(err).strip().splitlines()[0][:300]
-        raise ValueError(
-            f"models.{name}: {spec.source} architecture {spec.arch!r} cannot classify the {info.name} images "
-            f"({info.channels}×{size}×{size}): {reason}"
-        ) from None
     files = source.weights_files(spec)
-    if not files or not files[0].is_file() or files[0].suffix != ".safetensors":
+    header = bool(files) and files[0].suffix == ".safetensors" and files[0].is_file()
+    header = header and type(source).state_dict is ModelSource.state_dict  # a source reading files its own way
+    untrained = not files and not spec.pretrained  # its input is the dataset's own; a trained one resizes to its
+    if not (untrained or header):
         return
-    if type(source).state_dict is not ModelSource.state_dict:  # a source that reads its files its own way
+    try:
+        input_spec = model_input_spec(spec, info)
+        at_own_size = untrained and input_spec.size in (None, info.size)
+        model = build_architecture(spec, info, input_spec).eval()
+    except Exception:  # noqa: BLE001 - a model that cannot be built here is built, and judged, by its job
+        return
+    if at_own_size:
+        try:
+            with torch.no_grad():
+                model(torch.zeros(2, info.channels, info.size, info.size))
+        except RuntimeError as err:
+            reason = str(err).strip().splitlines()[0][:300]
+            raise ValueError(
+                f"models.{name}: {spec.source} architecture {spec.arch!r} cannot classify the {info.name} images "
+                f"({info.channels}×{info.size}×{info.size}): {reason}"
+            ) from None
+    if not header:
         return
     mode = TrainSettings(**cfg.get("train", {})).mode
     skip = (source.head_name(model[1]),) if TRAINING_MODES[mode].new_head else ()
