@@ -64,7 +64,7 @@ def check_experiment(
     ``source`` names the config in messages; ``configfiles`` (those given, in order) name the experiment.
 
     With ``cache_dir``, a verdict already reached for the same config, library and package versions, with none of
-    the files it read changed since, is reused (:data:`CACHE_FILE`)."""
+    the files it read changed since, is reused (``CACHE_FILE``)."""
     validate_config(config, source=source)  # schema and bounds: cheap, always
     experiment_name(dict(config), list(configfiles))
     key = _experiment_key(config)

@@ -193,7 +193,7 @@ def _capped(backend: str, method: str, params: dict[str, Any]) -> dict[str, Any]
 def _run_on_stand_in(
     backend: str, method: str, params: dict[str, Any], info: DatasetInfo, capped: bool = True
 ) -> torch.Tensor:
-    """The attack's output on :func:`_stand_in`'s image, its iteration counts capped (:func:`_capped`) unless
+    """The attack's output on ``_stand_in``'s image, its iteration counts capped (``_capped``) unless
     ``capped`` is false (seeded, warnings silenced: this is only a trial)."""
     params = _capped(backend, method, params) if capped else params
     model, image, label = _stand_in(info)
@@ -205,14 +205,14 @@ def _run_on_stand_in(
 
 
 def try_attack(name: str, cfg: dict[str, Any], info: DatasetInfo) -> str | None:
-    """Build the configured attack on a stand-in model of ``info``'s inputs (:func:`_stand_in`) and attack one
+    """Build the configured attack on a stand-in model of ``info``'s inputs (``_stand_in``) and attack one
     image, so that a parameter value the attack class refuses only when it runs (a string it does not know, a
     float where it counts, a kernel it has no name for) fails before any job, naming the parameter.
 
     An attack that changes no pixel of that image, one step from the stand-in's boundary, is refused when it does
     so with its defaults too (the identity, VANILA); with the configured parameters alone it is a warning, which
     is returned: too few steps or queries may still fool a real model, rarely. The first trial caps iteration
-    counts (:data:`TRIAL_ITERATIONS`); only an attack that changes nothing then is run again in full."""
+    counts (``TRIAL_ITERATIONS``); only an attack that changes nothing then is run again in full."""
     check_attack(name, cfg)
     backend, method, params = cfg.get("backend", "torchattacks"), cfg["method"], dict(cfg.get("params") or {})
     images = f"the {info.name} images ({info.channels}×{info.size}×{info.size}, {info.num_classes} classes)"
