@@ -29,7 +29,8 @@ from typing import Any
 
 from freqmaps.config import ConfigError, experiment_name, read_config, validate_config
 
-CACHE_FILE = "checked_experiments.json"  # under the cache folder the caller gives (the workflow: .snakemake/freqmaps)
+CACHE_FILE = "checked_experiments.json"  # under the cache folder the caller gives
+WORKFLOW_CACHE = Path(".snakemake") / "freqmaps"  # the workflow's cache folder, in its working directory
 CACHE_ENTRIES = 16  # the most recent checked experiments kept
 MAX_WATCHED_FILES = 200_000  # a folder with more entries than this is not watched: the experiment is checked anew
 # Installed packages whose code the checks run: an upgrade can change an attack's parameters or a reader.
@@ -276,9 +277,11 @@ def main(argv: list[str]) -> int:
     """``python -m freqmaps.config FILE...`` (or ``python -m freqmaps.validation FILE...``): check each config file
     as the workflow does before any job; print ``FILE: valid`` and the run's warnings, or the problems."""
     status = 0
+    # In a workflow's folder the verdict is kept where the workflow's parse looks for it (`make run` checks first)
+    cache = WORKFLOW_CACHE if WORKFLOW_CACHE.parent.is_dir() else None
     for name in argv:
         try:
-            facts = check_experiment(read_config(name), source=name, configfiles=[name])
+            facts = check_experiment(read_config(name), source=name, configfiles=[name], cache_dir=cache)
         except ConfigError as err:
             print(err, file=sys.stderr)
             status = 1

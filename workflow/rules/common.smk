@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from freqmaps.config import ConfigError, experiment_name, setting
-from freqmaps.validation import check_experiment
+from freqmaps.validation import WORKFLOW_CACHE, check_experiment
 from snakemake.logging import logger
 
 # Everything a job would trip over is checked here, before any job, by the one check that `python -m
@@ -13,7 +13,7 @@ from snakemake.logging import logger
 _configfiles = getattr(workflow.config_settings, "configfiles", None) or []
 CONFIG_SOURCE = ", ".join(map(str, _configfiles or ["config.yaml"]))
 try:
-    FACTS = check_experiment(config, CONFIG_SOURCE, _configfiles, cache_dir=Path(".snakemake") / "freqmaps")
+    FACTS = check_experiment(config, CONFIG_SOURCE, _configfiles, cache_dir=WORKFLOW_CACHE)
     EXPERIMENT = experiment_name(config, _configfiles)
 except ConfigError as _error:
     raise SystemExit(str(_error)) from None
