@@ -4,7 +4,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version
 
-from freqmaps.config import read_config
+from freqmaps.config import ConfigError, read_config
 
 min_version("9.0")
 
@@ -13,7 +13,10 @@ min_version("9.0")
 # this line; `python -m freqmaps.config FILE` then names the line).
 for _path in getattr(workflow.config_settings, "configfiles", None) or ["config.yaml"]:
     if Path(_path).exists():
-        read_config(_path)
+        try:
+            read_config(_path)
+        except ConfigError as _error:  # the message alone, without a traceback
+            raise SystemExit(str(_error)) from None
 
 
 # config.yaml is the default experiment; a --configfile replaces it rather than being merged into it (a merge

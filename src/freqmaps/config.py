@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import importlib
 import importlib.resources
 import re
 import sys
@@ -376,21 +377,17 @@ def experiment_name(config: dict, configfiles: list) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m freqmaps.config FILE...`` checks config files; ``--experiment [FILE]`` prints the experiment
-    FILE (default config.yaml) runs, as the workflow names it."""
+    """``python -m freqmaps.config FILE...`` checks config files as the workflow does before any job
+    (:func:`freqmaps.validation.check_experiment`: the schema, the bounds between keys, the files, the models and
+    the attacks); ``--experiment [FILE]`` prints the experiment FILE (default config.yaml) runs, as the workflow
+    names it."""
     if argv[:1] == ["--experiment"]:
         files = argv[1:]
         print(experiment_name(read_config(files[-1] if files else "config.yaml"), files))
         return 0
-    status = 0
-    for name in argv:
-        try:
-            validate_config(read_config(name), source=name)
-            print(f"{name}: valid")
-        except ConfigError as err:
-            print(err, file=sys.stderr)
-            status = 1
-    return status
+    # The check lives above this foundation (it runs datasets, models and attacks): named here, not imported, so
+    # that the config module stays below everything it checks.
+    return importlib.import_module("freqmaps.validation").main(argv)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import functools
 import gzip
 import io
 import logging
+import math
 import pickle
 import struct
 import warnings
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 IN_MEMORY_LIMIT_BYTES = 4 * 2**30  # folder and tensor-file splits larger than this are read in batches
+CHECKED_BYTES = 256 * 2**20  # a tensors file's train images up to this size are read by the check before any job
 
 
 class DatasetError(RuntimeError):
@@ -413,11 +415,37 @@ def _images(
     return LazyImages(count, shape, read)
 
 
-@functools.lru_cache(maxsize=16)
+class DataWarning(UserWarning):
+    """Data that are read, but perhaps not as the user meant (the check before any job reports these)."""
+
+
+def _warn_links_outside(folder: Path, files: list[Path], root: Path) -> None:
+    """Links to images outside the dataset's root are read (a subset made of links is a common layout), but said:
+    a link that points elsewhere by mistake would silently add foreign images."""
+    outside = [p for p in files if p.is_symlink() and not p.resolve().is_relative_to(root)]
+    if outside:
+        warnings.warn(
+            f"{folder}: {len(outside)} image(s) are links to files outside the dataset's root {root} (e.g. "
+            f"{outside[0].relative_to(folder)} -> {outside[0].resolve()}); they are read as images of their class",
+            DataWarning,
+            stacklevel=2,
+        )
+
+
 def list_image_folder(
     folder: Path, classes: tuple[str, ...] | None = None
 ) -> tuple[tuple[str, ...], tuple[tuple[Path, int], ...]]:
-    """Class names (sorted subfolders, or ``classes``) and every (image file, label) under ``folder``."""
+    """Class names (sorted subfolders, or ``classes``) and every (image file, label) under ``folder``; links to
+    images outside the dataset's root (``folder``'s parent) are read and said (:class:`DataWarning`)."""
+    names, files = _listed_image_folder(folder, classes)
+    _warn_links_outside(folder, [path for path, _ in files], folder.resolve().parent)
+    return names, files
+
+
+@functools.lru_cache(maxsize=16)
+def _listed_image_folder(
+    folder: Path, classes: tuple[str, ...] | None = None
+) -> tuple[tuple[str, ...], tuple[tuple[Path, int], ...]]:
     if not folder.is_dir():
         raise DatasetError(f"{folder}: no such folder")
     names = classes or tuple(sorted(p.name for p in folder.iterdir() if p.is_dir()))
@@ -453,21 +481,40 @@ def _folder_classes(name: str, cfg: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _statistics(images: torch.Tensor | LazyImages, batch: int = 1024) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and std of images in [0, 1], accumulated in batches (float64)."""
-    total = squares = 0
+    """Per-channel mean and std of images in [0, 1], accumulated in batches (float64) about each channel's first
+    pixel, so that a channel of one value has std exactly 0 (and no cancellation blurs a small one)."""
+    total = squares = shift = 0
     for start in range(0, len(images), batch):
         x = images[start : start + batch].double().div_(255).transpose(0, 1).flatten(1)
+        if start == 0:
+            shift = x[:, :1].clone()
+        x -= shift
         total, squares = total + x.sum(1), squares + (x**2).sum(1)
     count = len(images) * int(np.prod(images.shape[2:]))
-    mean = total / count
-    std = (squares / count - mean**2).clamp(min=0).sqrt()
+    offset = total / count
+    std = (squares / count - offset**2).clamp(min=0).sqrt()
+    mean = offset + (shift[:, 0] if isinstance(shift, torch.Tensor) else 0)
     return tuple(mean.tolist()), tuple(std.tolist())
+
+
+def _refuse_constant_channels(name: str, mean: tuple[float, ...], std: tuple[float, ...], what: str) -> None:
+    """A channel of one value everywhere has standard deviation 0: normalising by it gives NaN (or infinite)
+    inputs, a NaN training loss and a model that classifies nothing."""
+    constant = [c for c, s in enumerate(std) if not s > 0]
+    if constant:
+        values = [round(mean[c] * 255) for c in constant]
+        raise DatasetError(
+            f"datasets.{name}: channel(s) {constant} of the {what} hold one value each ({values} of 255): standard "
+            "deviation 0, which the model's normalisation would divide by; drop the constant channel, or give "
+            f"datasets.{name}.mean and std"
+        )
 
 
 def _with_train_statistics(subset: ImageSet, split: str, cfg: dict[str, Any]) -> ImageSet:
     """Given statistics, or (train split) those of the split itself."""
     if split == "train" and "mean" not in cfg:
         mean, std = _statistics(subset.images)
+        _refuse_constant_channels(subset.info.name, mean, std, "train images")
         subset.info = replace(subset.info, mean=mean, std=std)
         log.info("%s: normalisation statistics from the train split: mean %s, std %s", subset.info.name, mean, std)
     return subset
@@ -633,6 +680,27 @@ def _check_tensors(name: str, source: str, cfg: dict[str, Any]) -> None:
     test, _ = _tensor_header(_tensor_file(name, cfg, "test"))
     if train[1:] != test[1:]:
         raise DatasetError(f"datasets.{name}: train images {list(train[1:])} and test images {list(test[1:])} differ")
+    num_classes = _tensors_info(name, cfg).num_classes
+    for split in ("train", "test"):
+        path = _tensor_file(name, cfg, split)
+        labels = _read_tensor_labels(path)
+        if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+            given = "datasets.{name}.class_names names" if cfg.get("class_names") else "the train labels give"
+            raise DatasetError(
+                f"{path}: labels range over [{int(labels.min())}, {int(labels.max())}], but {given.format(name=name)} "
+                f"{num_classes} classes (labels 0 to {num_classes - 1})"
+            )
+        if split == "test" and labels.unique().numel() < 2:
+            raise DatasetError(
+                f"{path}: every test image has label {labels.unique().tolist()}: with one class there is no "
+                "within-class null and no class to tell apart; the test split needs at least two classes"
+            )
+    if "mean" not in cfg and math.prod(train) <= CHECKED_BYTES:  # small enough to read now: a constant channel
+        from safetensors import safe_open
+
+        with safe_open(str(_tensor_file(name, cfg, "train")), framework="pt") as handle:
+            mean, std = _statistics(handle.get_tensor("images"))
+        _refuse_constant_channels(name, mean, std, "train images")
 
 
 def _load_tensors(info: DatasetInfo, source: str, split: str, cfg: dict[str, Any]) -> ImageSet:
@@ -789,12 +857,22 @@ def dataset_info(name: str, cfg: dict[str, Any] | None = None, size: int | None 
     return replace(info, size=size or info.size, augmentation=augmentation)
 
 
+def dataset_root(name: str, cfg: dict[str, Any] | None = None) -> Path:
+    """The folder a configured dataset's files are read from (a change there invalidates a checked config)."""
+    return _root(dataset_source(name, cfg), cfg or {})
+
+
 def check_source(name: str, cfg: dict[str, Any] | None = None) -> None:
     """Fail fast, naming the config key or file, when a dataset's files are absent, damaged or inconsistent."""
     cfg = cfg or {}
     source = dataset_source(name, cfg)
     DATASETS[source].check(name, source, cfg)
-    dataset_info(name, cfg)
+    info = dataset_info(name, cfg)
+    if info.num_classes < 2:
+        raise DatasetError(
+            f"datasets.{name}: one class only ({list(info.class_names)}); a classifier, its attacks and the "
+            "within-class null need at least two"
+        )
     selection = cfg.get("selection", DATASETS[source].selection)
     if selection not in SELECTIONS:
         raise DatasetError(f"datasets.{name}.selection: {selection!r} is not one of {sorted(SELECTIONS)}")
@@ -869,6 +947,33 @@ def test_selection(name: str, cfg: dict[str, Any] | None = None) -> str:
     return cfg.get("selection", DATASETS[dataset_source(name, cfg)].selection)
 
 
+def too_few_test_images(name: str, asked: int | None, available: int) -> str:
+    """A warning (empty when there is none) when ``n_test_images`` asks for more images than the test split holds:
+    the run analyses all of them, fewer than the config says."""
+    if asked is None or asked <= available:
+        return ""
+    return (
+        f"datasets.{name}.n_test_images: {asked} asked, but the test split holds {available} images; "
+        f"all {available} are analysed"
+    )
+
+
+def test_split_size(name: str, cfg: dict[str, Any] | None = None) -> int | None:
+    """The number of test images of a configured dataset where headers or a listing tell it without decoding
+    images (IDX files, tensors files, image folders); None elsewhere."""
+    cfg = cfg or {}
+    source = dataset_source(name, cfg)
+    if cfg.get("download"):
+        return None
+    if source in _TORCHVISION_CLASS:
+        return check_idx(_idx_paths(source, cfg, "test")[1])[0]
+    if source == "tensors":
+        return _tensor_header(_tensor_file(name, cfg, "test"))[1]
+    if source == "image_folder":
+        return len(list_image_folder(_folder_splits(name, cfg)["test"], _folder_classes(name, cfg))[1])
+    return None
+
+
 def select_test_images(
     name: str, cfg: dict[str, Any] | None = None, size: int | None = None
 ) -> tuple[ImageSet, torch.Tensor]:
@@ -877,6 +982,9 @@ def select_test_images(
     test = load_dataset(name, "test", cfg, size)
     how = test_selection(name, cfg)
     n = setting({"datasets": {name: cfg}}, "datasets", name, "n_test_images")  # the schema's default if left out
+    warning = too_few_test_images(name, n, len(test))
+    if warning:
+        log.warning("%s", warning)
     ids = torch.arange(len(test)) if n is None else SELECTIONS[how](test.labels, n, cfg.get("selection_seed", 0))
     log.info(
         "%s: %d test images chosen (%s), per class %s", name, len(ids), how, torch.bincount(test.labels[ids]).tolist()

@@ -76,7 +76,9 @@ class MapSettings:
 
     @classmethod
     def from_config(cls, map_cfg: dict[str, Any]) -> MapSettings:
-        """The settings of the config's ``maps`` section; ``shards`` only splits the work, so it is not one."""
+        """The settings of the config's ``maps`` section; ``shards`` splits the work and is not a setting of the
+        engine, though it decides which images share a batch (the shard files are named by the count, so another
+        count makes the maps again: docs/METHOD.md §2)."""
         return cls(**{k: v for k, v in map_cfg.items() if k != "shards"})
 
     def __post_init__(self) -> None:

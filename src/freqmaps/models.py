@@ -20,6 +20,7 @@ import importlib
 import importlib.util
 import inspect
 import os
+import socket
 import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -182,6 +183,7 @@ class ModelSource:
     example_key = "arch"  # the config key that names it
     example_options: dict[str, Any] = {}  # keyword arguments that keep the example small
     supports_pretrained = False
+    download_host: str | None = None  # where fetch() downloads from: tried first, so that offline fails at once
 
     def check_arch(self, spec: ModelSpec) -> None:
         """Raise ValueError naming the key when the architecture (or pretrained tag) is unknown to this source."""
@@ -269,6 +271,7 @@ class TorchvisionSource(ModelSource):
 
     example = "resnet18"
     supports_pretrained = True
+    download_host = "download.pytorch.org"
 
     @staticmethod
     def _names() -> list[str]:
@@ -325,6 +328,7 @@ class TimmSource(ModelSource):
     example = "test_vit"
     example_options = {"img_size": 32}
     supports_pretrained = True
+    download_host = "huggingface.co"
 
     @staticmethod
     def _model_name(spec: ModelSpec) -> str:
@@ -422,6 +426,7 @@ class RobustBenchSource(ModelSource):
     [0, 1] inputs (any normalisation is inside them). Weights: ``<model_dir>/<dataset>/<threat_model>/<name>.pt``."""
 
     example = "Ding2020MMA"
+    download_host = "drive.google.com"
 
     def _entry(self, spec: ModelSpec) -> dict[str, Any]:
         robustbench = import_robustbench()
@@ -650,6 +655,31 @@ def build_architecture(spec: ModelSpec, info: DatasetInfo, input_spec: InputSpec
     return classifier(body, input_spec or model_input_spec(spec, info))
 
 
+DOWNLOAD_TIMEOUT_S = 5  # seconds to reach the download host before saying it cannot be reached
+
+
+def fetch_weights(spec: ModelSpec) -> None:
+    """Download a spec's missing weights (``download: true``); without a network, fail at once naming the host
+    and where the file must go, instead of the download library's traceback after its retries."""
+    source, missing = model_source(spec), missing_weights(spec)
+    advice = f"put {missing[0]} there yourself ({source.where(spec)}), or run where the internet is reachable"
+    if source.download_host:
+        try:
+            socket.create_connection((source.download_host, 443), timeout=DOWNLOAD_TIMEOUT_S).close()
+        except OSError as err:
+            raise WeightsError(
+                f"download: true, but {source.download_host} cannot be reached ({err}); {advice}"
+            ) from None
+    try:
+        source.fetch(spec)
+    except (OSError, ConnectionError) as err:
+        raise WeightsError(f"download of {missing[0]} failed ({type(err).__name__}: {err}); {advice}") from err
+    except Exception as err:  # noqa: BLE001 - requests' and gdown's errors, without importing them here
+        if "requests" not in type(err).__module__ and "gdown" not in type(err).__module__:
+            raise
+        raise WeightsError(f"download of {missing[0]} failed ({type(err).__name__}: {err}); {advice}") from err
+
+
 def missing_weights(spec: ModelSpec) -> list[Path]:
     """The weights files a spec needs that are not on this machine."""
     return [path for path in model_source(spec).weights_files(spec) if not path.is_file()]
@@ -690,7 +720,7 @@ def load_weights(model: nn.Sequential, spec: ModelSpec, info: DatasetInfo, new_h
     if not source.weights_files(spec):
         return None
     if missing_weights(spec) and spec.download:
-        source.fetch(spec)
+        fetch_weights(spec)
     state, path = source.state_dict(spec, info)
     body = model[1]
     skip = (source.head_name(body),) if new_head else ()

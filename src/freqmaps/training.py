@@ -31,6 +31,7 @@ from freqmaps.io import (
 )
 from freqmaps.models import (
     InputSpec,
+    ModelSource,
     ModelSpec,
     build_architecture,
     check_model,
@@ -39,7 +40,7 @@ from freqmaps.models import (
     model_source,
 )
 from freqmaps.runtime import note_spinning_threads, peak_memory_mb, provenance
-from freqmaps.weights import WeightsError, fit_state_dict, sha256
+from freqmaps.weights import WeightsError, fit_problems, fit_state_dict, safetensors_shapes, sha256
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,49 @@ def check_model_config(name: str, cfg: dict[str, Any]) -> None:
         )
 
 
+def check_model_fits(name: str, cfg: dict[str, Any], info: DatasetInfo) -> None:
+    """Before any job, for one model and one dataset: an untrained architecture, which takes the dataset's images at
+    their own size, classifies a blank batch of them (images too small for its pooling fail here, not in training;
+    a trained model gets images resized to its own input), and a safetensors weights file's keys and
+    shapes, read from its header, fit the architecture for the dataset's classes (the head excepted where the
+    training mode replaces it)."""
+    spec = ModelSpec.from_config(cfg)
+    source = model_source(spec)
+    files = source.weights_files(spec)
+    header = bool(files) and files[0].suffix == ".safetensors" and files[0].is_file()
+    header = header and type(source).state_dict is ModelSource.state_dict  # a source reading files its own way
+    untrained = not files and not spec.pretrained  # its input is the dataset's own; a trained one resizes to its
+    if not (untrained or header):
+        return
+    try:
+        input_spec = model_input_spec(spec, info)
+        at_own_size = untrained and input_spec.size in (None, info.size)
+        model = build_architecture(spec, info, input_spec).eval()
+    except Exception:  # noqa: BLE001 - a model that cannot be built here is built, and judged, by its job
+        return
+    if at_own_size:
+        try:
+            with torch.no_grad():
+                model(torch.zeros(2, info.channels, info.size, info.size))
+        except RuntimeError as err:
+            reason = str(err).strip().splitlines()[0][:300]
+            raise ValueError(
+                f"models.{name}: {spec.source} architecture {spec.arch!r} cannot classify the {info.name} images "
+                f"({info.channels}×{info.size}×{info.size}): {reason}"
+            ) from None
+    if not header:
+        return
+    mode = TrainSettings(**cfg.get("train", {})).mode
+    skip = (source.head_name(model[1]),) if TRAINING_MODES[mode].new_head else ()
+    expected = {k: tuple(v.shape) for k, v in model[1].state_dict().items()}
+    problems = fit_problems(expected, safetensors_shapes(files[0]), skip)
+    if problems:
+        raise ValueError(
+            f"models.{name}.weights: {files[0]} does not fit {spec.source} architecture {spec.arch!r} with "
+            f"{info.num_classes} classes ({info.name}); " + "; ".join(problems)
+        )
+
+
 def _augment(x: torch.Tensor, s: TrainSettings, generator: torch.Generator) -> torch.Tensor:
     x = AUGMENTATIONS[s.base_augmentation](x, generator, padding=max(1, x.shape[-1] // 8))
     augment = TRAINING_VARIANTS[s.variant].augment
@@ -180,6 +224,8 @@ def prepare_classifier(
     path = load_weights(model, spec, info, new_head=training_mode.new_head)
     if training_mode.needs_weights and path is None:
         raise WeightsError(f"train.mode {mode!r} needs weights, and the {spec.source} model {spec.arch!r} has none")
+    if path is not None:
+        check_finite(model, f"{path} (the weights of {spec.source} model {spec.arch!r})")
     record = {
         "source": spec.source,
         "arch": spec.arch,
@@ -190,6 +236,32 @@ def prepare_classifier(
     }
     log.info("model %s/%s (%s), weights %s, input %s", spec.source, spec.arch, mode, path, input_spec)
     return model, input_spec, record
+
+
+class TrainingError(RuntimeError):
+    """Training cannot give a usable classifier; the message names the cause (the loss, the data, the weights)."""
+
+
+def check_finite(model: nn.Module, what: str) -> None:
+    """Refuse a classifier with a NaN or infinite weight or buffer: every prediction would be NaN, every attack
+    would 'succeed' or none, and the statistics would later find nothing to correlate without saying why."""
+    bad = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise WeightsError(f"{what}: non-finite (NaN or infinite) values in {shown}; these weights cannot classify")
+
+
+def _non_finite_loss(epoch: int, loss: float, info: DatasetInfo, settings: TrainSettings) -> TrainingError:
+    """What to say when the training loss is NaN or infinite: the likely cause among what the run knows."""
+    constant = [c for c, std in enumerate(info.std) if not std > 0]
+    if constant:
+        cause = (
+            f"channel(s) {constant} of dataset {info.name!r} have standard deviation {[info.std[c] for c in constant]}"
+            " (normalising divides by it); give datasets.<name>.mean and std, or drop the constant channel"
+        )
+    else:
+        cause = f"the learning rate (lr: {settings.lr}) may be too large for this model, or the data hold NaN"
+    return TrainingError(f"training loss became {loss} in epoch {epoch}: {cause}")
 
 
 def augmentation_override(base_augmentation: str | None, info: DatasetInfo) -> str:
@@ -302,6 +374,8 @@ def train_classifier(
             optimiser.step()
             total, seen = total + loss.detach().double() * len(index), seen + len(index)  # no host sync per step
         total = float(total)
+        if not math.isfinite(total):
+            raise _non_finite_loss(epoch + 1, total / seen, train.info, settings)
         schedule.step()
         model.eval()
         test_acc = accuracy(model, test, device)

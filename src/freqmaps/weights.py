@@ -82,23 +82,22 @@ def _first(keys: Iterable[str]) -> str:
     return ", ".join(keys[:SHOWN_KEYS]) + more
 
 
-def fit_state_dict(
-    model: nn.Module, state: Mapping[str, torch.Tensor], path: str | Path, what: str, skip: tuple[str, ...] = ()
-) -> None:
-    """Load ``state`` into ``model`` exactly; refuse, naming ``path`` and the first mismatching keys, when it does
-    not fit. Keys under a prefix in ``skip`` (a classification head to be replaced) are neither loaded nor
-    required."""
+def fit_problems(
+    expected: Mapping[str, tuple[int, ...]], given: Mapping[str, tuple[int, ...]], skip: tuple[str, ...] = ()
+) -> list[str]:
+    """Why weights of parameter shapes ``given`` do not fit a model of shapes ``expected`` (empty: they fit): the
+    first missing and unexpected keys and wrong shapes. Keys under a prefix in ``skip`` are not compared."""
 
     def kept(key: str) -> bool:
         return not any(key == p or key.startswith(p + ".") for p in skip)
 
-    expected = {k: v for k, v in model.state_dict().items() if kept(k)}
-    given = {k: v for k, v in state.items() if kept(k)}
+    expected = {k: tuple(v) for k, v in expected.items() if kept(k)}
+    given = {k: tuple(v) for k, v in given.items() if kept(k)}
     missing, unexpected = expected.keys() - given.keys(), given.keys() - expected.keys()
     shapes = [
-        f"{k} (file {tuple(given[k].shape)}, model {tuple(expected[k].shape)})"
+        f"{k} (file {given[k]}, model {expected[k]})"
         for k in sorted(expected.keys() & given.keys())
-        if given[k].shape != expected[k].shape
+        if given[k] != expected[k]
     ]
     problems = []
     if missing:
@@ -107,6 +106,33 @@ def fit_state_dict(
         problems.append(f"unexpected keys: {_first(unexpected)}")
     if shapes:
         problems.append(f"wrong shapes: {', '.join(shapes[:SHOWN_KEYS])}")
+    return problems
+
+
+def safetensors_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """Parameter name -> shape of a safetensors weights file, from its header alone (no tensor is read); a
+    DataParallel ``module.`` prefix is removed as :func:`read_state_dict` removes it."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            shapes = {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
+    except (SafetensorError, OSError) as err:
+        raise WeightsError(f"{path}: not a readable safetensors file ({err})") from err
+    if shapes and all(key.startswith("module.") for key in shapes):
+        shapes = {key.removeprefix("module."): value for key, value in shapes.items()}
+    return shapes
+
+
+def fit_state_dict(
+    model: nn.Module, state: Mapping[str, torch.Tensor], path: str | Path, what: str, skip: tuple[str, ...] = ()
+) -> None:
+    """Load ``state`` into ``model`` exactly; refuse, naming ``path`` and the first mismatching keys, when it does
+    not fit. Keys under a prefix in ``skip`` (a classification head to be replaced) are neither loaded nor
+    required."""
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    problems = fit_problems(shapes, {k: tuple(v.shape) for k, v in state.items()}, skip)
     if problems:
         raise WeightsError(f"{path}: does not fit {what}; " + "; ".join(problems))
+    given = {k: v for k, v in state.items() if not any(k == p or k.startswith(p + ".") for p in skip)}
     model.load_state_dict(given, strict=not skip)

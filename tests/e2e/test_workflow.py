@@ -190,31 +190,7 @@ def test_editing_one_attack_reruns_only_its_branch(finished_run):
     assert plan(workdir) == []
 
 
-def _broken(tmp_path: Path, edit) -> str:
-    """The message with which the workflow refuses the tiny config after ``edit``."""
-    config = yaml.safe_load(TINY.read_text())
-    edit(config)
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    return refusal(tmp_path)
-
-
-@pytest.mark.parametrize(
-    ("edit", "expected"),
-    [
-        (lambda c: c["datasets"].update({"imagenet": c["datasets"].pop("fashion_mnist")}), "imagenet"),
-        (lambda c: c["models"]["cnn"].update(arch="resnet1000"), "resnet1000"),
-        (lambda c: c["attacks"]["pgd"].update(method="PDG"), "PDG"),
-        (lambda c: c["attacks"]["pgd"]["params"].update(eps=-0.1), "-0.1"),
-        (lambda c: c["attacks"]["pgd"]["params"].update(epsilon=0.1), "epsilon"),
-        (lambda c: c["maps"].update(lamda=0.1), "lamda"),
-        (lambda c: c["datasets"]["fashion_mnist"].update(root="/nonexistent/fmnist"), "datasets.fashion_mnist.root"),
-        (lambda c: c.pop("attacks"), "attacks"),
-        (lambda c: c.update(experiment="../elsewhere"), "../elsewhere"),
-    ],
-)
-def test_bad_config_stops_before_any_job_naming_the_key(tmp_path, edit, expected):
-    assert expected in _broken(tmp_path, edit)
-    assert not (tmp_path / "results").exists()
+# The bad configs the workflow refuses before any job: tests/unit/test_user_errors.py (BAD_CONFIGS).
 
 
 def test_the_command_prints_the_refusal_and_fails(tmp_path):
@@ -285,3 +261,17 @@ def test_workflow_passes_snakemakes_linter(tmp_path):
     run = snakemake(tmp_path, "--lint", "--cores", "1", timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "Congratulations" in run.stdout + run.stderr
+
+
+def test_the_shard_count_names_the_shard_files_so_a_change_reruns_the_maps(tmp_path):
+    """Issue 29.9: a map's values depend, by float rounding (up to about 5e-5), on which images share its batch,
+    which the shard count decides (docs/METHOD.md §2). Each shard file is named by the count (i-of-N), so another
+    count asks for files a finished run does not have: the maps and everything after them are made again."""
+    config = yaml.safe_load(TINY.read_text())
+    config.pop("frequency_bias")
+    shards = {}
+    for count in (2, 3):
+        config["maps"]["shards"] = count
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+        shards[count] = {w["scatteritem"] for rule, w in plan(tmp_path) if rule == "essential_maps_shard"}
+    assert shards == {2: {"1-of-2", "2-of-2"}, 3: {"1-of-3", "2-of-3", "3-of-3"}}

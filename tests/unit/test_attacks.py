@@ -2,6 +2,8 @@
 CPU kernel or implementation (images built to sit at chosen margins from the boundary), every backend and method
 of the registry is reachable, and bad parameters are refused before any job."""
 
+import re
+
 import foolbox
 import pytest
 import torch
@@ -25,8 +27,10 @@ from freqmaps.attacks import (
     leave_boundary_band,
     run_attack,
     torchattacks_methods,
+    try_attack,
 )
-from freqmaps.data import CIFAR10, FASHION_MNIST, ImageSet
+from freqmaps.attacks.backend import keyword_parameters
+from freqmaps.data import CIFAR10, FASHION_MNIST, DatasetInfo, ImageSet
 from freqmaps.models import build_model, freeze
 from tests.conftest import REPO
 
@@ -354,6 +358,66 @@ def test_every_method_of_every_backend_builds(backend):
         if method not in _SLOW:
             out = attack(x, y)
             assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1, method
+
+
+_TINY_RGB = DatasetInfo("tiny_rgb", 10, 3, 8, (0.0,) * 3, (1.0,) * 3, tuple("abcdefghij"))
+_REGISTERED = [
+    (backend, method) for backend in sorted(ATTACK_BACKENDS) for method in ATTACK_BACKENDS[backend].methods()
+]
+_REFUSED_WITH_DEFAULTS = {"LGV": "needs ['trainloader']", "VANILA": "changes no pixel"}  # the identity attack
+
+
+@pytest.mark.parametrize(("backend", "method"), _REGISTERED, ids=[f"{b}-{m}" for b, m in _REGISTERED])
+def test_every_registered_attack_is_tried_on_a_stand_in_and_its_bad_values_refused(backend, method):
+    """Issue 29.6: the check before any job builds each configured attack on a stand-in model of the dataset's
+    inputs and attacks one image: every method of every back-end passes with its defaults (cheap settings where
+    the defaults are slow), and a string where the method's default is a number is refused, naming the key."""
+    params = ({"eps": 8 / 255} if method in ATTACK_BACKENDS[backend].needs_extra else {}) | _CHEAP.get(method, {})
+    cfg = {"backend": backend, "method": method, "params": params}
+    if method in _REFUSED_WITH_DEFAULTS:
+        with pytest.raises(AttackConfigError, match=re.escape(_REFUSED_WITH_DEFAULTS[method])):
+            try_attack("a", cfg, _TINY_RGB)
+        return
+    try_attack("a", cfg, _TINY_RGB)  # a warning at most (cheap settings may change no pixel)
+    defaults = keyword_parameters(ATTACK_BACKENDS[backend].methods()[method])
+    numeric = [k for k, p in defaults.items() if type(p.default) in (int, float) and k not in ("n_classes", "seed")]
+    if numeric:
+        key = numeric[0]
+        bad = {**cfg, "params": {**params, key: "big"}}
+        with pytest.raises(AttackConfigError, match=rf"attacks\.a\.params\.{key}: 'big' is not a number"):
+            try_attack("a", bad, _TINY_RGB)
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "info", "refusal"),
+    [
+        (
+            "EOTPGD",
+            {"eot_iter": 1.0},
+            FASHION_MNIST,
+            r"\.params\.eot_iter: torchattacks EOTPGD cannot run with eot_iter: 1\.0",
+        ),
+        ("EOTPGD", {"eot_iter": 0}, FASHION_MNIST, r"\.params\.eot_iter: must be positive, got 0"),
+        ("APGD", {"loss": "foo"}, FASHION_MNIST, r"\.params\.loss: torchattacks APGD cannot run with loss: 'foo'"),
+        ("TIFGSM", {"kernel_name": "bogus"}, CIFAR10, r"\.params\.kernel_name: torchattacks TIFGSM cannot run"),
+        ("TIFGSM", {}, FASHION_MNIST, r"\.method: torchattacks TIFGSM cannot attack the fashion_mnist images \(1×28"),
+        ("Square", {"p_init": "big"}, FASHION_MNIST, r"\.params\.p_init: 'big' is not a number"),
+        ("PGD", {"random_start": 1}, FASHION_MNIST, r"\.params\.random_start: 1 is not true or false"),
+    ],
+)
+def test_attack_values_that_used_to_fail_inside_the_job_are_refused_naming_the_parameter(method, params, info, refusal):
+    """Issue 29.6: each of these passed the check and failed (TypeError, ValueError, NotImplementedError) or
+    attacked nothing in the attack job, after training."""
+    with pytest.raises(AttackConfigError, match=rf"^attacks\.a{refusal}"):
+        try_attack("a", {"method": method, "params": params}, info)
+
+
+def test_too_few_steps_to_change_a_pixel_is_a_warning_not_a_refusal():
+    """Settings that change no pixel of the stand-in's image, where the defaults do, may still fool a real model
+    rarely: said, not refused."""
+    warning = try_attack("a", {"method": "EADEN", "params": _CHEAP["EADEN"]}, _TINY_RGB)
+    assert warning and warning.startswith("attacks.a.params: torchattacks EADEN with") and "changed no pixel" in warning
+    assert try_attack("a", {"method": "PGD", "params": {"eps": 0.03, "steps": 2}}, _TINY_RGB) is None
 
 
 def test_schema_backends_equal_the_registry():

@@ -44,6 +44,7 @@ LAYERS = {
         "freqmaps.known_answer",
         "freqmaps.stages",
         "freqmaps.suggest",
+        "freqmaps.validation",
     ],
 }
 

@@ -201,3 +201,281 @@ def test_the_settings_that_change_what_is_measured_are_logged_given_or_default(c
         f"essential maps: settings that change what is measured: lam 0.05 (given), max_steps {default_steps} (default)"
         in text
     )
+
+
+# ------------------------------------------------------------------ one validation (issue 30): the table of bad configs
+def _tiny_config() -> dict:
+    import yaml
+
+    from tests.conftest import TINY_CONFIG
+
+    return yaml.safe_load(TINY_CONFIG.read_text())
+
+
+def _attack(method, **params):
+    return lambda c: c["attacks"].update(bad={"method": method, "params": params})
+
+
+# (id, edit of the tiny config, what the refusal says): each is refused by `python -m freqmaps.config FILE` and by
+# the workflow's parse with the same message (docs/guide/troubleshooting.md has a row for each kind).
+BAD_CONFIGS = [
+    ("unknown dataset", lambda c: c["datasets"].update(imagenet=c["datasets"].pop("fashion_mnist")), "imagenet"),
+    ("unknown architecture", lambda c: c["models"]["cnn"].update(arch="resnet1000"), "resnet1000"),
+    ("unknown attack", lambda c: c["attacks"]["pgd"].update(method="PDG"), "attacks.pgd.method: unknown"),
+    ("negative eps", lambda c: c["attacks"]["pgd"]["params"].update(eps=-0.1), "pgd.params.eps: -0.1 is out of"),
+    ("unknown parameter", lambda c: c["attacks"]["pgd"]["params"].update(epsilon=0.1), "attacks.pgd.params.epsilon"),
+    ("unknown key", lambda c: c["maps"].update(lamda=0.1), "maps: unknown key(s) ['lamda']"),
+    ("absent root", lambda c: c["datasets"]["fashion_mnist"].update(root="/nonexistent"), "fashion_mnist.root"),
+    ("no attacks", lambda c: c.pop("attacks"), "'attacks' is a required property"),
+    ("bad experiment name", lambda c: c.update(experiment="../elsewhere"), "experiment: '../elsewhere'"),
+    # issue 29.6: attack parameter values, tried on a stand-in model of the dataset's inputs
+    ("float count", _attack("EOTPGD", eot_iter=1.0), "attacks.bad.params.eot_iter: torchattacks EOTPGD cannot run"),
+    ("zero count", _attack("EOTPGD", eot_iter=0), "attacks.bad.params.eot_iter: must be positive, got 0"),
+    ("zero samples", _attack("SPSA", nb_sample=0), "attacks.bad.params.nb_sample: must be positive, got 0"),
+    ("unknown loss", _attack("APGD", loss="foo"), "attacks.bad.params.loss: torchattacks APGD cannot run with loss"),
+    ("string for a number", _attack("Square", p_init="big"), "attacks.bad.params.p_init: 'big' is not a number"),
+    ("identity attack", _attack("VANILA"), "attacks.bad.method: torchattacks VANILA changes no pixel"),
+    ("RGB-only attack", _attack("TIFGSM"), "attacks.bad.method: torchattacks TIFGSM cannot attack the fashion_mnist"),
+]
+
+
+@pytest.mark.parametrize(("edit", "expected"), [case[1:] for case in BAD_CONFIGS], ids=[c[0] for c in BAD_CONFIGS])
+def test_the_check_command_and_the_workflow_refuse_with_the_same_message(tmp_path, monkeypatch, capsys, edit, expected):
+    """Issue 30: `python -m freqmaps.config FILE` and the workflow's parse run one check (freqmaps.validation), so
+    they refuse the same configs with the same message, naming the key, and the workflow's refusal is the message
+    alone (no traceback)."""
+    import yaml
+
+    from freqmaps.config import main
+    from tests.conftest import refusal
+
+    config = _tiny_config()
+    edit(config)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.chdir(tmp_path)
+    assert main(["config.yaml"]) == 1
+    printed = capsys.readouterr()
+    assert expected in printed.err and "valid" not in printed.out
+    refused = refusal(tmp_path)
+    assert refused == printed.err.strip()
+    assert "Traceback" not in refused and 'File "' not in refused
+    assert not (tmp_path / "results").exists()
+
+
+# ------------------------------------------------------------------ issue 29.4: a model that can only give NaN is named
+def _tensors_dataset(root, images, labels, test_images=None, test_labels=None):
+    from safetensors.torch import save_file
+
+    root.mkdir(parents=True, exist_ok=True)
+    save_file({"images": images, "labels": labels}, str(root / "train.safetensors"))
+    test_images = images if test_images is None else test_images
+    save_file(
+        {"images": test_images, "labels": labels if test_labels is None else test_labels},
+        str(root / "test.safetensors"),
+    )
+    return {"source": "tensors", "root": str(root)}
+
+
+def test_a_constant_input_channel_is_refused_before_any_job_and_when_loading(tmp_path, monkeypatch):
+    """A tensors dataset whose second channel is one value everywhere: its std is 0, normalising divided by it and
+    training gave `train loss nan`, then seven jobs later 'nothing to correlate'."""
+    from freqmaps import data
+    from freqmaps.data import DatasetError, check_source, load_dataset
+
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (20, 3, 8, 8), dtype=torch.uint8)
+    images[:, 1] = 77
+    cfg = _tensors_dataset(tmp_path / "t", images, torch.arange(20) % 2)
+    with pytest.raises(DatasetError, match=r"datasets\.flat: channel\(s\) \[1\] of the train images hold one value"):
+        check_source("flat", cfg)
+    monkeypatch.setattr(data, "CHECKED_BYTES", 0)  # a file too large to read before the jobs: the train job says it
+    check_source("flat", cfg)
+    with pytest.raises(DatasetError, match=r"channel\(s\) \[1\] .*\(\[77\] of 255\): standard deviation 0"):
+        load_dataset("flat", "train", cfg)
+    images[:, 1, 0, 0] = 78  # one pixel differs: a channel with variance passes
+    check_source("flat", _tensors_dataset(tmp_path / "u", images, torch.arange(20) % 2))
+
+
+def test_non_finite_checkpoint_weights_are_refused_naming_the_file_and_tensor(tmp_path):
+    """Issue 29.4: NaN weights with `train.mode: none` ran attacks and maps at clean accuracy 0.000."""
+    from safetensors.torch import save_file
+
+    from freqmaps.models import ModelSpec, build_architecture
+    from freqmaps.training import prepare_classifier
+    from freqmaps.weights import WeightsError
+
+    state = build_architecture(ModelSpec(arch="small_cnn"), FASHION_MNIST)[1].state_dict()
+    name = next(key for key, value in state.items() if value.is_floating_point())
+    path = tmp_path / "nan.safetensors"
+    save_file(state, str(path))
+    prepare_classifier(ModelSpec(arch="small_cnn", weights=str(path)), FASHION_MNIST, "none")  # finite: loads
+    state[name][0] = float("nan")
+    save_file(state, str(path))
+    with pytest.raises(WeightsError, match=rf"nan.safetensors .*: non-finite \(NaN or infinite\) values in 1\.{name}"):
+        prepare_classifier(ModelSpec(arch="small_cnn", weights=str(path)), FASHION_MNIST, "none")
+
+
+def test_a_non_finite_training_loss_stops_training_naming_the_cause():
+    from freqmaps.data import DatasetInfo, ImageSet
+    from freqmaps.training import TrainingError, train_classifier
+
+    torch.manual_seed(0)
+    info = DatasetInfo("tiny", 2, 1, 8, (0.5,), (0.25,), ("a", "b"), "none")
+    data = ImageSet(torch.randint(0, 256, (16, 1, 8, 8), dtype=torch.uint8), torch.arange(16) % 2, info)
+    settings = TrainSettings(epochs=1, batch_size=8, lr=1e30, base_augmentation="none")
+    with pytest.raises(
+        TrainingError, match=r"training loss became (nan|inf) in epoch 1: the learning rate \(lr: 1e\+30\)"
+    ):
+        train_classifier(data, data, settings, torch.device("cpu"), torch.Generator().manual_seed(0))
+    constant = DatasetInfo("flat", 2, 1, 8, (0.3,), (0.0,), ("a", "b"), "none")
+    flat = ImageSet(torch.full((16, 1, 8, 8), 77, dtype=torch.uint8), torch.arange(16) % 2, constant)
+    with pytest.raises(TrainingError, match=r"channel\(s\) \[0\] of dataset 'flat' have standard deviation \[0\.0\]"):
+        train_classifier(
+            flat,
+            flat,
+            TrainSettings(epochs=1, batch_size=8, base_augmentation="none"),
+            torch.device("cpu"),
+            torch.Generator(),
+        )
+
+
+# ------------------------------------------------------------------ issue 29.9: what headers tell, before any job
+def _own_tensors_config(tmp_path, images, labels, **dataset):
+    """The tiny config on a tensors dataset of the test's own images (one seed, one cheap attack)."""
+    config = _tiny_config()
+    config.pop("frequency_bias")
+    config.pop("baselines")
+    config["datasets"] = {"own": {**_tensors_dataset(tmp_path / "own", images, labels), **dataset}}
+    config["attacks"] = {"fgsm": config["attacks"]["fgsm"]}
+    return config
+
+
+def _check(config):
+    from freqmaps.validation import check_experiment
+
+    return check_experiment(config)
+
+
+def test_images_too_small_for_the_architecture_are_refused_before_any_job(tmp_path):
+    """A [N, 3, 2, 2] tensors file passed the checks and failed in max_pool2d during training."""
+    from freqmaps.config import ConfigError
+
+    config = _own_tensors_config(
+        tmp_path, torch.randint(0, 256, (20, 3, 2, 2), dtype=torch.uint8), torch.arange(20) % 2
+    )
+    with pytest.raises(
+        ConfigError, match=r"models\.cnn: builtin architecture 'small_cnn' cannot classify the own images \(3×2×2\)"
+    ):
+        _check(config)
+    config = _own_tensors_config(
+        tmp_path, torch.randint(0, 256, (20, 3, 8, 8), dtype=torch.uint8), torch.arange(20) % 2
+    )
+    assert _check(config).datasets["own"]["size"] == 8  # 8 px pass
+
+
+def test_labels_out_of_range_and_a_one_class_test_set_are_refused_naming_the_file(tmp_path):
+    from freqmaps.data import DatasetError, check_source
+
+    images = torch.randint(0, 256, (20, 1, 8, 8), dtype=torch.uint8)
+    cfg = _tensors_dataset(tmp_path / "a", images, torch.arange(20) % 3)
+    with pytest.raises(
+        DatasetError, match=r"train.safetensors: labels range over \[0, 2\], but datasets.a.class_names"
+    ):
+        check_source("a", {**cfg, "class_names": ["x", "y"]})
+    cfg = _tensors_dataset(tmp_path / "b", images, torch.arange(20) % 2, test_labels=torch.arange(20) % 3)
+    with pytest.raises(
+        DatasetError, match=r"test.safetensors: labels range over \[0, 2\], but the train labels give 2"
+    ):
+        check_source("b", cfg)
+    cfg = _tensors_dataset(tmp_path / "c", images, torch.arange(20) % 2, test_labels=torch.zeros(20, dtype=torch.long))
+    with pytest.raises(DatasetError, match=r"test.safetensors: every test image has label \[0\]"):
+        check_source("c", cfg)
+    check_source("d", _tensors_dataset(tmp_path / "d", images, torch.arange(20) % 2))
+
+
+def test_a_checkpoint_that_does_not_fit_is_refused_from_its_header(tmp_path):
+    """Keys and shapes were compared only in the train job, after earlier jobs ran."""
+    from safetensors.torch import save_file
+
+    from freqmaps.models import ModelSpec, build_architecture
+    from freqmaps.training import check_model_fits
+
+    cifar_weights = build_architecture(ModelSpec(arch="small_cnn"), CIFAR10)[1].state_dict()  # 3 channels
+    path = tmp_path / "w.safetensors"
+    save_file(cifar_weights, str(path))
+    cfg = {"arch": "small_cnn", "weights": str(path), "train": {"mode": "none"}}
+    fits = r"w.safetensors does not fit builtin architecture 'small_cnn' with 10 classes \(fashion_mnist\)"
+    with pytest.raises(ValueError, match=rf"models\.m\.weights: .*{fits}; wrong shapes: features.0.weight"):
+        check_model_fits("m", cfg, FASHION_MNIST)
+    check_model_fits("m", cfg, CIFAR10)
+
+
+def test_fewer_test_images_than_asked_is_said_before_any_job(tmp_path):
+    images = torch.randint(0, 256, (20, 3, 8, 8), dtype=torch.uint8)
+    facts = _check(_own_tensors_config(tmp_path, images, torch.arange(20) % 2, n_test_images=50))
+    assert (
+        "datasets.own.n_test_images: 50 asked, but the test split holds 20 images; all 20 are analysed"
+        in facts.warnings
+    )
+    assert not [
+        w
+        for w in _check(_own_tensors_config(tmp_path, images, torch.arange(20) % 2, n_test_images=20)).warnings
+        if "n_test_images" in w
+    ]
+
+
+def test_robustbench_download_offline_fails_at_once_naming_the_host(tmp_path, monkeypatch):
+    """`download: true` without a network gave a requests traceback after 14 s."""
+    import socket
+
+    from freqmaps import models
+    from freqmaps.models import ModelSpec, fetch_weights
+    from freqmaps.weights import WeightsError
+
+    def offline(*args, **kwargs):
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "create_connection", offline)
+    monkeypatch.setattr(models.RobustBenchSource, "fetch", lambda self, spec: pytest.fail("tried to download"))
+    spec = ModelSpec(
+        source="robustbench",
+        arch="Standard",
+        zoo_dataset="cifar10",
+        threat_model="Linf",
+        model_dir=str(tmp_path),
+        download=True,
+    )
+    with pytest.raises(
+        WeightsError,
+        match=r"download: true, but drive.google.com cannot be reached .*; put .*Standard.pt there yourself",
+    ):
+        fetch_weights(spec)
+
+
+def test_a_link_out_of_an_image_folder_is_read_and_said(tmp_path):
+    """Issue 29.7: a link to an image outside the dataset's root was read without comment. It is read (a subset made
+    of links is a common layout) and said, before any job."""
+    import numpy as np
+    from PIL import Image
+
+    from freqmaps.data import DataWarning, list_image_folder
+
+    for split in ("train", "test"):
+        for c in ("a", "b"):
+            (tmp_path / "root" / split / c).mkdir(parents=True)
+            Image.fromarray(np.full((8, 8, 3), 40 * (c == "a"), np.uint8)).save(tmp_path / "root" / split / c / "0.png")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "elsewhere.png")
+    (tmp_path / "root" / "train" / "a" / "1.png").symlink_to(tmp_path / "elsewhere.png")
+    with pytest.warns(
+        DataWarning,
+        match=r"train: 1 image\(s\) are links to files outside the dataset's root .*root \(e.g. a/1.png -> .*elsewhere",
+    ):
+        list_image_folder(tmp_path / "root" / "train")
+    (tmp_path / "root" / "train" / "b" / "1.png").symlink_to(tmp_path / "root" / "test" / "b" / "0.png")  # inside
+    config = _tiny_config()
+    config.pop("frequency_bias")
+    config.pop("baselines")
+    config["datasets"] = {"own": {"source": "image_folder", "root": str(tmp_path / "root"), "size": 8}}
+    config["attacks"] = {"fgsm": config["attacks"]["fgsm"]}
+    said = [w for w in _check(config).warnings if "links to files outside" in w]
+    assert len(said) == 1 and "a/1.png" in said[0]

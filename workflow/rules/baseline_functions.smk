@@ -1,6 +1,4 @@
 # Settings and functions of the baselines stage (workflow/rules/baselines.smk).
-from freqmaps.baselines.measures import of_scope
-
 # Off without a baselines section; a section that leaves out `measures` gets the schema's default list.
 BASELINE_MEASURES = list(setting(config, "baselines", "measures")) if "baselines" in config else []
 

@@ -46,7 +46,7 @@ rule baseline_clean_spectra:
         sidecar=f"{BASE}/clean.json",
     params:
         scope="clean",
-        measures=of_scope("clean", BASELINE_MEASURES),
+        measures=FACTS.baselines["clean"],
         dataset=dataset_settings,
         maps=map_settings(),
         device=setting(config, "device"),
@@ -76,7 +76,7 @@ rule baseline_attack_spectra:
         sidecar=f"{BASE}/attacks/{{attack}}.json",
     params:
         scope="attack",
-        measures=of_scope("attack", BASELINE_MEASURES),
+        measures=FACTS.baselines["attack"],
         dataset=dataset_settings,
         maps=map_settings(),
         device=setting(config, "device"),

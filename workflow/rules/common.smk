@@ -1,25 +1,27 @@
 # Config validation, wildcard constraints and target helpers shared by all rules.
 from pathlib import Path
 
-from freqmaps.attacks import check_attack
-from freqmaps.config import check_pool_fits, experiment_name, setting, validate_config
-from freqmaps.data import check_source, dataset_info, has_planted_bands
-from freqmaps.synthetic import read_bands
-from freqmaps.frequency_bias.variants import MODEL_PREFIX, variant_models
-from freqmaps.models import weights_inputs
-from freqmaps.training import check_model_config
-from freqmaps.verdict import null_draws_warning
+from freqmaps.config import ConfigError, experiment_name, setting
+from freqmaps.validation import WORKFLOW_CACHE, check_experiment
 from snakemake.logging import logger
 
-# Everything a job would trip over is checked here, before any job: the schema (key path, value, allowed
-# values), the bounds between keys, the dataset files, and that the pooling fits the maps.
+# Everything a job would trip over is checked here, before any job, by the one check that `python -m
+# freqmaps.config FILE` runs too (freqmaps.validation): the schema (key path, value, allowed values), the bounds
+# between keys, the dataset files, the models and their weights, each attack built and run on a stand-in model.
+# Its verdict is kept under .snakemake/freqmaps while the config, the library and the files it read are unchanged,
+# so that a repeat parse imports no torch. A refusal is the message alone (SystemExit), without a traceback.
 _configfiles = getattr(workflow.config_settings, "configfiles", None) or []
 CONFIG_SOURCE = ", ".join(map(str, _configfiles or ["config.yaml"]))
-validate_config(config, source=CONFIG_SOURCE)
+try:
+    FACTS = check_experiment(config, CONFIG_SOURCE, _configfiles, cache_dir=WORKFLOW_CACHE)
+    EXPERIMENT = experiment_name(config, _configfiles)
+except ConfigError as _error:
+    raise SystemExit(str(_error)) from None
+for _warning in FACTS.warnings:
+    logger.warning(_warning)
 
 # Each experiment (config file) has its own results, logs and benchmarks: the `experiment` key, else the stem
-# of the last --configfile, else `default` (config.yaml). The results root is defined here only.
-EXPERIMENT = experiment_name(config, _configfiles)
+# of the last --configfile, else `default` (config.yaml), checked above. The results root is defined here only.
 RESULTS = f"results/{EXPERIMENT}"
 RUN = f"{RESULTS}/{{dataset}}/{{model}}/seed{{seed}}"  # one model and seed of the experiment
 LOGS_ROOT = f"logs/{EXPERIMENT}"
@@ -62,33 +64,11 @@ RUN_FACTS = f"{RESULTS}/run.csv"  # what ran
 BASELINES_TABLE = f"{RESULTS}/baselines.csv"
 BIAS_VARIANTS = f"{RESULTS}/{{dataset}}/frequency_bias/variants.csv"  # the frequency-bias study's answer
 
-_infos = {}
-for _name, _dataset in config["datasets"].items():
-    check_source(_name, _dataset)  # missing or damaged files, a bad class list or size fail here, before any job
-    _infos[_name] = dataset_info(_name, _dataset)
-    if _dataset.get("bands"):  # a planted-bands file that cannot be read fails here, naming the key
-        read_bands(_dataset["bands"], f"datasets.{_name}.bands", _infos[_name].num_classes, _infos[_name].size)
-check_pool_fits(config, _infos)
-for _name, _model in config["models"].items():
-    check_model_config(_name, _model)  # unknown architecture, absent weights file, impossible training mode
-for _name, _attack in config["attacks"].items():
-    check_attack(_name, _attack)  # an unknown method or parameter fails here, naming the key and the valid ones
-
 # The main experiment runs on the models the config names; the frequency-bias study adds one model per
 # variant (bias_<variant>), built from its shared recipe, reachable through the frequency_bias target.
 MAIN_MODELS = list(config["models"])
-# Too few null draws for the verdict's number of tests is said before the run (docs/METHOD.md §4.10).
-_draws_warning = null_draws_warning(
-    {key: setting(config, "stats", key) for key in ("statistics", "views", "k", "nulls", "n_null")},
-    len(config["datasets"]) * len(MAIN_MODELS) * len(config["seeds"]) * len(config["attacks"]),
-)
-if _draws_warning:
-    logger.warning(_draws_warning)
 STUDY = config.get("frequency_bias")
-MODELS = {**config["models"], **variant_models(config)}  # config["models"] stays what the config names
-validate_config(  # the study's merged recipes
-    {**config, "models": MODELS}, source=f"{CONFIG_SOURCE} with the frequency_bias models added"
-)
+MODELS = FACTS.models  # config["models"] stays what the config names
 BIAS = f"{RUN}/frequency_bias"  # the study's files per variant model and seed
 
 wildcard_constraints:

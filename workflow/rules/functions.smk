@@ -2,7 +2,6 @@ import re
 from pathlib import Path
 
 from freqmaps._dependencies import library_files
-from freqmaps.frequency_bias import study as bias_study
 
 # Functions the rules call: targets, settings passed as params, and the library files a rule's script runs.
 
@@ -71,7 +70,7 @@ def canonical(settings):
 
 
 def class_names(wildcards):
-    return list(dataset_info(wildcards.dataset, config["datasets"][wildcards.dataset]).class_names)
+    return FACTS.datasets[wildcards.dataset]["class_names"]
 
 
 def dataset_settings(wildcards):
@@ -84,7 +83,7 @@ def model_settings(wildcards):
 
 def model_weights(wildcards):
     """The weights files a model is built from (local, cached or RobustBench's), unless still to be downloaded."""
-    return weights_inputs(MODELS[wildcards.model])
+    return FACTS.weights[wildcards.model]
 
 
 def attack_settings(wildcards):
@@ -92,7 +91,8 @@ def attack_settings(wildcards):
 
 
 def map_settings():
-    """Map settings that change the maps (the shard count only splits the work: MapSettings.from_config)."""
+    """Map settings of the engine (the shard count is not one; it names the shard files, so another count makes
+    the maps again: docs/METHOD.md §2)."""
     return canonical({k: v for k, v in config["maps"].items() if k != "shards"})
 
 
@@ -102,7 +102,7 @@ def study_settings(key):
 
 def planted_band_datasets():
     """The configured datasets whose planted bands are known: synthetic ones, and any with a `bands` file."""
-    return [name for name, settings in config["datasets"].items() if has_planted_bands(name, settings)]
+    return [name for name, facts in FACTS.datasets.items() if facts["planted_bands"]]
 
 
 def known_answer_targets(wildcards=None):
@@ -146,6 +146,9 @@ def per_run(pattern):
 
 def study_files(wildcards):
     """Every file the study reads, per variant and seed, named by freqmaps.frequency_bias.study.input_name."""
+    from freqmaps.frequency_bias import study as bias_study  # here: it imports torch, which a parse need not
+    from freqmaps.frequency_bias.variants import MODEL_PREFIX
+
     produced_by = {  # kinds: bias_study.STUDY_INPUTS
         "attack": rules.gather_attack.output.metrics,
         "dataset_mask": rules.dataset_mask.output.mask,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+import warnings
 from typing import Any
 
 import torch
@@ -36,7 +37,7 @@ from freqmaps.attacks.success import (
     logit_margins,
 )
 from freqmaps.attacks.torchattacks_backend import TorchattacksBackend, torchattacks_methods
-from freqmaps.data import ImageSet
+from freqmaps.data import DatasetInfo, ImageSet
 
 __all__ = [
     "ATTACK_BACKENDS",
@@ -59,6 +60,7 @@ __all__ = [
     "logit_margins",
     "run_attack",
     "torchattacks_methods",
+    "try_attack",
 ]
 
 log = logging.getLogger(__name__)
@@ -86,8 +88,29 @@ ATTACK_BACKENDS: dict[str, AttackBackend] = {
 }
 
 
+POSITIVE_PARAMETERS = ("eps", "alpha")  # a budget or step of 0 (or less) leaves every image where it was
+
+
+def _type_problem(value: Any, default: Any) -> str | None:
+    """What is wrong with ``value`` for a parameter whose default is ``default`` (None when its type fits)."""
+    if default is None or default is inspect.Parameter.empty:
+        return None
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(default, int | float):
+        return None if isinstance(value, int | float) and not isinstance(value, bool) else "a number"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "a string"
+    if isinstance(default, tuple | list):
+        return None if isinstance(value, list | tuple) else "a list"
+    return None
+
+
 def check_attack(name: str, cfg: dict[str, Any]) -> None:
-    """Refuse, before any job, an unknown backend or method and parameters the method's class does not take."""
+    """Refuse, before any job, an unknown backend or method, parameters the method's class does not take, values
+    of the wrong kind for the parameter's default, and counts (a parameter whose default is a positive integer:
+    steps, restarts, eot_iter, queries) or budgets (``POSITIVE_PARAMETERS``) of zero or less, with which the
+    attack cannot succeed. :func:`try_attack` then runs the attack on a stand-in model."""
     backend_name = cfg.get("backend", "torchattacks")
     if backend_name not in ATTACK_BACKENDS:
         raise AttackConfigError(
@@ -112,8 +135,135 @@ def check_attack(name: str, cfg: dict[str, Any]) -> None:
     missing = [k for k in required if k not in params]
     if missing:
         raise AttackConfigError(f"attacks.{name}.params: {backend_name} {method} needs {missing}; valid: {valid}")
-    if "eps" in params and not params["eps"] > 0:
-        raise AttackConfigError(f"attacks.{name}.params.eps: must be positive, got {params['eps']}")
+    for key, value in params.items():
+        default = accepted[key].default if key in accepted else None
+        wanted = _type_problem(value, default)
+        if wanted:
+            raise AttackConfigError(
+                f"attacks.{name}.params.{key}: {value!r} is not {wanted} ({backend_name} {method}'s default is "
+                f"{default!r})"
+            )
+        counts = isinstance(default, int) and not isinstance(default, bool) and default >= 1
+        if (counts or key in POSITIVE_PARAMETERS) and isinstance(value, int | float) and not value > 0:
+            why = f"a count ({backend_name} {method}'s default is {default})" if counts else "a budget or step size"
+            raise AttackConfigError(
+                f"attacks.{name}.params.{key}: must be positive, got {value}; it is {why}, and with {value} "
+                "the attack cannot change an image"
+            )
+
+
+STAND_IN_MARGIN = 1e-3  # the stand-in's logit margin: any attack that moves the image at all can flip it
+
+
+def _stand_in(info: DatasetInfo) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """A one-layer classifier of the dataset's inputs, one image in [0, 1] and the label it predicts for it, by
+    ``STAND_IN_MARGIN`` only: the image starts correctly classified, as the images attacked in a run do, and an
+    attack that keeps only adversarial results (CW, EAD) finds one within a step."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        flat = info.channels * info.size * info.size
+        model = nn.Sequential(nn.Flatten(), nn.Linear(flat, info.num_classes)).eval()
+        image = torch.rand(1, info.channels, info.size, info.size)
+    with torch.no_grad():
+        logits = model(image)[0]
+        label, runner_up = logits.topk(2).indices
+        model[1].bias[label] -= logits[label] - logits[runner_up] - STAND_IN_MARGIN  # just inside the boundary
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model, image, label.reshape(1)
+
+
+# Iteration counts a trial caps at TRIAL_ITERATIONS when they are integers above it: a value an attack refuses
+# fails in its first iterations, and a hundred FAB or FMN steps cost seconds even on the stand-in.
+ITERATION_PARAMETERS = ("steps", "n_queries", "max_iterations", "nb_iter", "num_iter_set")
+TRIAL_ITERATIONS = 10
+
+
+def _capped(backend: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with every iteration count (configured or defaulted) above ``TRIAL_ITERATIONS`` capped."""
+    accepted = keyword_parameters(ATTACK_BACKENDS[backend].methods()[method])
+    capped = dict(params)
+    for key in ITERATION_PARAMETERS:
+        value = params.get(key, accepted[key].default if key in accepted else None)
+        if isinstance(value, int) and not isinstance(value, bool) and value > TRIAL_ITERATIONS:
+            capped[key] = TRIAL_ITERATIONS
+    return capped
+
+
+def _run_on_stand_in(
+    backend: str, method: str, params: dict[str, Any], info: DatasetInfo, capped: bool = True
+) -> torch.Tensor:
+    """The attack's output on ``_stand_in``'s image, its iteration counts capped (``_capped``) unless
+    ``capped`` is false (seeded, warnings silenced: this is only a trial)."""
+    params = _capped(backend, method, params) if capped else params
+    model, image, label = _stand_in(info)
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.manual_seed(0)
+        attack = ATTACK_BACKENDS[backend].build(model, method, dict(params), info.num_classes, 0, torch.device("cpu"))
+        return attack(image.clone(), label) - image
+
+
+def try_attack(name: str, cfg: dict[str, Any], info: DatasetInfo) -> str | None:
+    """Build the configured attack on a stand-in model of ``info``'s inputs (``_stand_in``) and attack one
+    image, so that a parameter value the attack class refuses only when it runs (a string it does not know, a
+    float where it counts, a kernel it has no name for) fails before any job, naming the parameter.
+
+    An attack that changes no pixel of that image, one step from the stand-in's boundary, is refused when it does
+    so with its defaults too (the identity, VANILA); with the configured parameters alone it is a warning, which
+    is returned: too few steps or queries may still fool a real model, rarely. The first trial caps iteration
+    counts (``TRIAL_ITERATIONS``); only an attack that changes nothing then is run again in full."""
+    check_attack(name, cfg)
+    backend, method, params = cfg.get("backend", "torchattacks"), cfg["method"], dict(cfg.get("params") or {})
+    images = f"the {info.name} images ({info.channels}×{info.size}×{info.size}, {info.num_classes} classes)"
+    try:
+        change = _run_on_stand_in(backend, method, params, info)
+    except Exception as err:  # noqa: BLE001 - any failure of a third-party attack is a config error here
+        raise AttackConfigError(_blame(name, backend, method, params, info, images, err)) from None
+    if change.abs().amax() > 0 or _run_on_stand_in(backend, method, params, info, capped=False).abs().amax() > 0:
+        return None  # (capped, a minimal-norm attack may not yet have found an adversarial image to return)
+    required = _required(backend, method, params)
+    if not _run_on_stand_in(backend, method, required, info, capped=False).abs().amax() > 0:
+        raise AttackConfigError(
+            f"attacks.{name}.method: {backend} {method} changes no pixel of an image of {images} even with its "
+            "default parameters, on a stand-in model whose boundary is one small step away: it can fool no model"
+        )
+    return (
+        f"attacks.{name}.params: {backend} {method} with {params} changed no pixel of an image of {images} on a "
+        "stand-in model whose boundary is one small step away (with its defaults it does): too few steps, "
+        "iterations or queries? It may fool few or no images of a real model"
+    )
+
+
+def _required(backend: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The configured values of the parameters ``method`` cannot run without (foolbox LinfPGD's eps)."""
+    chosen = ATTACK_BACKENDS[backend]
+    return {k: params[k] for k in chosen.extra if k in params and method in chosen.needs_extra}
+
+
+def _blame(
+    name: str, backend: str, method: str, params: dict[str, Any], info: DatasetInfo, images: str, err: Exception
+) -> str:
+    """The config key at fault for an attack that failed on the stand-in: the method itself when it fails with its
+    defaults, else the parameter that fails alone (with the method's required ones beside it), else the parameters
+    together."""
+    reason = f"{type(err).__name__}: {err}".splitlines()[0]
+    required = _required(backend, method, params)
+    try:
+        _run_on_stand_in(backend, method, required, info)
+    except Exception:  # noqa: BLE001
+        return f"attacks.{name}.method: {backend} {method} cannot attack {images}, even with its defaults ({reason})"
+    for key, value in params.items():
+        if key in required:
+            continue
+        try:
+            _run_on_stand_in(backend, method, {**required, key: value}, info)
+        except Exception:  # noqa: BLE001
+            return (
+                f"attacks.{name}.params.{key}: {backend} {method} cannot run with {key}: {value!r} on {images} "
+                f"({reason})"
+            )
+    return f"attacks.{name}.params: {backend} {method} cannot run with {params} together on {images} ({reason})"
 
 
 def build_attack(
