@@ -121,6 +121,16 @@ def plan(
     this process through Snakemake's API: the same parse, checks and DAG as the command, without a Python start
     and the imports per plan. A config the workflow refuses raises the workflow's own error (its message is
     what the command prints)."""
+    return [
+        (rule, wildcards)
+        for rule, wildcards, _ in planned_jobs(workdir, *targets, configfile=configfile, snakefile=snakefile)
+    ]
+
+
+def planned_jobs(
+    workdir: Path, *targets: str, configfile: Path | None = None, snakefile: Path = REPO / "Snakefile"
+) -> list[tuple[str, dict[str, str], list[str]]]:
+    """:func:`plan` with each job's input files."""
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, Quietness, ResourceSettings
 
@@ -132,7 +142,10 @@ def plan(
         workflow.dag(DAGSettings(targets=set(targets))).execute_workflow(executor="local", pseudo_executor="dryrun")
         dag = workflow._workflow.dag  # the API has no public reader of the planned jobs (Snakemake 9)
         jobs = dag.needrun_jobs(exclude_finished=False)  # a dry run marks its jobs finished
-        return [(job.rule.name, {key: str(value) for key, value in job.wildcards_dict.items()}) for job in jobs]
+        return [
+            (job.rule.name, {key: str(value) for key, value in job.wildcards_dict.items()}, [str(f) for f in job.input])
+            for job in jobs
+        ]
 
 
 def refusal(workdir: Path, *targets: str) -> str:

@@ -359,3 +359,57 @@ def planted_and_learned(
     for row, name in enumerate(names):
         axes[row, 0].text(-0.15, 0.5, name, transform=axes[row, 0].transAxes, rotation=90, va="center", ha="right")
     _save(fig, path)
+
+
+def contrast_forest(table_path: str | Path, path: str | Path) -> list[str]:
+    """Forest plot of contrasts.csv (docs/METHOD.md §4.11): per view a panel, per contrast, seed and statistic
+    row the difference a - b with its 95% paired interval, filled where the reading names a more related cell
+    (BH over the verdict's family), open otherwise; a grey line at 0. Each statistic is signed so that right
+    of 0 means **a more related than b** (the information imbalance's difference is negated). Returns the
+    row labels drawn, top to bottom."""
+    from freqmaps.verdict import read_table
+
+    rows = read_table(table_path) if Path(table_path).stat().st_size > 2 else []
+    views = list(dict.fromkeys(r["view"] for r in rows)) or ["(none)"]
+    per_view = {v: [r for r in rows if r["view"] == v] for v in views}
+    height = max(len(group) for group in per_view.values()) if rows else 1
+    fig, axes = plt.subplots(1, len(views), figsize=(4.4 * len(views) + 2.5, 0.28 * height + 1.6), squeeze=False)
+    labels: list[str] = []
+    for ax, view in zip(axes[0], views, strict=True):
+        group = per_view[view]
+        if not group:
+            ax.text(0.5, 0.5, "no contrasts configured", ha="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            continue
+        for y, row in enumerate(reversed(group)):
+            sign = 1.0 if row["related_when"] == "larger" else -1.0
+            value, low, high = (sign * float(row[key]) for key in ("difference", "ci_low", "ci_high"))
+            low, high = min(low, high), max(low, high)
+            significant = "more related than" in str(row["reading"])
+            colour = "tab:blue" if significant else "grey"
+            if np.isfinite(low) and np.isfinite(high):
+                ax.plot([low, high], [y, y], color=colour, lw=1.2)
+            ax.scatter(value, y, color=colour, facecolors=colour if significant else "white", zorder=3, s=22)
+        names = [
+            f"{r['contrast']} · {stats_label(r)}"
+            + (f" · seed {r['seed']}" if len({x["seed"] for x in rows}) > 1 else "")
+            for r in reversed(group)
+        ]
+        ax.set_yticks(range(len(group)), names if ax is axes[0, 0] else [""] * len(group), fontsize=7)
+        ax.axvline(0, color="lightgrey", lw=1, zorder=1)
+        ax.set_title(f"{view.replace('_', ' ')} view", fontsize=8)
+        ax.set_xlabel("difference a − b, signed: > 0 means a more related", fontsize=7)
+        labels += list(reversed(names)) if ax is axes[0, 0] else []
+    fig.suptitle("Contrasts between cells: filled = significant after BH (with the verdict)", fontsize=8)
+    _save(fig, path)
+    return labels
+
+
+def stats_label(row: dict) -> str:
+    """'cosine', 'information_imbalance E_to_A k=1'."""
+    text = str(row["statistic"])
+    if row.get("direction"):
+        text += f" {row['direction']}"
+    if row.get("k") not in (None, ""):
+        text += f" k={row['k']}"
+    return text

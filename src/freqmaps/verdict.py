@@ -180,27 +180,46 @@ PASSED_THROUGH = (  # stats-table columns the verdict carries as they are, when 
 )
 
 
-def verdict_rows(
-    summary: Sequence[dict[str, Any]],
-    draw_counts: dict[tuple, int],
-    min_pairs: int = 1,
-    level: float = FDR_LEVEL,
-) -> list[dict[str, Any]]:
-    """The verdict table from summary rows: value, interval, DC and convergence columns, per null mean, sd, z,
-    one- and two-sided p and BH-adjusted two-sided p, across-seed mean and spread, and the reading. One row
-    per summary row (so per seed); rows of the same dataset x model x attack x view x statistic x direction x
-    k share the across-seed columns. Rows with fewer than ``min_pairs`` pairs stay out of the BH family."""
-    if not summary:
-        return []
-    nulls = null_names(summary[0])
+def _family(
+    summary: Sequence[dict[str, Any]], contrasts: Sequence[dict[str, Any]], nulls: Sequence[str], min_pairs: int
+) -> tuple[dict[tuple[int, str], float], dict[tuple[int, str], float], list[float]]:
+    """The run's one Benjamini-Hochberg family: every two-sided p-value of the summary (rows with at least
+    ``min_pairs`` pairs, each null) and every contrast's paired p-value (contrasts with at least ``min_pairs``
+    pairs). Returns the summary's two-sided p per (row, null), their adjusted values, and the contrasts'
+    adjusted p-values (NaN outside the family)."""
     two_sided = {
         (i, n): two_sided_p(float(row[f"{n}_p_value"]), float(row.get(f"{n}_p_less", math.nan)))
         for i, row in enumerate(summary)
         for n in nulls
     }
     family = [(i, n) for (i, n) in two_sided if int(summary[i]["n"]) >= min_pairs]
-    adjusted = adjusted_p_values([two_sided[pair] for pair in family])
-    adjusted_of = {pair: float(p) for pair, p in zip(family, adjusted, strict=True)}
+    in_family = [i for i, row in enumerate(contrasts) if int(row["n_pairs"]) >= min_pairs]
+    adjusted = adjusted_p_values(
+        [two_sided[pair] for pair in family] + [float(contrasts[i]["p_value"]) for i in in_family]
+    )
+    adjusted_of = {pair: float(p) for pair, p in zip(family, adjusted[: len(family)], strict=True)}
+    contrast_adjusted = [math.nan] * len(contrasts)
+    for i, p in zip(in_family, adjusted[len(family) :], strict=True):
+        contrast_adjusted[i] = float(p)
+    return two_sided, adjusted_of, contrast_adjusted
+
+
+def verdict_rows(
+    summary: Sequence[dict[str, Any]],
+    draw_counts: dict[tuple, int],
+    min_pairs: int = 1,
+    level: float = FDR_LEVEL,
+    contrasts: Sequence[dict[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """The verdict table from summary rows: value, interval, DC and convergence columns, per null mean, sd, z,
+    one- and two-sided p and BH-adjusted two-sided p, across-seed mean and spread, and the reading. One row
+    per summary row (so per seed); rows of the same dataset x model x attack x view x statistic x direction x
+    k share the across-seed columns. Rows with fewer than ``min_pairs`` pairs stay out of the BH family; the
+    ``contrasts`` rows' p-values (:func:`contrast_rows`) join it."""
+    if not summary:
+        return []
+    nulls = null_names(summary[0])
+    two_sided, adjusted_of, _ = _family(summary, contrasts, nulls, min_pairs)
     group_keys = ("dataset", "model", "attack", "view", *ROW_KEYS)
     groups: dict[tuple, list[float]] = defaultdict(list)
     for row in summary:
@@ -230,6 +249,59 @@ def verdict_rows(
         verdict["reading"] = reading(verdict | {"note": row.get("note", "")}, nulls, level, min_pairs)
         verdict["note"] = row.get("note", "")
         out.append(verdict)
+    return out
+
+
+# ------------------------------------------------------------------ contrasts between cells (docs/METHOD.md §4.11)
+CONTRAST_KEYS = ("contrast", "dataset", "seed", "model_a", "attack_a", "model_b", "attack_b", "view")
+CONTRAST_DOC = (
+    "One row per contrast, dataset, seed, view, statistic, direction and k: two (model, attack) cells a and b "
+    "compared on the test images whose maps are kept in both (n_pairs). value_a and value_b are the statistic "
+    "in each cell on those images (so they can differ from the verdict's values, which use every pair kept in "
+    "one cell), difference = value_a - value_b, ci_low and ci_high its 95% paired interval (the same images "
+    "resampled in both cells; ci_method as the verdict's), related_when which sign of the value means more "
+    "related, p_value the two-sided paired permutation p-value (each draw trades the two cells' pairs of a "
+    "random half of the images; permutations = draws), p_adjusted its Benjamini-Hochberg adjustment in one "
+    "family with every two-sided p-value of the verdict, and reading in plain words: a more related than b, b "
+    "more related than a, not distinguishable, or undetermined (too few permutations or pairs)."
+)
+
+
+def contrast_reading(row: dict[str, Any], level: float = FDR_LEVEL, min_pairs: int = 1) -> str:
+    """Plain words for one contrast row: which cell is more related (BH-adjusted p at ``level`` and the sign
+    of the difference read through ``related_when``), not distinguishable, or undetermined."""
+    difference, adjusted = float(row["difference"]), float(row["p_adjusted"])
+    if row.get("note") or not math.isfinite(difference):
+        return f"not computed ({row.get('note') or 'no value'})"
+    if int(row["n_pairs"]) < min_pairs:
+        return f"undetermined (n = {int(row['n_pairs'])} pairs, fewer than {min_pairs})"
+    a = f"a ({row['model_a']} / {row['attack_a']})"
+    b = f"b ({row['model_b']} / {row['attack_b']})"
+    if math.isfinite(adjusted) and adjusted <= level:
+        a_more = (difference > 0) == (row["related_when"] == "larger")
+        return f"{a} more related than {b}" if a_more else f"{b} more related than {a}"
+    draws = int(row.get("permutations") or 0)
+    if draws and float(row["p_value"]) <= 1 / (draws + 1) * (1 + 1e-9):
+        return "undetermined (too few permutations: raise stats.n_null)"
+    return "not distinguishable"
+
+
+def contrast_rows(
+    summary: Sequence[dict[str, Any]],
+    contrasts: Sequence[dict[str, Any]],
+    min_pairs: int = 1,
+    level: float = FDR_LEVEL,
+) -> list[dict[str, Any]]:
+    """contrasts.csv: the contrasts' rows with ``p_adjusted`` (one BH family with the verdict built from
+    ``summary``, :func:`verdict_rows`) and ``reading``."""
+    nulls = null_names(summary[0]) if summary else []
+    _, _, adjusted = _family(summary, contrasts, nulls, min_pairs)
+    out = []
+    for row, p in zip(contrasts, adjusted, strict=True):
+        shown = {key: row[key] for key in row if key != "note"}
+        shown["p_adjusted"] = p
+        shown["reading"] = contrast_reading({**shown, "note": row.get("note", "")}, level, min_pairs)
+        out.append(shown)
     return out
 
 

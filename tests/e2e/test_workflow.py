@@ -48,6 +48,8 @@ def test_dry_run_plans_every_stage(tmp_path):
         "summary",
         "run_facts",
         "null_histograms",
+        "contrast",
+        "contrast_forest",
     } <= rules
     assert sum(rule == "adversarial_maps_shard" for rule, _ in dry) == 4  # 2 attacks x 2 shards
 
@@ -209,6 +211,7 @@ def _broken(tmp_path: Path, edit) -> str:
         (lambda c: c["datasets"]["fashion_mnist"].update(root="/nonexistent/fmnist"), "datasets.fashion_mnist.root"),
         (lambda c: c.pop("attacks"), "attacks"),
         (lambda c: c.update(experiment="../elsewhere"), "../elsewhere"),
+        (lambda c: c["contrasts"][0]["b"].update(model="resnet"), "contrasts.0.b.model: 'resnet' is not a model"),
     ],
 )
 def test_bad_config_stops_before_any_job_naming_the_key(tmp_path, edit, expected):
@@ -284,3 +287,24 @@ def test_workflow_passes_snakemakes_linter(tmp_path):
     run = snakemake(tmp_path, "--lint", "--cores", "1", timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "Congratulations" in run.stdout + run.stderr
+
+
+def test_a_contrast_reads_the_maps_files_of_its_two_cells(tmp_path):
+    """The contrast job's inputs are the maps files the statistics read (no second maps pass), and the summary
+    and the forest plot wait for it (its p-values join the verdict's family)."""
+    from tests.conftest import planned_jobs
+
+    shutil.copy(TINY, tmp_path / "config.yaml")
+    jobs = {(rule, tuple(sorted(w.items()))): inputs for rule, w, inputs in planned_jobs(tmp_path)}
+    (contrast,) = [inputs for (rule, _), inputs in jobs.items() if rule == "contrast"]
+    data = [f for f in contrast if not f.endswith((".py", ".yaml"))]
+    assert data == [
+        f"{R}/maps/essential.safetensors",
+        f"{R}/maps/adversarial/pgd.safetensors",
+        f"{R}/maps/essential.safetensors",
+        f"{R}/maps/adversarial/fgsm.safetensors",
+    ]
+    (summary,) = [inputs for (rule, _), inputs in jobs.items() if rule == "summary"]
+    assert f"{DEFAULT_RESULTS}/contrasts/fashion_mnist/seed0/cnn_pgd_vs_cnn_fgsm.csv" in summary
+    (forest,) = [inputs for (rule, _), inputs in jobs.items() if rule == "contrast_forest"]
+    assert f"{DEFAULT_RESULTS}/contrasts.csv" in forest

@@ -31,6 +31,7 @@ LAYERS = {
     "methods": [
         "freqmaps.attacks",
         "freqmaps.baselines",
+        "freqmaps.contrasts",
         "freqmaps.figures",
         "freqmaps.frequency_bias",
         "freqmaps.maps",

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from freqmaps.attacks import check_attack
-from freqmaps.config import check_pool_fits, experiment_name, setting, validate_config
+from freqmaps.config import check_pool_fits, contrasts, experiment_name, setting, validate_config
 from freqmaps.data import check_source, dataset_info, has_planted_bands
 from freqmaps.synthetic import read_bands
 from freqmaps.frequency_bias.variants import MODEL_PREFIX, variant_models
@@ -61,6 +61,9 @@ VERDICT = f"{RESULTS}/verdict.csv"  # the experiment's answer
 RUN_FACTS = f"{RESULTS}/run.csv"  # what ran
 BASELINES_TABLE = f"{RESULTS}/baselines.csv"
 BIAS_VARIANTS = f"{RESULTS}/{{dataset}}/frequency_bias/variants.csv"  # the frequency-bias study's answer
+CONTRAST_TABLE = f"{RESULTS}/contrasts/{{dataset}}/seed{{seed}}/{{contrast}}.csv"  # one contrast, unadjusted
+CONTRASTS_TABLE = f"{RESULTS}/contrasts.csv"  # every contrast, adjusted with the verdict and read
+CONTRAST_FOREST_FIGURE = f"{RESULTS}/figures/contrasts_forest.png"
 
 _infos = {}
 for _name, _dataset in config["datasets"].items():
@@ -90,11 +93,14 @@ validate_config(  # the study's merged recipes
     {**config, "models": MODELS}, source=f"{CONFIG_SOURCE} with the frequency_bias models added"
 )
 BIAS = f"{RUN}/frequency_bias"  # the study's files per variant model and seed
+# Contrasts between (model, attack) cells, by name; a cell may be any model, the study's included.
+CONTRASTS = {entry["name"]: entry for entry in contrasts(config, MODELS)}
 
 wildcard_constraints:
     dataset="|".join(config["datasets"]),
     model="|".join(MODELS),
     attack="|".join(config["attacks"]),
+    contrast="|".join(CONTRASTS) or "(?!)",
     seed=r"\d+",
     scatteritem=r"\d+-of-\d+",
 

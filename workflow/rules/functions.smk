@@ -55,8 +55,10 @@ def figure_targets():
         BAND_PROFILES_FIGURE,
         NULL_HISTOGRAMS_FIGURE,
     )
-    return [path for figure in per_attack for path in expand_attacks(figure)] + expand_models(
-        INFORMATION_IMBALANCE_FIGURE
+    return (
+        [path for figure in per_attack for path in expand_attacks(figure)]
+        + expand_models(INFORMATION_IMBALANCE_FIGURE)
+        + ([CONTRAST_FOREST_FIGURE] if CONTRASTS else [])
     )
 
 
@@ -161,3 +163,40 @@ def study_files(wildcards):
         for seed in config["seeds"]
         for kind in bias_study.STUDY_INPUTS
     }
+
+
+def contrast_runs():
+    """Every contrast on every dataset and seed, with its cells (the summary's order of the contrast tables)."""
+    return [
+        {
+            "contrast": name,
+            "dataset": dataset,
+            "seed": seed,
+            "model_a": entry["a"]["model"],
+            "attack_a": entry["a"]["attack"],
+            "model_b": entry["b"]["model"],
+            "attack_b": entry["b"]["attack"],
+        }
+        for dataset in config["datasets"]
+        for seed in config["seeds"]
+        for name, entry in CONTRASTS.items()
+    ]
+
+
+def contrast_tables():
+    return [CONTRAST_TABLE.format(**run) for run in contrast_runs()]
+
+
+def contrast_maps(wildcards):
+    """The maps files of a contrast's two cells: the files the statistics already read (no second maps pass)."""
+    entry = CONTRASTS[wildcards.contrast]
+    files = {}
+    for side in ("a", "b"):
+        cell = {"dataset": wildcards.dataset, "seed": wildcards.seed, **entry[side]}
+        files[f"essential_{side}"] = ESSENTIAL_MAPS.format(**cell)
+        files[f"adversarial_{side}"] = ADVERSARIAL_MAPS.format(**cell)
+    return files
+
+
+def contrast_settings(wildcards):
+    return canonical({key: CONTRASTS[wildcards.contrast][key] for key in ("statistics", "views")})

@@ -27,14 +27,44 @@ rule correlate:
         "../../scripts/correlate.py"
 
 
+rule contrast:
+    """One contrast between two (model, attack) cells: each statistic's paired difference, interval and p-value."""
+    input:
+        code_of("contrast.py"),
+        unpack(contrast_maps),
+    output:
+        table=CONTRAST_TABLE,
+        sidecar=f"{RESULTS}/contrasts/{{dataset}}/seed{{seed}}/{{contrast}}.json",
+    params:
+        stats=canonical(config["stats"]),
+        contrast=contrast_settings,
+        device=setting(config, "device"),
+    log:
+        f"{LOGS_ROOT}/contrasts/{{dataset}}/seed{{seed}}/{{contrast}}.log",
+    benchmark:
+        f"benchmarks/{EXPERIMENT}/contrasts/{{dataset}}/seed{{seed}}/{{contrast}}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        runtime=60,
+        mem_mb=8000,
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/contrast.py"
+
+
 rule summary:
     """The experiment's answer: every statistic, every null draw, and the verdict (BH-adjusted over the run)."""
     input:
         code_of("summarise.py"),
         tables=per_run(MAP_STATISTICS),
         null_draws=per_run(NULL_DRAWS),
+        contrasts=contrast_tables(),
     output:
         table=f"{RESULTS}/summary.csv",
+        contrasts=CONTRASTS_TABLE,
+        contrasts_sidecar=f"{RESULTS}/contrasts.json",
         null_draws=f"{RESULTS}/null_draws.csv",
         verdict=VERDICT,
         verdict_md=f"{RESULTS}/verdict.md",
@@ -47,6 +77,7 @@ rule summary:
         sidecar=f"{RESULTS}/summary.json",
     params:
         runs=experiment_runs(),
+        contrasts=contrast_runs(),
         min_pairs=setting(config, "stats", "min_pairs"),
     log:
         f"{LOGS_ROOT}/summary.log",
