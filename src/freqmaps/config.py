@@ -319,7 +319,9 @@ def contrasts(config: Mapping[str, Any], models: Iterable[str]) -> list[dict[str
             extra = [value for value in entry.get(key, []) if value not in configured]
             if extra:
                 problems.append(f"contrasts.{i}.{key}: {extra} not computed by stats.{key} {configured}")
-        chosen = {key: [v for v in configured if v in entry.get(key, configured)] for key, configured in computed.items()}
+        chosen = {
+            key: [v for v in configured if v in entry.get(key, configured)] for key, configured in computed.items()
+        }
         out.append({"name": name, "a": dict(entry["a"]), "b": dict(entry["b"]), **chosen})
     if problems:
         raise ConfigError("contrasts are not valid:\n  " + "\n  ".join(problems))

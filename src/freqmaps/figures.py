@@ -413,3 +413,37 @@ def stats_label(row: dict) -> str:
     if row.get("k") not in (None, ""):
         text += f" k={row['k']}"
     return text
+
+
+def alignment_figure(result, path: str | Path, title: str = "") -> None:
+    """The alignment map (docs/METHOD.md §4.12): Spearman's rho between E and A across images at every
+    frequency, one panel per channel, on a diverging scale symmetric about 0 (red: images that need the
+    frequency more are attacked more through it; blue: less), with a colour bar; axes in cycles per image,
+    the zero frequency marked (×), and black dots on the frequencies significant after BH."""
+    channels, height, width = result.rho.shape
+    rho = result.rho.numpy()
+    bound = float(np.nanmax(np.abs(rho))) if np.isfinite(rho).any() else 1.0
+    fig, axes = plt.subplots(1, channels, figsize=(3.6 * channels + 0.8, 3.6), squeeze=False)
+    extent = (-(width // 2) - 0.5, width - width // 2 - 0.5, height - height // 2 - 0.5, -(height // 2) - 0.5)
+    image = None
+    for c, ax in enumerate(axes[0]):
+        shown = np.ma.masked_invalid(rho[c])
+        image = ax.imshow(shown, cmap="RdBu_r", vmin=-bound, vmax=bound, extent=extent)
+        rows, columns = np.nonzero(result.significant[c].numpy())
+        ax.scatter(columns - width // 2, rows - height // 2, s=3, color="black", label="significant (BH)")
+        ax.scatter([0], [0], marker="x", s=30, color="black", linewidths=1.2, label="DC (zero frequency)")
+        ax.set_xlabel("horizontal frequency (cycles/image)", fontsize=7)
+        ax.set_ylabel("vertical frequency (cycles/image)", fontsize=7)
+        ax.tick_params(labelsize=6)
+        if channels > 1:
+            ax.set_title(f"channel {c}", fontsize=8)
+    axes[0, 0].legend(fontsize=6, loc="lower left", framealpha=0.8)
+    bar = fig.colorbar(image, ax=axes[0].tolist(), shrink=0.85)
+    bar.set_label("Spearman ρ(E, A) across images", fontsize=7)
+    found = int(result.significant.sum())
+    fig.suptitle(
+        f"{title}\n{result.n_pairs} image pairs; {result.permutations} {result.null} re-pairings; {found} "
+        f"frequencies significant at FDR {result.level}",
+        fontsize=8,
+    )
+    _save(fig, path)

@@ -50,6 +50,7 @@ def test_dry_run_plans_every_stage(tmp_path):
         "null_histograms",
         "contrast",
         "contrast_forest",
+        "alignment_map",
     } <= rules
     assert sum(rule == "adversarial_maps_shard" for rule, _ in dry) == 4  # 2 attacks x 2 shards
 

@@ -29,6 +29,7 @@ LAYERS = {
         "freqmaps.weights",
     ],
     "methods": [
+        "freqmaps.alignment",
         "freqmaps.attacks",
         "freqmaps.baselines",
         "freqmaps.contrasts",

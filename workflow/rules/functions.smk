@@ -41,7 +41,14 @@ def result_targets():
         + expand_models(ESSENTIAL_MAPS)
         + [
             path
-            for pattern in (ADVERSARIAL_EXAMPLES, ADVERSARIAL_MAPS, MAP_STATISTICS, PER_IMAGE_STATISTICS, NULL_DRAWS)
+            for pattern in (
+                ADVERSARIAL_EXAMPLES,
+                ADVERSARIAL_MAPS,
+                MAP_STATISTICS,
+                PER_IMAGE_STATISTICS,
+                NULL_DRAWS,
+                ALIGNMENT_TABLE,
+            )
             for path in expand_attacks(pattern)
         ]
     )
@@ -54,6 +61,7 @@ def figure_targets():
         COSINE_NULL_FIGURE,
         BAND_PROFILES_FIGURE,
         NULL_HISTOGRAMS_FIGURE,
+        ALIGNMENT_FIGURE,
     )
     return (
         [path for figure in per_attack for path in expand_attacks(figure)]

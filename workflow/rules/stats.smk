@@ -27,6 +27,33 @@ rule correlate:
         "../../scripts/correlate.py"
 
 
+rule alignment_map:
+    """Where in the spectrum E and A co-vary across images: rho per frequency, permutation p-values, BH."""
+    input:
+        code_of("alignment_map.py"),
+        essential=ESSENTIAL_MAPS,
+        adversarial=ADVERSARIAL_MAPS,
+    output:
+        table=ALIGNMENT_TABLE,
+        sidecar=f"{RUN}/alignment/{{attack}}.json",
+        figure=report(
+            ALIGNMENT_FIGURE,
+            caption="../report/alignment_map.rst",
+            category="Correlation",
+            subcategory="{dataset} / {model} / seed {seed}",
+            labels={"attack": "{attack}", "figure": "alignment map"},
+        ),
+    params:
+        alignment=canonical(setting(config, "alignment")),
+        dc=setting(config, "stats", "dc"),
+    log:
+        f"{LOGS}/alignment_{{attack}}.log",
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/alignment_map.py"
+
+
 rule contrast:
     """One contrast between two (model, attack) cells: each statistic's paired difference, interval and p-value."""
     input:
