@@ -284,6 +284,18 @@ def validate_config(config: Mapping[str, Any], source: str = "config") -> None:
         raise ConfigError(f"{source} is not valid:\n  " + "\n  ".join(shown))
 
 
+def lam_values(config: Mapping[str, Any]) -> list[float]:
+    """The sparsity weights the maps are learned with: ``maps.lam`` as a list (a number is a list of one). The
+    first keeps the single-λ layout of every path; each other value has its own (docs/METHOD.md §2.1)."""
+    lam = setting(config, "maps", "lam")
+    return [float(v) for v in lam] if isinstance(lam, list) else [float(lam)]
+
+
+def lam_label(value: float) -> str:
+    """A λ as it appears in paths and wildcards (``lam0.1``): the shortest form that reads back to the value."""
+    return repr(float(value))
+
+
 def contrast_name(entry: Mapping[str, Any]) -> str:
     """A contrast's name: its ``name``, else <model>_<attack>_vs_<model>_<attack> of its cells a and b."""
     a, b = entry["a"], entry["b"]

@@ -26,14 +26,15 @@ import numpy as np
 
 from freqmaps.io import read_csv
 
-RUN_KEYS = ("dataset", "model", "seed", "attack", "view")
+RUN_KEYS = ("dataset", "model", "seed", "attack", "lam", "view")  # lam: maps.lam (absent in older tables)
 ROW_KEYS = ("statistic", "direction", "k")  # with RUN_KEYS: one row of a comparison
 FDR_LEVEL = 0.05
 CONVERGENCE_WARNING = 0.1  # a share of maps stopped at max_steps above this is a caveat of the reading
 OUTCOMES = ("more related than", "less related than", "not distinguishable from", "undetermined against")
 SUMMARY_DOC = (
     "One row per dataset, model, seed, attack, view, statistic, direction and k. Columns in this order: "
-    "dataset, model, seed, attack, view (what the statistic is computed on: the flattened maps, or their "
+    "dataset, model, seed, attack, lam (the maps' sparsity weight maps.lam), view (what the statistic is "
+    "computed on: the flattened maps, or their "
     "radial / angular band energies); statistic; direction (information imbalance: E_to_A is how well the "
     "essential maps predict the adversarial maps' neighbourhoods; empty for symmetric statistics); k (neighbour "
     "order of the information imbalance); n (image pairs with both maps kept); value (on the true pairing); "
@@ -220,13 +221,14 @@ def verdict_rows(
         return []
     nulls = null_names(summary[0])
     two_sided, adjusted_of, _ = _family(summary, contrasts, nulls, min_pairs)
-    group_keys = ("dataset", "model", "attack", "view", *ROW_KEYS)
+    group_keys = ("dataset", "model", "attack", "lam", "view", *ROW_KEYS)
     groups: dict[tuple, list[float]] = defaultdict(list)
     for row in summary:
         groups[_key(row, group_keys)].append(float(row["value"]))
     out = []
     for i, row in enumerate(summary):
-        verdict: dict[str, Any] = {key: row[key] for key in (*group_keys[:4], *ROW_KEYS, "seed", "n", "value")}
+        shown = [key for key in (*group_keys[:5], *ROW_KEYS, "seed", "n", "value") if key in row]
+        verdict: dict[str, Any] = {key: row[key] for key in shown}
         verdict.update({key: row[key] for key in ("ci_low", "ci_high", "ci_method", "related_when")})
         verdict.update({key: row[key] for key in PASSED_THROUGH if key in row})
         for n in nulls:
@@ -368,11 +370,12 @@ def _outcomes(row: dict[str, Any], nulls: Sequence[str]) -> dict[str, list[str]]
     return out
 
 
-def headline(rows: Sequence[dict[str, Any]], min_pairs: int = 1, view: str = "maps") -> str:
+def headline(rows: Sequence[dict[str, Any]], min_pairs: int = 1, view: str = "maps", with_lam: bool = False) -> str:
     """One paragraph in plain words for the verdict rows of one (dataset, model, attack): what is more or less
     related than chance, by which statistic, how strongly (value and z) and beyond which nulls; what could not
     be told apart; then the caveats: the zero frequency (its share, and the statistics it moves by more than
-    two null standard deviations), unconverged maps, too few draws or pairs."""
+    two null standard deviations), unconverged maps, too few draws or pairs. ``with_lam``: name the rows' λ
+    (a maps.lam list gives one headline per λ)."""
     if not rows:
         return ""
     nulls = null_names(rows[0])
@@ -381,6 +384,8 @@ def headline(rows: Sequence[dict[str, Any]], min_pairs: int = 1, view: str = "ma
     seeds = sorted({r["seed"] for r in shown})
     multiple = len(seeds) > 1
     where = f"{first['dataset']} / {first['model']} / {first['attack']}"
+    if with_lam:
+        where += f" / λ = {first['lam']}"
     pairs = ", ".join(str(n) for n in sorted({int(r["n"]) for r in shown}))
     dc = first.get("dc", "include")
     intro = (
@@ -450,11 +455,12 @@ def headline(rows: Sequence[dict[str, Any]], min_pairs: int = 1, view: str = "ma
 
 
 def headlines(rows: Sequence[dict[str, Any]], min_pairs: int = 1) -> list[str]:
-    """One :func:`headline` per dataset, model and attack, in the verdict's order."""
+    """One :func:`headline` per dataset, model, attack and λ, in the verdict's order."""
     groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        groups[_key(row, ("dataset", "model", "attack"))].append(row)
-    return [headline(group, min_pairs) for group in groups.values()]
+        groups[_key(row, ("dataset", "model", "attack", "lam"))].append(row)
+    several = len({str(row.get("lam", "")) for row in rows}) > 1  # a maps.lam list: say which λ
+    return [headline(group, min_pairs, with_lam=several) for group in groups.values()]
 
 
 def verdict_markdown(rows: Sequence[dict[str, Any]], min_pairs: int = 1) -> str:
@@ -507,7 +513,8 @@ def rendered_verdict(rows: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     nulls = null_names(rows[0])
     out = []
     for row in rows:
-        shown = {key: format_number(row[key]) for key in ("dataset", "model", "attack", "view", *ROW_KEYS, "seed")}
+        keys = ("dataset", "model", "attack", "lam", "view", *ROW_KEYS, "seed")
+        shown = {key: format_number(row[key]) for key in keys if key in row}
         shown["n"] = format_number(row["n"])
         shown["value [95% interval]"] = (
             f"{format_number(row['value'])} [{format_number(row['ci_low'])}, {format_number(row['ci_high'])}]"

@@ -1,8 +1,9 @@
 # Config validation, wildcard constraints and target helpers shared by all rules.
+import re
 from pathlib import Path
 
 from freqmaps.attacks import check_attack
-from freqmaps.config import check_pool_fits, contrasts, experiment_name, setting, validate_config
+from freqmaps.config import check_pool_fits, contrasts, experiment_name, lam_label, lam_values, setting, validate_config
 from freqmaps.data import check_source, dataset_info, has_planted_bands
 from freqmaps.synthetic import read_bands
 from freqmaps.frequency_bias.variants import MODEL_PREFIX, variant_models
@@ -58,6 +59,19 @@ ATTACK_BASELINES = f"{BASE}/attacks/{{attack}}.safetensors"  # per-image baselin
 BASELINE_AGREEMENT = f"{BASE}/agreement/{{attack}}.json"  # every baseline against the maps (the table's sidecar)
 BASELINE_MEAN_MAPS_FIGURE = f"{BASE}/figures/{{attack}}_mean_maps.png"
 BASELINE_KNOWN_ANSWER = f"{BASE}/known_answer.csv"
+# λ sensitivity (maps.lam a list): the first λ keeps the paths above; each other λ has its own maps and statistics
+# under lam<λ>/ (docs/METHOD.md §2.1), the rest of the chain (figures, baselines, contrasts) uses the first.
+LAMS = lam_values(config)
+EXTRA_LAMS = {lam_label(value): value for value in LAMS[1:]}
+LAM_RUN = f"{RUN}/lam{{lam}}"
+LAM_ESSENTIAL_MAPS_SHARD = f"{LAM_RUN}/maps/essential/shards/{{scatteritem}}.safetensors"
+LAM_ESSENTIAL_MAPS = f"{LAM_RUN}/maps/essential.safetensors"
+LAM_ADVERSARIAL_MAPS_SHARD = f"{LAM_RUN}/maps/adversarial/{{attack}}/shards/{{scatteritem}}.safetensors"
+LAM_ADVERSARIAL_MAPS = f"{LAM_RUN}/maps/adversarial/{{attack}}.safetensors"
+LAM_MAP_STATISTICS = f"{LAM_RUN}/stats/{{attack}}.csv"
+LAM_NULL_DRAWS = f"{LAM_RUN}/stats/{{attack}}_null_draws.csv"
+LAM_LOGS = f"{LOGS}/lam{{lam}}"
+LAM_BENCHMARKS = f"{BENCHMARKS}/lam{{lam}}"
 # The whole experiment.
 VERDICT = f"{RESULTS}/verdict.csv"  # the experiment's answer
 RUN_FACTS = f"{RESULTS}/run.csv"  # what ran
@@ -103,6 +117,7 @@ wildcard_constraints:
     model="|".join(MODELS),
     attack="|".join(config["attacks"]),
     contrast="|".join(CONTRASTS) or "(?!)",
+    lam="|".join(re.escape(label) for label in EXTRA_LAMS) or "(?!)",
     seed=r"\d+",
     scatteritem=r"\d+-of-\d+",
 

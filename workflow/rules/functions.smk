@@ -102,8 +102,17 @@ def attack_settings(wildcards):
 
 
 def map_settings():
-    """Map settings that change the maps (the shard count only splits the work: MapSettings.from_config)."""
-    return canonical({k: v for k, v in config["maps"].items() if k != "shards"})
+    """Map settings that change the maps (the shard count only splits the work: MapSettings.from_config), with the
+    first λ of a list (a single λ stays as written, so its params and its jobs do not change)."""
+    settings = {k: v for k, v in config["maps"].items() if k != "shards"}
+    if isinstance(settings.get("lam"), list):
+        settings["lam"] = LAMS[0]
+    return canonical(settings)
+
+
+def lam_map_settings(wildcards):
+    """The map settings of one further λ of a list."""
+    return canonical({**map_settings(), "lam": EXTRA_LAMS[wildcards.lam]})
 
 
 def study_settings(key):
@@ -152,6 +161,22 @@ def experiment_runs():
 def per_run(pattern):
     """``pattern`` filled in for each of :func:`experiment_runs`, in the same order."""
     return [pattern.format(**run) for run in experiment_runs()]
+
+
+def statistics_runs():
+    """Every run of :func:`experiment_runs` at every λ (the first λ first), with its ``lam``: the summary's order."""
+    return [{**run, "lam": LAMS[0]} for run in experiment_runs()] + [
+        {**run, "lam": value} for value in EXTRA_LAMS.values() for run in experiment_runs()
+    ]
+
+
+def per_statistics_run(first, further):
+    """``first`` filled in for each run at the first λ, ``further`` for each at every other λ, in the order of
+    :func:`statistics_runs`."""
+    runs = experiment_runs()
+    return [first.format(**run) for run in runs] + [
+        further.format(**run, lam=label) for label in EXTRA_LAMS for run in runs
+    ]
 
 
 def study_files(wildcards):

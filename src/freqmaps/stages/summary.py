@@ -42,7 +42,7 @@ def summarise(
         raise ValueError(f"{len(runs)} runs but {len(table_paths)} tables and {len(null_draws_paths)} null-draw tables")
     summary, draws = [], []
     for run, table, draw_table in zip(runs, table_paths, null_draws_paths, strict=True):
-        keys = {key: run[key] for key in verdict.RUN_KEYS if key != "view"}
+        keys = {key: run[key] for key in verdict.RUN_KEYS if key != "view" and key in run}
         summary += [{**keys, **row} for row in verdict.read_table(table)]
         draws += [{**keys, **row} for row in verdict.read_table(draw_table)]
     if len(contrasts) != len(contrast_paths):
