@@ -25,6 +25,8 @@ import torch
 from freqmaps.fourier import dc_index
 from freqmaps.stats.resampling import repairings
 
+TIE = 1e-5  # relative: a draw this close to the observed rho counts as at least as extreme (float32 draws)
+
 
 @dataclass(frozen=True)
 class AlignmentMap:
@@ -64,8 +66,10 @@ def spearman_by_column(
     zx, zy = _standardised(column_ranks(X)), _standardised(column_ranks(Y))
     constant = (zx.abs().sum(0) == 0) | (zy.abs().sum(0) == 0)
     rho = (zx * zy).sum(0)
-    # one row gather and product per re-pairing: faster than a batched einsum, which copies [P, N, F] blocks
-    draws = [(zx[p] * zy).sum(0) for p in permutations]
+    # One row gather and product per re-pairing, in float32 (errors ~1e-7 of a rho, far below a draw's spread;
+    # :data:`TIE` absorbs them): 6 times faster than float64 and 10 than a batched einsum over [P, N, F] blocks.
+    x32, y32 = zx.float(), zy.float()
+    draws = [(x32[p] * y32).sum(0).double() for p in permutations]
     null = torch.stack(draws) if draws else torch.zeros(0, X.shape[1], dtype=torch.float64)
     rho = torch.where(constant, torch.full_like(rho, math.nan), rho)
     return rho, torch.where(constant, torch.full_like(null, math.nan), null)
@@ -101,7 +105,7 @@ def alignment_map(
     generator = torch.Generator().manual_seed(seed)
     perms = repairings(labels, null, n_permutations, generator)
     rho, draws = spearman_by_column(essential.reshape(n, -1), adversarial.reshape(n, -1), perms)
-    at_least = (draws.abs() >= rho.abs() * (1 - 1e-12)).sum(0)
+    at_least = (draws.abs() >= rho.abs() * (1 - TIE)).sum(0)
     p = ((at_least + 1) / (len(perms) + 1)).double()
     p = torch.where(torch.isnan(rho), torch.full_like(p, math.nan), p)
     in_family = p.clone().reshape(shape)
