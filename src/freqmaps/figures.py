@@ -447,3 +447,74 @@ def alignment_figure(result, path: str | Path, title: str = "") -> None:
         fontsize=8,
     )
     _save(fig, path)
+
+
+def lam_sensitivity(summary_path: str | Path, run_facts_path: str | Path, path: str | Path) -> list[str]:
+    """λ sensitivity (docs/METHOD.md §2.1): each statistic of the maps view (the information imbalance at its
+    smallest k, both directions) against λ with its 95% interval, one line per model, attack and seed; last,
+    the kept maps' sparsity against λ (mean entry and share of entries >= 0.5, essential and adversarial).
+    Returns the panel titles."""
+    from freqmaps.verdict import read_table
+
+    rows = [r for r in read_table(summary_path) if r["view"] == "maps" and r.get("lam", "") != ""]
+    smallest_k = min((int(r["k"]) for r in rows if r["k"] != ""), default=None)
+    rows = [r for r in rows if r["k"] == "" or int(r["k"]) == smallest_k]
+    panels = list(dict.fromkeys((r["statistic"], r["direction"] or "") for r in rows))
+    facts = [r for r in read_table(run_facts_path) if r.get("lam", "") != ""]
+    titles = [stats_label({"statistic": s, "direction": d, "k": smallest_k if d else ""}) for s, d in panels]
+    titles += ["map sparsity"]
+    columns = min(4, len(titles))
+    fig, axes = plt.subplots(
+        -(-len(titles) // columns), columns, figsize=(3.2 * columns, 2.6 * -(-len(titles) // columns)), squeeze=False
+    )
+    for ax, (statistic, direction), title in zip(axes.flat, panels, titles, strict=False):
+        chosen = [r for r in rows if r["statistic"] == statistic and (r["direction"] or "") == direction]
+        for line in dict.fromkeys((r["model"], r["attack"], r["seed"]) for r in chosen):
+            points = sorted((float(r["lam"]), r) for r in chosen if (r["model"], r["attack"], r["seed"]) == line)
+            lams = [lam for lam, _ in points]
+            values = np.array([float(r["value"]) for _, r in points])
+            low = values - np.array([float(r["ci_low"]) for _, r in points])
+            high = np.array([float(r["ci_high"]) for _, r in points]) - values
+            ax.errorbar(
+                lams,
+                values,
+                yerr=[np.nan_to_num(low), np.nan_to_num(high)],
+                marker="o",
+                ms=3,
+                capsize=2,
+                label=" / ".join(map(str, line)),
+            )
+        ax.set_title(title, fontsize=8)
+        ax.set_xscale("log")
+        ax.tick_params(labelsize=6)
+    sparsity = axes.flat[len(panels)]
+    for kind, style in (("essential", "-"), ("adversarial", "--")):
+        for line in dict.fromkeys((r["model"], r["attack"], r["seed"]) for r in facts):
+            points = sorted((float(r["lam"]), r) for r in facts if (r["model"], r["attack"], r["seed"]) == line)
+            lams = [lam for lam, _ in points]
+            for column, marker in (("mean_l1", "o"), ("share_at_least_half", "s")):
+                sparsity.plot(
+                    lams,
+                    [float(r[f"{kind}_{column}"]) for _, r in points],
+                    style,
+                    marker=marker,
+                    ms=3,
+                    label=f"{kind} {column} ({'/'.join(map(str, line))})",
+                )
+    sparsity.set_title("map sparsity: mean entry (o), share >= 0.5 (s)", fontsize=8)
+    sparsity.set_xscale("log")
+    sparsity.tick_params(labelsize=6)
+    lams = sorted({float(r["lam"]) for r in rows + facts})
+    for ax in axes.flat[: len(titles)]:
+        ax.minorticks_off()
+        ax.set_xticks(lams, [f"{lam:g}" for lam in lams])
+    for ax in axes.flat[len(titles) :]:
+        ax.set_axis_off()
+    for ax in axes[-1]:
+        ax.set_xlabel("λ (maps.lam)", fontsize=7)
+    fig.subplots_adjust(hspace=0.45)
+    axes.flat[0].legend(fontsize=5)
+    sparsity.legend(fontsize=5)
+    fig.suptitle("Does the conclusion depend on λ? Maps view, 95% intervals", fontsize=9)
+    _save(fig, path)
+    return titles

@@ -326,6 +326,8 @@ def test_a_lam_list_adds_only_the_jobs_of_its_new_values(tmp_path):
     scalar, two, three = jobs(0.05, "scalar"), jobs([0.05, 0.1], "two"), jobs([0.05, 0.1, 0.2], "three")
     assert scalar <= two
     added = two - scalar
+    assert ("lam_sensitivity", ()) in added  # the report's figure against λ
+    added -= {("lam_sensitivity", ())}
     assert {rule for rule, _ in added} == {
         "essential_maps_shard_lam",
         "adversarial_maps_shard_lam",
@@ -335,3 +337,4 @@ def test_a_lam_list_adds_only_the_jobs_of_its_new_values(tmp_path):
     }
     assert {dict(w)["lam"] for _, w in added} == {"0.1"}
     assert {dict(w)["lam"] for _, w in three - two} == {"0.2"} and two <= three
+    assert not any(rule == "lam_sensitivity" for rule, _ in scalar)

@@ -75,3 +75,42 @@ def test_run_facts_say_how_sparse_the_kept_maps_are(tmp_path):
     facts = maps_outcomes("essential", tmp_path / "maps.safetensors")
     assert facts["essential_mean_l1"] == pytest.approx(2.5 / 8)
     assert facts["essential_share_at_least_half"] == pytest.approx(0.25)
+
+
+def test_the_lam_figure_draws_each_statistic_and_the_sparsity_against_lam(tmp_path, monkeypatch):
+    from freqmaps import figures
+    from freqmaps.io import write_csv
+
+    summary = []
+    for lam, value in ((0.05, 0.5), (0.1, 0.4)):
+        summary.append(summary_row(value=value) | {"lam": lam})
+        for direction in ("E_to_A", "A_to_E"):
+            for k in (1, 5):  # the smallest k only
+                row = summary_row(statistic="information_imbalance", direction=direction, k=k, value=0.3)
+                summary.append(row | {"lam": lam})
+    facts = [
+        {
+            "model": "cnn",
+            "attack": "pgd",
+            "seed": 0,
+            "lam": lam,
+            f"{kind}_mean_l1": 0.2,
+            f"{kind}_share_at_least_half": 0.1,
+        }
+        for lam in (0.05, 0.1)
+        for kind in ("essential",)
+    ]
+    for row in facts:
+        row.update(adversarial_mean_l1=0.1, adversarial_share_at_least_half=0.05)
+    write_csv(tmp_path / "summary.csv", summary)
+    write_csv(tmp_path / "run.csv", facts)
+    saved = []
+    monkeypatch.setattr(figures, "_save", lambda fig, path: saved.append(path))
+    titles = figures.lam_sensitivity(tmp_path / "summary.csv", tmp_path / "run.csv", tmp_path / "lam.png")
+    assert titles == [
+        "cosine",
+        "information_imbalance E_to_A k=1",
+        "information_imbalance A_to_E k=1",
+        "map sparsity",
+    ]
+    assert saved == [tmp_path / "lam.png"]

@@ -80,6 +80,7 @@ BIAS_VARIANTS = f"{RESULTS}/{{dataset}}/frequency_bias/variants.csv"  # the freq
 CONTRAST_TABLE = f"{RESULTS}/contrasts/{{dataset}}/seed{{seed}}/{{contrast}}.csv"  # one contrast, unadjusted
 CONTRASTS_TABLE = f"{RESULTS}/contrasts.csv"  # every contrast, adjusted with the verdict and read
 CONTRAST_FOREST_FIGURE = f"{RESULTS}/figures/contrasts_forest.png"
+LAM_SENSITIVITY_FIGURE = f"{RESULTS}/figures/lam_sensitivity.png"  # with maps.lam a list
 
 _infos = {}
 for _name, _dataset in config["datasets"].items():

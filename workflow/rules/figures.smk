@@ -110,3 +110,24 @@ rule contrast_forest:
         "../../envs/freqmaps.yaml"
     script:
         "../../scripts/contrast_forest.py"
+
+
+rule lam_sensitivity:
+    """Each statistic and the maps' sparsity against λ (maps.lam a list)."""
+    input:
+        code_of("lam_sensitivity.py"),
+        summary=f"{RESULTS}/summary.csv",
+        run_facts=RUN_FACTS,
+    output:
+        report(
+            LAM_SENSITIVITY_FIGURE,
+            caption="../report/lam_sensitivity.rst",
+            category="1 Verdict",
+            labels={"figure": "sensitivity to λ"},
+        ),
+    log:
+        f"{LOGS_ROOT}/figures_lam_sensitivity.log",
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/lam_sensitivity.py"

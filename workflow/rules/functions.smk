@@ -67,6 +67,7 @@ def figure_targets():
         [path for figure in per_attack for path in expand_attacks(figure)]
         + expand_models(INFORMATION_IMBALANCE_FIGURE)
         + ([CONTRAST_FOREST_FIGURE] if CONTRASTS else [])
+        + ([LAM_SENSITIVITY_FIGURE] if EXTRA_LAMS else [])
     )
 
 
