@@ -17,4 +17,7 @@ summarise(
     verdict_html=sm.output.verdict_html,
     min_pairs=sm.params.min_pairs,
     verdict_md=sm.output.verdict_md,
+    contrasts=sm.params.contrasts,
+    contrast_paths=list(sm.input.contrasts),
+    contrasts_path=sm.output.contrasts,
 )

@@ -127,12 +127,13 @@ def snakemake(
 
 @dataclass(frozen=True)
 class PlannedJob:
-    """One job of an in-process dry run: its rule, wildcards, output files, why it runs (Snakemake's own words,
-    as `snakemake --dry-run` prints them after "reason:") and the rules of the planned jobs it reads from."""
+    """One job of an in-process dry run: its rule, wildcards, output and input files, why it runs (Snakemake's own
+    words, as `snakemake --dry-run` prints them after "reason:") and the rules of the planned jobs it reads from."""
 
     rule: str
     wildcards: dict[str, str]
     output: tuple[str, ...]
+    input: tuple[str, ...]
     reason: str
     upstream: frozenset[str]
 
@@ -166,6 +167,7 @@ def plan_jobs(
                 rule=job.rule.name,
                 wildcards={key: str(value) for key, value in job.wildcards_dict.items()},
                 output=tuple(str(f) for f in job.output),
+                input=tuple(str(f) for f in job.input),
                 reason=str(dag.reason(job)),
                 upstream=frozenset(dep.rule.name for dep in dag.dependencies[job] if dep in jobs),
             )
@@ -180,6 +182,16 @@ def plan(
     :func:`plan_jobs`)."""
     return [
         (job.rule, job.wildcards) for job in plan_jobs(workdir, *targets, configfile=configfile, snakefile=snakefile)
+    ]
+
+
+def planned_jobs(
+    workdir: Path, *targets: str, configfile: Path | None = None, snakefile: Path = REPO / "Snakefile"
+) -> list[tuple[str, dict[str, str], list[str]]]:
+    """:func:`plan` with each job's input files."""
+    return [
+        (job.rule, job.wildcards, list(job.input))
+        for job in plan_jobs(workdir, *targets, configfile=configfile, snakefile=snakefile)
     ]
 
 

@@ -285,6 +285,62 @@ def validate_config(config: Mapping[str, Any], source: str = "config") -> None:
         raise ConfigError(f"{source} is not valid:\n  " + "\n  ".join(shown))
 
 
+def lam_values(config: Mapping[str, Any]) -> list[float]:
+    """The sparsity weights the maps are learned with: ``maps.lam`` as a list (a number is a list of one). The
+    first keeps the single-λ layout of every path; each other value has its own (docs/METHOD.md §2.1)."""
+    lam = setting(config, "maps", "lam")
+    return [float(v) for v in lam] if isinstance(lam, list) else [float(lam)]
+
+
+def lam_label(value: float) -> str:
+    """A λ as it appears in paths and wildcards (``lam0.1``): the shortest form that reads back to the value."""
+    return repr(float(value))
+
+
+def contrast_name(entry: Mapping[str, Any]) -> str:
+    """A contrast's name: its ``name``, else <model>_<attack>_vs_<model>_<attack> of its cells a and b."""
+    a, b = entry["a"], entry["b"]
+    return entry.get("name") or f"{a['model']}_{a['attack']}_vs_{b['model']}_{b['attack']}"
+
+
+def contrasts(config: Mapping[str, Any], models: Iterable[str]) -> list[dict[str, Any]]:
+    """The config's contrasts (docs/METHOD.md §4.11) with name, statistics and views filled in (default: every
+    configured statistic and view). ``models`` are the names a cell may use (the config's models and the
+    frequency-bias study's). A cell that is not in the experiment, two contrasts of one name, a contrast of a
+    cell with itself, or a statistic or view the stats section does not compute is a :class:`ConfigError`
+    naming the key."""
+    models = list(models)
+    attacks = list(config.get("attacks", {}))
+    computed = {key: setting(config, "stats", key) for key in ("statistics", "views")}
+    problems, out, seen = [], [], {}
+    for i, entry in enumerate(setting(config, "contrasts")):
+        name = contrast_name(entry)
+        for side in ("a", "b"):
+            cell = entry[side]
+            if cell["model"] not in models:
+                problems.append(
+                    f"contrasts.{i}.{side}.model: {cell['model']!r} is not a model of the experiment {models}"
+                )
+            if cell["attack"] not in attacks:
+                problems.append(f"contrasts.{i}.{side}.attack: {cell['attack']!r} is not under attacks: {attacks}")
+        if entry["a"] == entry["b"]:
+            problems.append(f"contrasts.{i}: a and b are the same cell {entry['a']}; a contrast needs two cells")
+        if name in seen:
+            problems.append(f"contrasts.{i}.name: {name!r} is already the name of contrasts.{seen[name]}")
+        seen.setdefault(name, i)
+        for key, configured in computed.items():
+            extra = [value for value in entry.get(key, []) if value not in configured]
+            if extra:
+                problems.append(f"contrasts.{i}.{key}: {extra} not computed by stats.{key} {configured}")
+        chosen = {
+            key: [v for v in configured if v in entry.get(key, configured)] for key, configured in computed.items()
+        }
+        out.append({"name": name, "a": dict(entry["a"]), "b": dict(entry["b"]), **chosen})
+    if problems:
+        raise ConfigError("contrasts are not valid:\n  " + "\n  ".join(problems))
+    return out
+
+
 def check_pool_fits(config: Mapping[str, Any], dataset_infos: Mapping[str, Any]) -> None:
     """``stats.pool`` is a max-pool kernel over the maps: it must not exceed the shorter side of any map
     (the image side; the half spectrum's width for the hermitian parameterisation)."""

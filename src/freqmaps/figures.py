@@ -371,3 +371,162 @@ def planted_and_learned(
     label_frequency_axes(axes)
     fig.colorbar(image, ax=axes, shrink=0.6, label="band (1) / mean mask value")
     _save(fig, path)
+
+
+def contrast_forest(table_path: str | Path, path: str | Path) -> list[str]:
+    """Forest plot of contrasts.csv (docs/METHOD.md §4.11): per view a panel, per contrast, seed and statistic
+    row the difference a - b with its 95% paired interval, filled where the reading names a more related cell
+    (BH over the verdict's family), open otherwise; a grey line at 0. Each statistic is signed so that right
+    of 0 means **a more related than b** (the information imbalance's difference is negated). Returns the
+    row labels drawn, top to bottom."""
+    from freqmaps.verdict import read_table
+
+    rows = read_table(table_path) if Path(table_path).stat().st_size > 2 else []
+    views = list(dict.fromkeys(r["view"] for r in rows)) or ["(none)"]
+    per_view = {v: [r for r in rows if r["view"] == v] for v in views}
+    height = max(len(group) for group in per_view.values()) if rows else 1
+    fig, axes = plt.subplots(1, len(views), figsize=(4.4 * len(views) + 2.5, 0.28 * height + 1.6), squeeze=False)
+    labels: list[str] = []
+    for ax, view in zip(axes[0], views, strict=True):
+        group = per_view[view]
+        if not group:
+            ax.text(0.5, 0.5, "no contrasts configured", ha="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            continue
+        for y, row in enumerate(reversed(group)):
+            sign = 1.0 if row["related_when"] == "larger" else -1.0
+            value, low, high = (sign * float(row[key]) for key in ("difference", "ci_low", "ci_high"))
+            low, high = min(low, high), max(low, high)
+            significant = "more related than" in str(row["reading"])
+            colour = "tab:blue" if significant else "grey"
+            if np.isfinite(low) and np.isfinite(high):
+                ax.plot([low, high], [y, y], color=colour, lw=1.2)
+            ax.scatter(value, y, color=colour, facecolors=colour if significant else "white", zorder=3, s=22)
+        names = [
+            f"{r['contrast']} · {stats_label(r)}"
+            + (f" · seed {r['seed']}" if len({x["seed"] for x in rows}) > 1 else "")
+            for r in reversed(group)
+        ]
+        ax.set_yticks(range(len(group)), names if ax is axes[0, 0] else [""] * len(group), fontsize=7)
+        ax.axvline(0, color="lightgrey", lw=1, zorder=1)
+        ax.set_title(f"{view.replace('_', ' ')} view", fontsize=8)
+        ax.set_xlabel("difference a − b, signed: > 0 means a more related", fontsize=7)
+        labels += list(reversed(names)) if ax is axes[0, 0] else []
+    fig.suptitle("Contrasts between cells: filled = significant after BH (with the verdict)", fontsize=8)
+    _save(fig, path)
+    return labels
+
+
+def stats_label(row: dict) -> str:
+    """'cosine', 'information_imbalance E_to_A k=1'."""
+    text = str(row["statistic"])
+    if row.get("direction"):
+        text += f" {row['direction']}"
+    if row.get("k") not in (None, ""):
+        text += f" k={row['k']}"
+    return text
+
+
+def alignment_figure(result, path: str | Path, title: str = "") -> None:
+    """The alignment map (docs/METHOD.md §4.12): Spearman's rho between E and A across images at every
+    frequency, one panel per channel, on a diverging scale symmetric about 0 (red: images that need the
+    frequency more are attacked more through it; blue: less), with a colour bar; axes in cycles per image,
+    the zero frequency marked (×), and black dots on the frequencies significant after BH."""
+    channels, height, width = result.rho.shape
+    rho = result.rho.numpy()
+    bound = float(np.nanmax(np.abs(rho))) if np.isfinite(rho).any() else 1.0
+    fig, axes = plt.subplots(1, channels, figsize=(3.6 * channels + 0.8, 3.6), squeeze=False)
+    extent = (-(width // 2) - 0.5, width - width // 2 - 0.5, height - height // 2 - 0.5, -(height // 2) - 0.5)
+    image = None
+    for c, ax in enumerate(axes[0]):
+        shown = np.ma.masked_invalid(rho[c])
+        image = ax.imshow(shown, cmap="RdBu_r", vmin=-bound, vmax=bound, extent=extent)
+        rows, columns = np.nonzero(result.significant[c].numpy())
+        ax.scatter(columns - width // 2, rows - height // 2, s=3, color="black", label="significant (BH)")
+        ax.scatter([0], [0], marker="x", s=30, color="black", linewidths=1.2, label="DC (zero frequency)")
+        ax.set_xlabel("horizontal frequency (cycles/image)", fontsize=7)
+        ax.set_ylabel("vertical frequency (cycles/image)", fontsize=7)
+        ax.tick_params(labelsize=6)
+        if channels > 1:
+            ax.set_title(f"channel {c}", fontsize=8)
+    axes[0, 0].legend(fontsize=6, loc="lower left", framealpha=0.8)
+    bar = fig.colorbar(image, ax=axes[0].tolist(), shrink=0.85)
+    bar.set_label("Spearman ρ(E, A) across images", fontsize=7)
+    found = int(result.significant.sum())
+    fig.suptitle(
+        f"{title}\n{result.n_pairs} image pairs; {result.permutations} {result.null} re-pairings; {found} "
+        f"frequencies significant at FDR {result.level}",
+        fontsize=8,
+    )
+    _save(fig, path)
+
+
+def lam_sensitivity(summary_path: str | Path, run_facts_path: str | Path, path: str | Path) -> list[str]:
+    """λ sensitivity (docs/METHOD.md §2.1): each statistic of the maps view (the information imbalance at its
+    smallest k, both directions) against λ with its 95% interval, one line per model, attack and seed; last,
+    the kept maps' sparsity against λ (mean entry and share of entries >= 0.5, essential and adversarial).
+    Returns the panel titles."""
+    from freqmaps.verdict import read_table
+
+    rows = [r for r in read_table(summary_path) if r["view"] == "maps" and r.get("lam", "") != ""]
+    smallest_k = min((int(r["k"]) for r in rows if r["k"] != ""), default=None)
+    rows = [r for r in rows if r["k"] == "" or int(r["k"]) == smallest_k]
+    panels = list(dict.fromkeys((r["statistic"], r["direction"] or "") for r in rows))
+    facts = [r for r in read_table(run_facts_path) if r.get("lam", "") != ""]
+    titles = [stats_label({"statistic": s, "direction": d, "k": smallest_k if d else ""}) for s, d in panels]
+    titles += ["map sparsity"]
+    columns = min(4, len(titles))
+    fig, axes = plt.subplots(
+        -(-len(titles) // columns), columns, figsize=(3.2 * columns, 2.6 * -(-len(titles) // columns)), squeeze=False
+    )
+    for ax, (statistic, direction), title in zip(axes.flat, panels, titles, strict=False):
+        chosen = [r for r in rows if r["statistic"] == statistic and (r["direction"] or "") == direction]
+        for line in dict.fromkeys((r["model"], r["attack"], r["seed"]) for r in chosen):
+            points = sorted((float(r["lam"]), r) for r in chosen if (r["model"], r["attack"], r["seed"]) == line)
+            lams = [lam for lam, _ in points]
+            values = np.array([float(r["value"]) for _, r in points])
+            low = values - np.array([float(r["ci_low"]) for _, r in points])
+            high = np.array([float(r["ci_high"]) for _, r in points]) - values
+            ax.errorbar(
+                lams,
+                values,
+                yerr=[np.nan_to_num(low), np.nan_to_num(high)],
+                marker="o",
+                ms=3,
+                capsize=2,
+                label=" / ".join(map(str, line)),
+            )
+        ax.set_title(title, fontsize=8)
+        ax.set_xscale("log")
+        ax.tick_params(labelsize=6)
+    sparsity = axes.flat[len(panels)]
+    for kind, style in (("essential", "-"), ("adversarial", "--")):
+        for line in dict.fromkeys((r["model"], r["attack"], r["seed"]) for r in facts):
+            points = sorted((float(r["lam"]), r) for r in facts if (r["model"], r["attack"], r["seed"]) == line)
+            lams = [lam for lam, _ in points]
+            for column, marker in (("mean_l1", "o"), ("share_at_least_half", "s")):
+                sparsity.plot(
+                    lams,
+                    [float(r[f"{kind}_{column}"]) for _, r in points],
+                    style,
+                    marker=marker,
+                    ms=3,
+                    label=f"{kind} {column} ({'/'.join(map(str, line))})",
+                )
+    sparsity.set_title("map sparsity: mean entry (o), share >= 0.5 (s)", fontsize=8)
+    sparsity.set_xscale("log")
+    sparsity.tick_params(labelsize=6)
+    lams = sorted({float(r["lam"]) for r in rows + facts})
+    for ax in axes.flat[: len(titles)]:
+        ax.minorticks_off()
+        ax.set_xticks(lams, [f"{lam:g}" for lam in lams])
+    for ax in axes.flat[len(titles) :]:
+        ax.set_axis_off()
+    for ax in axes[-1]:
+        ax.set_xlabel("λ (maps.lam)", fontsize=7)
+    fig.subplots_adjust(hspace=0.45)
+    axes.flat[0].legend(fontsize=5)
+    sparsity.legend(fontsize=5)
+    fig.suptitle("Does the conclusion depend on λ? Maps view, 95% intervals", fontsize=9)
+    _save(fig, path)
+    return titles

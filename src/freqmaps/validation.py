@@ -98,7 +98,7 @@ def _check_everything(config: Mapping[str, Any], source: str) -> tuple[Experimen
     """The checks past the schema, and the paths whose change invalidates their verdict."""
     from freqmaps.attacks import try_attack
     from freqmaps.baselines.measures import SCOPES, of_scope
-    from freqmaps.config import check_pool_fits, setting
+    from freqmaps.config import check_pool_fits, contrasts, setting
     from freqmaps.data import (
         DataWarning,
         check_source,
@@ -146,6 +146,7 @@ def _check_everything(config: Mapping[str, Any], source: str) -> tuple[Experimen
                 break
     models = {**config["models"], **variant_models(config)}
     validate_config({**config, "models": models}, source=f"{source} with the frequency_bias models added")
+    contrasts(config, models)  # cells that are in the experiment, names once, statistics and views computed
     weights = {name: weights_inputs(model) for name, model in models.items()}
     watched += [path for files in weights.values() for path in files]
     main_runs = len(config["datasets"]) * len(config["models"]) * len(config["seeds"]) * len(config["attacks"])

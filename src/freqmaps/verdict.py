@@ -26,14 +26,15 @@ import numpy as np
 
 from freqmaps.io import read_csv
 
-RUN_KEYS = ("dataset", "model", "seed", "attack", "view")
+RUN_KEYS = ("dataset", "model", "seed", "attack", "lam", "view")  # lam: maps.lam (absent in older tables)
 ROW_KEYS = ("statistic", "direction", "k")  # with RUN_KEYS: one row of a comparison
 FDR_LEVEL = 0.05
 CONVERGENCE_WARNING = 0.1  # a share of maps stopped at max_steps above this is a caveat of the reading
 OUTCOMES = ("more related than", "less related than", "not distinguishable from", "undetermined against")
 SUMMARY_DOC = (
     "One row per dataset, model, seed, attack, view, statistic, direction and k. Columns in this order: "
-    "dataset, model, seed, attack, view (what the statistic is computed on: the flattened maps, or their "
+    "dataset, model, seed, attack, lam (the maps' sparsity weight maps.lam), view (what the statistic is "
+    "computed on: the flattened maps, or their "
     "radial / angular band energies); statistic; direction (information imbalance: E_to_A is how well the "
     "essential maps predict the adversarial maps' neighbourhoods; empty for symmetric statistics); k (neighbour "
     "order of the information imbalance); n (image pairs with both maps kept); value (on the true pairing); "
@@ -182,34 +183,54 @@ PASSED_THROUGH = (  # stats-table columns the verdict carries as they are, when 
 )
 
 
-def verdict_rows(
-    summary: Sequence[dict[str, Any]],
-    draw_counts: dict[tuple, int],
-    min_pairs: int = 1,
-    level: float = FDR_LEVEL,
-) -> list[dict[str, Any]]:
-    """The verdict table from summary rows: value, interval, DC and convergence columns, per null mean, sd, z,
-    one- and two-sided p and BH-adjusted two-sided p, across-seed mean and spread, and the reading. One row
-    per summary row (so per seed); rows of the same dataset x model x attack x view x statistic x direction x
-    k share the across-seed columns. Rows with fewer than ``min_pairs`` pairs stay out of the BH family."""
-    if not summary:
-        return []
-    nulls = null_names(summary[0])
+def _family(
+    summary: Sequence[dict[str, Any]], contrasts: Sequence[dict[str, Any]], nulls: Sequence[str], min_pairs: int
+) -> tuple[dict[tuple[int, str], float], dict[tuple[int, str], float], list[float]]:
+    """The run's one Benjamini-Hochberg family: every two-sided p-value of the summary (rows with at least
+    ``min_pairs`` pairs, each null) and every contrast's paired p-value (contrasts with at least ``min_pairs``
+    pairs). Returns the summary's two-sided p per (row, null), their adjusted values, and the contrasts'
+    adjusted p-values (NaN outside the family)."""
     two_sided = {
         (i, n): two_sided_p(float(row[f"{n}_p_value"]), float(row.get(f"{n}_p_less", math.nan)))
         for i, row in enumerate(summary)
         for n in nulls
     }
     family = [(i, n) for (i, n) in two_sided if int(summary[i]["n"]) >= min_pairs]
-    adjusted = adjusted_p_values([two_sided[pair] for pair in family])
-    adjusted_of = {pair: float(p) for pair, p in zip(family, adjusted, strict=True)}
-    group_keys = ("dataset", "model", "attack", "view", *ROW_KEYS)
+    in_family = [i for i, row in enumerate(contrasts) if int(row["n_pairs"]) >= min_pairs]
+    adjusted = adjusted_p_values(
+        [two_sided[pair] for pair in family] + [float(contrasts[i]["p_value"]) for i in in_family]
+    )
+    adjusted_of = {pair: float(p) for pair, p in zip(family, adjusted[: len(family)], strict=True)}
+    contrast_adjusted = [math.nan] * len(contrasts)
+    for i, p in zip(in_family, adjusted[len(family) :], strict=True):
+        contrast_adjusted[i] = float(p)
+    return two_sided, adjusted_of, contrast_adjusted
+
+
+def verdict_rows(
+    summary: Sequence[dict[str, Any]],
+    draw_counts: dict[tuple, int],
+    min_pairs: int = 1,
+    level: float = FDR_LEVEL,
+    contrasts: Sequence[dict[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """The verdict table from summary rows: value, interval, DC and convergence columns, per null mean, sd, z,
+    one- and two-sided p and BH-adjusted two-sided p, across-seed mean and spread, and the reading. One row
+    per summary row (so per seed); rows of the same dataset x model x attack x view x statistic x direction x
+    k share the across-seed columns. Rows with fewer than ``min_pairs`` pairs stay out of the BH family; the
+    ``contrasts`` rows' p-values (:func:`contrast_rows`) join it."""
+    if not summary:
+        return []
+    nulls = null_names(summary[0])
+    two_sided, adjusted_of, _ = _family(summary, contrasts, nulls, min_pairs)
+    group_keys = ("dataset", "model", "attack", "lam", "view", *ROW_KEYS)
     groups: dict[tuple, list[float]] = defaultdict(list)
     for row in summary:
         groups[_key(row, group_keys)].append(float(row["value"]))
     out = []
     for i, row in enumerate(summary):
-        verdict: dict[str, Any] = {key: row[key] for key in (*group_keys[:4], *ROW_KEYS, "seed", "n", "value")}
+        shown = [key for key in (*group_keys[:5], *ROW_KEYS, "seed", "n", "value") if key in row]
+        verdict: dict[str, Any] = {key: row[key] for key in shown}
         verdict.update({key: row[key] for key in ("ci_low", "ci_high", "ci_method", "related_when")})
         verdict.update({key: row[key] for key in PASSED_THROUGH if key in row})
         for n in nulls:
@@ -232,6 +253,59 @@ def verdict_rows(
         verdict["reading"] = reading(verdict | {"note": row.get("note", "")}, nulls, level, min_pairs)
         verdict["note"] = row.get("note", "")
         out.append(verdict)
+    return out
+
+
+# ------------------------------------------------------------------ contrasts between cells (docs/METHOD.md §4.11)
+CONTRAST_KEYS = ("contrast", "dataset", "seed", "model_a", "attack_a", "model_b", "attack_b", "view")
+CONTRAST_DOC = (
+    "One row per contrast, dataset, seed, view, statistic, direction and k: two (model, attack) cells a and b "
+    "compared on the test images whose maps are kept in both (n_pairs). value_a and value_b are the statistic "
+    "in each cell on those images (so they can differ from the verdict's values, which use every pair kept in "
+    "one cell), difference = value_a - value_b, ci_low and ci_high its 95% paired interval (the same images "
+    "resampled in both cells; ci_method as the verdict's), related_when which sign of the value means more "
+    "related, p_value the two-sided paired permutation p-value (each draw trades the two cells' pairs of a "
+    "random half of the images; permutations = draws), p_adjusted its Benjamini-Hochberg adjustment in one "
+    "family with every two-sided p-value of the verdict, and reading in plain words: a more related than b, b "
+    "more related than a, not distinguishable, or undetermined (too few permutations or pairs)."
+)
+
+
+def contrast_reading(row: dict[str, Any], level: float = FDR_LEVEL, min_pairs: int = 1) -> str:
+    """Plain words for one contrast row: which cell is more related (BH-adjusted p at ``level`` and the sign
+    of the difference read through ``related_when``), not distinguishable, or undetermined."""
+    difference, adjusted = float(row["difference"]), float(row["p_adjusted"])
+    if row.get("note") or not math.isfinite(difference):
+        return f"not computed ({row.get('note') or 'no value'})"
+    if int(row["n_pairs"]) < min_pairs:
+        return f"undetermined (n = {int(row['n_pairs'])} pairs, fewer than {min_pairs})"
+    a = f"a ({row['model_a']} / {row['attack_a']})"
+    b = f"b ({row['model_b']} / {row['attack_b']})"
+    if math.isfinite(adjusted) and adjusted <= level:
+        a_more = (difference > 0) == (row["related_when"] == "larger")
+        return f"{a} more related than {b}" if a_more else f"{b} more related than {a}"
+    draws = int(row.get("permutations") or 0)
+    if draws and float(row["p_value"]) <= 1 / (draws + 1) * (1 + 1e-9):
+        return "undetermined (too few permutations: raise stats.n_null)"
+    return "not distinguishable"
+
+
+def contrast_rows(
+    summary: Sequence[dict[str, Any]],
+    contrasts: Sequence[dict[str, Any]],
+    min_pairs: int = 1,
+    level: float = FDR_LEVEL,
+) -> list[dict[str, Any]]:
+    """contrasts.csv: the contrasts' rows with ``p_adjusted`` (one BH family with the verdict built from
+    ``summary``, :func:`verdict_rows`) and ``reading``."""
+    nulls = null_names(summary[0]) if summary else []
+    _, _, adjusted = _family(summary, contrasts, nulls, min_pairs)
+    out = []
+    for row, p in zip(contrasts, adjusted, strict=True):
+        shown = {key: row[key] for key in row if key != "note"}
+        shown["p_adjusted"] = p
+        shown["reading"] = contrast_reading({**shown, "note": row.get("note", "")}, level, min_pairs)
+        out.append(shown)
     return out
 
 
@@ -266,7 +340,8 @@ VERDICT_DOC = (
     "standard deviation, the effect size z = (value - null mean) / null sd signed so that positive means more "
     "related than the null, the one-sided permutation p-values of being more related (p_value) and less related "
     "(p_less), the two-sided p-value min(1, 2 min of the two), its Benjamini-Hochberg adjustment over every "
-    f"two-sided p-value of the run (false-discovery rate {FDR_LEVEL}), and how many null draws there were. "
+    f"two-sided p-value of the run and every contrast's p-value (contrasts.csv; false-discovery rate {FDR_LEVEL}), "
+    "and how many null draws there were. "
     "Statistics are computed as stats.dc says (separate, the default: without the zero frequency, with "
     "value_with_dc and each map set's DC share beside); essential_at_max_steps and adversarial_at_max_steps are "
     "the shares of pairs whose map stopped at max_steps. ``seeds``, ``seed_mean`` and ``seed_sd`` are the "
@@ -298,11 +373,12 @@ def _outcomes(row: dict[str, Any], nulls: Sequence[str]) -> dict[str, list[str]]
     return out
 
 
-def headline(rows: Sequence[dict[str, Any]], min_pairs: int = 1, view: str = "maps") -> str:
+def headline(rows: Sequence[dict[str, Any]], min_pairs: int = 1, view: str = "maps", with_lam: bool = False) -> str:
     """One paragraph in plain words for the verdict rows of one (dataset, model, attack): what is more or less
     related than chance, by which statistic, how strongly (value and z) and beyond which nulls; what could not
     be told apart; then the caveats: the zero frequency (its share, and the statistics it moves by more than
-    two null standard deviations), unconverged maps, too few draws or pairs."""
+    two null standard deviations), unconverged maps, too few draws or pairs. ``with_lam``: name the rows' λ
+    (a maps.lam list gives one headline per λ)."""
     if not rows:
         return ""
     nulls = null_names(rows[0])
@@ -311,6 +387,8 @@ def headline(rows: Sequence[dict[str, Any]], min_pairs: int = 1, view: str = "ma
     seeds = sorted({r["seed"] for r in shown})
     multiple = len(seeds) > 1
     where = f"{first['dataset']} / {first['model']} / {first['attack']}"
+    if with_lam:
+        where += f" / λ = {first['lam']}"
     pairs = ", ".join(str(n) for n in sorted({int(r["n"]) for r in shown}))
     dc = first.get("dc", "include")
     intro = (
@@ -383,11 +461,12 @@ def headline(rows: Sequence[dict[str, Any]], min_pairs: int = 1, view: str = "ma
 
 
 def headlines(rows: Sequence[dict[str, Any]], min_pairs: int = 1) -> list[str]:
-    """One :func:`headline` per dataset, model and attack, in the verdict's order."""
+    """One :func:`headline` per dataset, model, attack and λ, in the verdict's order."""
     groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        groups[_key(row, ("dataset", "model", "attack"))].append(row)
-    return [headline(group, min_pairs) for group in groups.values()]
+        groups[_key(row, ("dataset", "model", "attack", "lam"))].append(row)
+    several = len({str(row.get("lam", "")) for row in rows}) > 1  # a maps.lam list: say which λ
+    return [headline(group, min_pairs, with_lam=several) for group in groups.values()]
 
 
 def verdict_markdown(rows: Sequence[dict[str, Any]], min_pairs: int = 1) -> str:
@@ -440,7 +519,8 @@ def rendered_verdict(rows: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     nulls = null_names(rows[0])
     out = []
     for row in rows:
-        shown = {key: format_number(row[key]) for key in ("dataset", "model", "attack", "view", *ROW_KEYS, "seed")}
+        keys = ("dataset", "model", "attack", "lam", "view", *ROW_KEYS, "seed")
+        shown = {key: format_number(row[key]) for key in keys if key in row}
         shown["n"] = format_number(row["n"])
         shown["value [95% interval]"] = (
             f"{format_number(row['value'])} [{format_number(row['ci_low'])}, {format_number(row['ci_high'])}]"

@@ -48,6 +48,9 @@ def test_dry_run_plans_every_stage(tmp_path):
         "summary",
         "run_facts",
         "null_histograms",
+        "contrast",
+        "contrast_forest",
+        "alignment_map",
     } <= rules
     assert sum(rule == "adversarial_maps_shard" for rule, _ in dry) == 4  # 2 attacks x 2 shards
 
@@ -88,12 +91,12 @@ def test_summary_is_flat_in_the_contract_order_with_the_draws_apart(finished_run
     workdir = finished_run
     header, rows = read_csv(workdir / DEFAULT_RESULTS / "summary.csv")
     contract = ["statistic", "direction", "k", "n", "value", "ci_low", "ci_high", "ci_method", "related_when"]
-    assert header[:5] == ["dataset", "model", "seed", "attack", "view"] and header[5:14] == contract
+    assert header[:6] == ["dataset", "model", "seed", "attack", "lam", "view"] and header[6:15] == contract
     nulls = ["random", "within_class"]
     per_null = [f"{n}_{c}" for n in nulls for c in ("null_mean", "null_sd", "p_value", "p_less")]
     dc = ["dc", "value_with_dc", "E_dc_share", "A_dc_share"]  # stats.dc: separate (the default)
     convergence = ["essential_at_max_steps", "adversarial_at_max_steps"]
-    assert header[14:] == per_null + dc + convergence + ["note"]
+    assert header[15:] == per_null + dc + convergence + ["note"]
     assert all("{" not in value for row in rows for value in row.values())  # no dict reprs
     draw_header, draws = read_csv(workdir / DEFAULT_RESULTS / "null_draws.csv")
     assert draw_header[-3:] == ["null", "draw", "value"]
@@ -275,3 +278,53 @@ def test_the_shard_count_names_the_shard_files_so_a_change_reruns_the_maps(tmp_p
         (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
         shards[count] = {w["scatteritem"] for rule, w in plan(tmp_path) if rule == "essential_maps_shard"}
     assert shards == {2: {"1-of-2", "2-of-2"}, 3: {"1-of-3", "2-of-3", "3-of-3"}}
+
+
+def test_a_contrast_reads_the_maps_files_of_its_two_cells(tmp_path):
+    """The contrast job's inputs are the maps files the statistics read (no second maps pass), and the summary
+    and the forest plot wait for it (its p-values join the verdict's family)."""
+    from tests.conftest import planned_jobs
+
+    shutil.copy(TINY, tmp_path / "config.yaml")
+    jobs = {(rule, tuple(sorted(w.items()))): inputs for rule, w, inputs in planned_jobs(tmp_path)}
+    (contrast,) = [inputs for (rule, _), inputs in jobs.items() if rule == "contrast"]
+    data = [f for f in contrast if not f.endswith((".py", ".yaml"))]
+    assert data == [
+        f"{R}/maps/essential.safetensors",
+        f"{R}/maps/adversarial/pgd.safetensors",
+        f"{R}/maps/essential.safetensors",
+        f"{R}/maps/adversarial/fgsm.safetensors",
+    ]
+    (summary,) = [inputs for (rule, _), inputs in jobs.items() if rule == "summary"]
+    assert f"{DEFAULT_RESULTS}/contrasts/fashion_mnist/seed0/cnn_pgd_vs_cnn_fgsm.csv" in summary
+    (forest,) = [inputs for (rule, _), inputs in jobs.items() if rule == "contrast_forest"]
+    assert f"{DEFAULT_RESULTS}/contrasts.csv" in forest
+
+
+def test_a_lam_list_adds_only_the_jobs_of_its_new_values(tmp_path):
+    """maps.lam as a list: the first λ keeps the single-λ jobs and paths (a run with that scalar λ is not
+    redone), each further λ adds its own maps and statistics under lam<λ>/, and a third value adds only its own
+    jobs (the second's keep their paths and settings)."""
+
+    def jobs(lam, name):
+        config = yaml.safe_load(TINY.read_text())
+        config["maps"]["lam"] = lam
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.yaml").write_text(yaml.safe_dump(config))
+        return {(rule, tuple(sorted(w.items()))) for rule, w in plan(tmp_path / name)}
+
+    scalar, two, three = jobs(0.05, "scalar"), jobs([0.05, 0.1], "two"), jobs([0.05, 0.1, 0.2], "three")
+    assert scalar <= two
+    added = two - scalar
+    assert ("lam_sensitivity", ()) in added  # the report's figure against λ
+    added -= {("lam_sensitivity", ())}
+    assert {rule for rule, _ in added} == {
+        "essential_maps_shard_lam",
+        "adversarial_maps_shard_lam",
+        "gather_essential_maps_lam",
+        "gather_adversarial_maps_lam",
+        "correlate_lam",
+    }
+    assert {dict(w)["lam"] for _, w in added} == {"0.1"}
+    assert {dict(w)["lam"] for _, w in three - two} == {"0.2"} and two <= three
+    assert not any(rule == "lam_sensitivity" for rule, _ in scalar)

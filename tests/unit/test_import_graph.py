@@ -29,8 +29,10 @@ LAYERS = {
         "freqmaps.weights",
     ],
     "methods": [
+        "freqmaps.alignment",
         "freqmaps.attacks",
         "freqmaps.baselines",
+        "freqmaps.contrasts",
         "freqmaps.figures",
         "freqmaps.frequency_bias",
         "freqmaps.maps",

@@ -236,6 +236,8 @@ BAD_CONFIGS = [
     ("string for a number", _attack("Square", p_init="big"), "attacks.bad.params.p_init: 'big' is not a number"),
     ("identity attack", _attack("VANILA"), "attacks.bad.method: torchattacks VANILA changes no pixel"),
     ("RGB-only attack", _attack("TIFGSM"), "attacks.bad.method: torchattacks TIFGSM cannot attack the fashion_mnist"),
+    # issue 31: a contrast's cells must be in the experiment
+    ("contrast of an absent model", lambda c: c["contrasts"][0]["b"].update(model="resnet"), "contrasts.0.b.model"),
 ]
 
 

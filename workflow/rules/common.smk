@@ -1,7 +1,8 @@
 # Config validation, wildcard constraints and target helpers shared by all rules.
+import re
 from pathlib import Path
 
-from freqmaps.config import ConfigError, experiment_name, setting
+from freqmaps.config import ConfigError, contrasts, experiment_name, lam_label, lam_values, setting
 from freqmaps.validation import WORKFLOW_CACHE, check_experiment
 from snakemake.logging import logger
 
@@ -43,6 +44,8 @@ ADVERSARIAL_MAPS = f"{RUN}/maps/adversarial/{{attack}}.safetensors"  # the frequ
 MAP_STATISTICS = f"{RUN}/stats/{{attack}}.csv"  # every statistic between essential and adversarial maps
 PER_IMAGE_STATISTICS = f"{RUN}/stats/{{attack}}_per_image.csv"
 NULL_DRAWS = f"{RUN}/stats/{{attack}}_null_draws.csv"  # the re-pairing nulls' draws
+ALIGNMENT_TABLE = f"{RUN}/alignment/{{attack}}.csv"  # per frequency: rho of E and A across images, p-values
+ALIGNMENT_FIGURE = f"{RUN}/figures/{{attack}}/alignment_map.png"
 CLASS_MEAN_MAPS_FIGURE = f"{RUN}/figures/{{attack}}/class_mean_maps.png"
 EXAMPLES_FIGURE = f"{RUN}/figures/{{attack}}/examples.png"
 COSINE_NULL_FIGURE = f"{RUN}/figures/{{attack}}/cosine_null.png"
@@ -58,11 +61,28 @@ ATTACK_BASELINES = f"{BASE}/attacks/{{attack}}.safetensors"  # per-image baselin
 BASELINE_AGREEMENT = f"{BASE}/agreement/{{attack}}.json"  # every baseline against the maps (the table's sidecar)
 BASELINE_MEAN_MAPS_FIGURE = f"{BASE}/figures/{{attack}}_mean_maps.png"
 BASELINE_KNOWN_ANSWER = f"{BASE}/known_answer.csv"
+# λ sensitivity (maps.lam a list): the first λ keeps the paths above; each other λ has its own maps and statistics
+# under lam<λ>/ (docs/METHOD.md §2.1), the rest of the chain (figures, baselines, contrasts) uses the first.
+LAMS = lam_values(config)
+EXTRA_LAMS = {lam_label(value): value for value in LAMS[1:]}
+LAM_RUN = f"{RUN}/lam{{lam}}"
+LAM_ESSENTIAL_MAPS_SHARD = f"{LAM_RUN}/maps/essential/shards/{{scatteritem}}.safetensors"
+LAM_ESSENTIAL_MAPS = f"{LAM_RUN}/maps/essential.safetensors"
+LAM_ADVERSARIAL_MAPS_SHARD = f"{LAM_RUN}/maps/adversarial/{{attack}}/shards/{{scatteritem}}.safetensors"
+LAM_ADVERSARIAL_MAPS = f"{LAM_RUN}/maps/adversarial/{{attack}}.safetensors"
+LAM_MAP_STATISTICS = f"{LAM_RUN}/stats/{{attack}}.csv"
+LAM_NULL_DRAWS = f"{LAM_RUN}/stats/{{attack}}_null_draws.csv"
+LAM_LOGS = f"{LOGS}/lam{{lam}}"
+LAM_BENCHMARKS = f"{BENCHMARKS}/lam{{lam}}"
 # The whole experiment.
 VERDICT = f"{RESULTS}/verdict.csv"  # the experiment's answer
 RUN_FACTS = f"{RESULTS}/run.csv"  # what ran
 BASELINES_TABLE = f"{RESULTS}/baselines.csv"
 BIAS_VARIANTS = f"{RESULTS}/{{dataset}}/frequency_bias/variants.csv"  # the frequency-bias study's answer
+CONTRAST_TABLE = f"{RESULTS}/contrasts/{{dataset}}/seed{{seed}}/{{contrast}}.csv"  # one contrast, unadjusted
+CONTRASTS_TABLE = f"{RESULTS}/contrasts.csv"  # every contrast, adjusted with the verdict and read
+CONTRAST_FOREST_FIGURE = f"{RESULTS}/figures/contrasts_forest.png"
+LAM_SENSITIVITY_FIGURE = f"{RESULTS}/figures/lam_sensitivity.png"  # with maps.lam a list
 
 # The main experiment runs on the models the config names; the frequency-bias study adds one model per
 # variant (bias_<variant>), built from its shared recipe, reachable through the frequency_bias target.
@@ -70,11 +90,15 @@ MAIN_MODELS = list(config["models"])
 STUDY = config.get("frequency_bias")
 MODELS = FACTS.models  # config["models"] stays what the config names
 BIAS = f"{RUN}/frequency_bias"  # the study's files per variant model and seed
+# Contrasts between (model, attack) cells, by name; a cell may be any model, the study's included.
+CONTRASTS = {entry["name"]: entry for entry in contrasts(config, MODELS)}
 
 wildcard_constraints:
     dataset="|".join(config["datasets"]),
     model="|".join(MODELS),
     attack="|".join(config["attacks"]),
+    contrast="|".join(CONTRASTS) or "(?!)",
+    lam="|".join(re.escape(label) for label in EXTRA_LAMS) or "(?!)",
     seed=r"\d+",
     scatteritem=r"\d+-of-\d+",
 

@@ -90,3 +90,44 @@ rule null_histograms:
         "../../envs/freqmaps.yaml"
     script:
         "../../scripts/null_histograms.py"
+
+
+rule contrast_forest:
+    """Forest plot of every contrast's paired difference, interval and BH reading."""
+    input:
+        code_of("contrast_forest.py"),
+        table=CONTRASTS_TABLE,
+    output:
+        report(
+            CONTRAST_FOREST_FIGURE,
+            caption="../report/contrast_forest.rst",
+            category="1 Verdict",
+            labels={"figure": "contrasts between cells"},
+        ),
+    log:
+        f"{LOGS_ROOT}/figures_contrasts.log",
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/contrast_forest.py"
+
+
+rule lam_sensitivity:
+    """Each statistic and the maps' sparsity against λ (maps.lam a list)."""
+    input:
+        code_of("lam_sensitivity.py"),
+        summary=f"{RESULTS}/summary.csv",
+        run_facts=RUN_FACTS,
+    output:
+        report(
+            LAM_SENSITIVITY_FIGURE,
+            caption="../report/lam_sensitivity.rst",
+            category="1 Verdict",
+            labels={"figure": "sensitivity to λ"},
+        ),
+    log:
+        f"{LOGS_ROOT}/figures_lam_sensitivity.log",
+    conda:
+        "../../envs/freqmaps.yaml"
+    script:
+        "../../scripts/lam_sensitivity.py"

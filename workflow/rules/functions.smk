@@ -40,7 +40,14 @@ def result_targets():
         + expand_models(ESSENTIAL_MAPS)
         + [
             path
-            for pattern in (ADVERSARIAL_EXAMPLES, ADVERSARIAL_MAPS, MAP_STATISTICS, PER_IMAGE_STATISTICS, NULL_DRAWS)
+            for pattern in (
+                ADVERSARIAL_EXAMPLES,
+                ADVERSARIAL_MAPS,
+                MAP_STATISTICS,
+                PER_IMAGE_STATISTICS,
+                NULL_DRAWS,
+                ALIGNMENT_TABLE,
+            )
             for path in expand_attacks(pattern)
         ]
     )
@@ -53,9 +60,13 @@ def figure_targets():
         COSINE_NULL_FIGURE,
         BAND_PROFILES_FIGURE,
         NULL_HISTOGRAMS_FIGURE,
+        ALIGNMENT_FIGURE,
     )
-    return [path for figure in per_attack for path in expand_attacks(figure)] + expand_models(
-        INFORMATION_IMBALANCE_FIGURE
+    return (
+        [path for figure in per_attack for path in expand_attacks(figure)]
+        + expand_models(INFORMATION_IMBALANCE_FIGURE)
+        + ([CONTRAST_FOREST_FIGURE] if CONTRASTS else [])
+        + ([LAM_SENSITIVITY_FIGURE] if EXTRA_LAMS else [])
     )
 
 
@@ -91,9 +102,18 @@ def attack_settings(wildcards):
 
 
 def map_settings():
-    """Map settings of the engine (the shard count is not one; it names the shard files, so another count makes
-    the maps again: docs/METHOD.md §2)."""
-    return canonical({k: v for k, v in config["maps"].items() if k != "shards"})
+    """Map settings of the engine with the first λ of a list (a single λ stays as written, so its params and its
+    jobs do not change). The shard count is not one; it names the shard files, so another count makes the maps
+    again: docs/METHOD.md §2."""
+    settings = {k: v for k, v in config["maps"].items() if k != "shards"}
+    if isinstance(settings.get("lam"), list):
+        settings["lam"] = LAMS[0]
+    return canonical(settings)
+
+
+def lam_map_settings(wildcards):
+    """The map settings of one further λ of a list."""
+    return canonical({**map_settings(), "lam": EXTRA_LAMS[wildcards.lam]})
 
 
 def study_settings(key):
@@ -144,6 +164,22 @@ def per_run(pattern):
     return [pattern.format(**run) for run in experiment_runs()]
 
 
+def statistics_runs():
+    """Every run of :func:`experiment_runs` at every λ (the first λ first), with its ``lam``: the summary's order."""
+    return [{**run, "lam": LAMS[0]} for run in experiment_runs()] + [
+        {**run, "lam": value} for value in EXTRA_LAMS.values() for run in experiment_runs()
+    ]
+
+
+def per_statistics_run(first, further):
+    """``first`` filled in for each run at the first λ, ``further`` for each at every other λ, in the order of
+    :func:`statistics_runs`."""
+    runs = experiment_runs()
+    return [first.format(**run) for run in runs] + [
+        further.format(**run, lam=label) for label in EXTRA_LAMS for run in runs
+    ]
+
+
 def study_files(wildcards):
     """Every file the study reads, per variant and seed, named by freqmaps.frequency_bias.study.input_name."""
     from freqmaps.frequency_bias import study as bias_study  # here: it imports torch, which a parse need not
@@ -164,3 +200,40 @@ def study_files(wildcards):
         for seed in config["seeds"]
         for kind in bias_study.STUDY_INPUTS
     }
+
+
+def contrast_runs():
+    """Every contrast on every dataset and seed, with its cells (the summary's order of the contrast tables)."""
+    return [
+        {
+            "contrast": name,
+            "dataset": dataset,
+            "seed": seed,
+            "model_a": entry["a"]["model"],
+            "attack_a": entry["a"]["attack"],
+            "model_b": entry["b"]["model"],
+            "attack_b": entry["b"]["attack"],
+        }
+        for dataset in config["datasets"]
+        for seed in config["seeds"]
+        for name, entry in CONTRASTS.items()
+    ]
+
+
+def contrast_tables():
+    return [CONTRAST_TABLE.format(**run) for run in contrast_runs()]
+
+
+def contrast_maps(wildcards):
+    """The maps files of a contrast's two cells: the files the statistics already read (no second maps pass)."""
+    entry = CONTRASTS[wildcards.contrast]
+    files = {}
+    for side in ("a", "b"):
+        cell = {"dataset": wildcards.dataset, "seed": wildcards.seed, **entry[side]}
+        files[f"essential_{side}"] = ESSENTIAL_MAPS.format(**cell)
+        files[f"adversarial_{side}"] = ADVERSARIAL_MAPS.format(**cell)
+    return files
+
+
+def contrast_settings(wildcards):
+    return canonical({key: CONTRASTS[wildcards.contrast][key] for key in ("statistics", "views")})

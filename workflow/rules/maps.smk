@@ -85,3 +85,53 @@ rule gather_adversarial_maps:
         "../../envs/freqmaps.yaml"
     script:
         "../../scripts/gather_maps.py"
+
+
+# λ sensitivity: the same jobs for each further λ of a maps.lam list, under lam<λ>/ (the first λ uses the rules
+# above and their paths, so turning a single λ into a list recomputes nothing that exists).
+use rule essential_maps_shard as essential_maps_shard_lam with:
+    output:
+        LAM_ESSENTIAL_MAPS_SHARD,
+    params:
+        dataset=dataset_settings,
+        maps=lam_map_settings,
+        device=setting(config, "device"),
+    log:
+        f"{LAM_LOGS}/maps_essential_{{scatteritem}}.log",
+    benchmark:
+        f"{LAM_BENCHMARKS}/maps_essential_{{scatteritem}}.tsv"
+
+
+use rule adversarial_maps_shard as adversarial_maps_shard_lam with:
+    output:
+        LAM_ADVERSARIAL_MAPS_SHARD,
+    params:
+        dataset=dataset_settings,
+        maps=lam_map_settings,
+        device=setting(config, "device"),
+    log:
+        f"{LAM_LOGS}/maps_adversarial_{{attack}}_{{scatteritem}}.log",
+    benchmark:
+        f"{LAM_BENCHMARKS}/maps_adversarial_{{attack}}_{{scatteritem}}.tsv"
+
+
+use rule gather_essential_maps as gather_essential_maps_lam with:
+    input:
+        code_of("gather_maps.py"),
+        shards=gather.maps(LAM_ESSENTIAL_MAPS_SHARD, allow_missing=True),
+    output:
+        maps=LAM_ESSENTIAL_MAPS,
+        summary=f"{LAM_RUN}/maps/essential.json",
+    log:
+        f"{LAM_LOGS}/maps_essential_gather.log",
+
+
+use rule gather_adversarial_maps as gather_adversarial_maps_lam with:
+    input:
+        code_of("gather_maps.py"),
+        shards=gather.maps(LAM_ADVERSARIAL_MAPS_SHARD, allow_missing=True),
+    output:
+        maps=LAM_ADVERSARIAL_MAPS,
+        summary=f"{LAM_RUN}/maps/adversarial/{{attack}}.json",
+    log:
+        f"{LAM_LOGS}/maps_adversarial_{{attack}}_gather.log",

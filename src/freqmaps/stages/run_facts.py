@@ -30,7 +30,7 @@ def run_facts(
         runs, model_sidecars, attack_sidecars, essential_paths, adversarial_paths, strict=True
     ):
         model_meta, attack_meta = read_json(model_json), read_json(attack_json)
-        row = {key: run[key] for key in ("dataset", "model", "seed", "attack")}
+        row = {key: run[key] for key in ("dataset", "model", "seed", "attack", "lam") if key in run}
         row.update(
             {
                 "arch": model_meta["arch"],
@@ -67,7 +67,8 @@ def run_facts(
 
 
 RUN_FACTS_DOC = (
-    "One row per dataset, model (its architecture), seed and attack. test_accuracy: the model on the whole test "
+    "One row per dataset, model (its architecture), seed, attack and λ (lam: the maps' sparsity weight; a "
+    "maps.lam list gives a row per value). test_accuracy: the model on the whole test "
     "set; n_images: the first test images attacked and mapped; clean_accuracy: on those images; "
     "attack_success_rate: share of correctly classified images the attack flipped beyond the boundary band; "
     "attack_on_boundary: correctly classified images left within the boundary band (not counted as flipped); "
@@ -75,11 +76,12 @@ RUN_FACTS_DOC = (
     "because the clean image was misclassified, the attack failed, the clean or attacked image sat on the "
     "boundary, the masked image lost its target class, or the loss was NaN; stopped_at_max_steps counts kept maps "
     "whose optimisation hit max_steps before converging; dc_share is the mean share of a kept map's L1 mass at "
-    "the zero frequency (DC, docs/METHOD.md §4.1); augmentation_override warns when the model's base_augmentation "
-    "replaced the dataset's own training augmentation. Settings that change what is measured, whether given or "
-    "defaults (the train and maps logs say which): augmentation (the training augmentation used), selection (how "
-    "the analysed test images were chosen: first or stratified), eps (the attack's budget, when it has one), "
-    "maps_lam and maps_max_steps."
+    "the zero frequency (DC, docs/METHOD.md §4.1); mean_l1 and share_at_least_half: a kept map's mean entry "
+    "and its share of entries at least 0.5 (how sparse the maps are at this λ); augmentation_override warns "
+    "when the model's base_augmentation replaced the dataset's own training augmentation. Settings that change "
+    "what is measured, whether given or defaults (the train and maps logs say which): augmentation (the training "
+    "augmentation used), selection (how the analysed test images were chosen: first or stratified), eps (the "
+    "attack's budget, when it has one), maps_lam and maps_max_steps."
 )
 
 
@@ -93,4 +95,7 @@ def maps_outcomes(kind: str, path: str | Path) -> dict[str, int]:
     counts[f"{kind}_dc_share"] = float(dc_share(tensors["maps"][kept]).mean()) if kept.any() else math.nan
     if kind == "essential":  # the map settings, the same for both kinds
         counts |= {f"maps_{key}": meta["settings"].get(key, "") for key in ("lam", "max_steps")}
+    maps = tensors["maps"][kept].double().flatten(1)
+    counts[f"{kind}_mean_l1"] = float(maps.abs().mean()) if kept.any() else math.nan  # per entry, in [0, 1]
+    counts[f"{kind}_share_at_least_half"] = float((maps >= 0.5).double().mean()) if kept.any() else math.nan
     return counts

@@ -25,21 +25,35 @@ def summarise(
     verdict_html: str | Path,
     min_pairs: int = 1,
     verdict_md: str | Path | None = None,
+    contrasts: list[dict[str, Any]] = (),
+    contrast_paths: list[str | Path] = (),
+    contrasts_path: str | Path | None = None,
 ) -> None:
     """The run's tables: every statistic (summary), every null draw (long), and the verdict (CSV and HTML).
 
     ``runs[i]`` names the dataset, model, seed and attack of ``table_paths[i]`` and ``null_draws_paths[i]``;
     rows with fewer than ``min_pairs`` pairs read undetermined (``stats.min_pairs``). ``verdict_md``: the
     headline per dataset, model and attack and the table, in Markdown (the HTML page opens with the same).
+    ``contrasts[i]`` names the contrast, dataset, seed and cells of ``contrast_paths[i]``: their p-values join
+    the verdict's Benjamini-Hochberg family, and ``contrasts_path`` gets them adjusted and read (docs/METHOD.md
+    §4.11).
     """
     if not len(runs) == len(table_paths) == len(null_draws_paths):
         raise ValueError(f"{len(runs)} runs but {len(table_paths)} tables and {len(null_draws_paths)} null-draw tables")
     summary, draws = [], []
     for run, table, draw_table in zip(runs, table_paths, null_draws_paths, strict=True):
-        keys = {key: run[key] for key in verdict.RUN_KEYS if key != "view"}
+        keys = {key: run[key] for key in verdict.RUN_KEYS if key != "view" and key in run}
         summary += [{**keys, **row} for row in verdict.read_table(table)]
         draws += [{**keys, **row} for row in verdict.read_table(draw_table)]
-    rows = verdict.verdict_rows(summary, verdict.null_draw_counts(draws), min_pairs)
+    if len(contrasts) != len(contrast_paths):
+        raise ValueError(f"{len(contrasts)} contrasts but {len(contrast_paths)} contrast tables")
+    raw_contrasts = [
+        {**{key: about[key] for key in verdict.CONTRAST_KEYS if key != "view"}, **row}
+        for about, path in zip(contrasts, contrast_paths, strict=True)
+        for row in verdict.read_table(path)
+    ]
+    rows = verdict.verdict_rows(summary, verdict.null_draw_counts(draws), min_pairs, contrasts=raw_contrasts)
+    contrast_table = verdict.contrast_rows(summary, raw_contrasts, min_pairs)
     for row in rows:
         if "undetermined" in row["reading"] or "caveat" in row["reading"] or int(row["n"]) == 0:
             where = "/".join(str(row[key]) for key in ("dataset", "model", "seed", "attack", "view", "statistic"))
@@ -52,9 +66,19 @@ def summarise(
             verdict.html_page(
                 "Verdict: are essential and adversarial maps related beyond chance?",
                 verdict.VERDICT_DOC,
-                [("Verdict", verdict.rendered_verdict(rows)), ("Every statistic (summary.csv)", summary)],
+                [
+                    ("Verdict", verdict.rendered_verdict(rows)),
+                    *([("Contrasts between cells (contrasts.csv)", contrast_table)] if contrast_table else []),
+                    ("Every statistic (summary.csv)", summary),
+                ],
                 verdict.headlines(rows, min_pairs),
             )
+        )
+    if contrasts_path is not None:
+        write_csv(contrasts_path, contrast_table)
+        write_json(
+            sidecar_path(contrasts_path),
+            {"columns": verdict.CONTRAST_DOC, "tables": [str(t) for t in contrast_paths], **provenance("cpu", None)},
         )
     if verdict_md is not None:
         with atomic_path(verdict_md) as tmp:

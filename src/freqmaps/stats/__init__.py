@@ -25,6 +25,8 @@ from freqmaps.stats.compare import (
     matrix_statistics,
     not_compared,
     statistic_generator,
+    statistic_layout,
+    statistic_values,
 )
 from freqmaps.stats.imbalance import idcor, idcor_prepare, information_imbalance, two_nearest, twonn, twonn_dadapy
 from freqmaps.stats.neighbours import (
@@ -96,6 +98,8 @@ __all__ = [
     "space_imbalance_ranks",
     "spaces",
     "statistic_generator",
+    "statistic_layout",
+    "statistic_values",
     "svcca",
     "svcca_of_sides",
     "svcca_side",

@@ -104,6 +104,7 @@ class Paired:
     names: tuple[str, str]
     per_image: dict[str, torch.Tensor] = field(default_factory=dict)
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    intervals: bool = True  # False: values only (NaN intervals), for callers that resample the pairs themselves
 
     @property
     def n(self) -> int:
@@ -163,7 +164,9 @@ def _per_image_mean(name: str, per_image: Callable[[torch.Tensor, torch.Tensor],
         values = per_image(paired.E, paired.A)
         paired.per_image[name] = values.cpu()
         paired.details[name] = {"per_image_sd": values.std(unbiased=False).item()}
-        ci = bootstrap_interval(values, paired.settings.n_bootstrap, paired.generator, LEVEL)
+        ci = (math.nan, math.nan)
+        if paired.intervals:
+            ci = bootstrap_interval(values, paired.settings.n_bootstrap, paired.generator, LEVEL)
         nulls = {
             kind: np.array([per_image(paired.E, paired.A[p]).mean().item() for p in perms])
             for kind, perms in paired.repairings.items()
@@ -194,7 +197,7 @@ def _of_sides(name: str) -> Callable:
         }
         value = combine(of_e, of_a)
         ci = (math.nan, math.nan)  # halves of fewer than two pairs have nothing to centre
-        if paired.n >= MIN_REPRESENTATION_HALF_SAMPLE_PAIRS:
+        if paired.intervals and paired.n >= MIN_REPRESENTATION_HALF_SAMPLE_PAIRS:
             ci = _half_sample_ci(
                 lambda rows: combine(side(paired.E[rows], paired.settings), side(paired.A[rows], paired.settings)),
                 value,
@@ -230,9 +233,9 @@ def _idcor(paired: Paired) -> list[Estimate]:
     paired.details["idcor"] = {f"id_{first}": result["id_E"], f"id_{second}": result["id_A"]}
     paired.details["idcor"][f"id_{first}{second}"] = result["id_EA"]
     ci = (math.nan, math.nan)
-    if n >= MIN_IDCOR_HALF_SAMPLE_PAIRS:
+    if paired.intervals and n >= MIN_IDCOR_HALF_SAMPLE_PAIRS:
         ci = _half_sample_ci(lambda rows: idcor(E[rows], A[rows])["value"], result["value"], paired)
-    return [Estimate(result["value"], ci, dict(zip(kinds, draws, strict=True)))]
+    return [Estimate(result["value"], ci, dict(zip(kinds, draws, strict=True)) if kinds else {})]
 
 
 def _information_imbalance(paired: Paired) -> list[Estimate]:
@@ -265,7 +268,9 @@ def _information_imbalance(paired: Paired) -> list[Estimate]:
             return np.array([delta(sub[d], k)[0] if k in usable else math.nan for k in ks for _, d in directions])
 
         observed = np.array([delta(ranks[d][:1], k)[0] for k in ks for _, d in directions])
-        lows, highs = half_sample_interval(deltas, observed, n, settings.n_half_samples, paired.generator, LEVEL)
+        lows = highs = np.full(len(observed), math.nan)
+        if paired.intervals:
+            lows, highs = half_sample_interval(deltas, observed, n, settings.n_half_samples, paired.generator, LEVEL)
         for position, (k, (name, direction)) in enumerate((k, d) for k in ks for d in directions):
             _, *null_values = delta(ranks[direction], k)
             nulls = {
@@ -300,6 +305,24 @@ def matrix_statistics(settings: StatsSettings) -> dict[str, tuple[Callable, Call
         for name, entry in STATISTICS.items()
         if entry.sides is not None and name in settings.statistics
     }
+
+
+def statistic_values(
+    name: str, E: torch.Tensor, A: torch.Tensor, settings: StatsSettings
+) -> tuple[np.ndarray, torch.Tensor | None]:
+    """The values of registry statistic ``name`` between the paired rows E and A, one per row of its layout
+    (direction, k), without interval or null draws (NaN where it cannot be computed, e.g. k >= pairs), and its
+    per-image values when the statistic is their mean (cosine, Pearson; else None): the engine of callers
+    that resample the pairs themselves (:mod:`freqmaps.contrasts`)."""
+    paired = Paired(E, A, {}, settings, torch.Generator().manual_seed(0), ("E", "A"), intervals=False)
+    values = np.array([e.value for e in STATISTICS[name].estimate(paired)], dtype=np.float64)
+    return values, paired.per_image.get(name)
+
+
+def statistic_layout(name: str, settings: StatsSettings) -> list[tuple[str, int | None]]:
+    """(direction, k) of each row registry statistic ``name`` outputs, directions named E_to_A and A_to_E."""
+    empty = torch.zeros(0, 1)
+    return STATISTICS[name].layout(Paired(empty, empty, {}, settings, torch.Generator(), ("E", "A")))
 
 
 # ------------------------------------------------------------------ compare
