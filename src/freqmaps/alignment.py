@@ -6,7 +6,7 @@ essential map's value there and the adversarial map's value there: positive wher
 frequency more are also attacked more through it. Its null re-pairs the images (the E rows of one image
 against the A rows of another: at random, or within the true class), one set of re-pairings for every
 frequency, so the whole map is tested at once (one product over all frequencies per re-pairing); the
-two-sided permutation p-value per frequency is (#{|rho*| >= |rho|} + 1) / (draws + 1), and the
+two-sided permutation p-value per frequency is ``(#{|rho*| >= |rho|} + 1) / (draws + 1)``, and the
 Benjamini-Hochberg procedure controls the false-discovery rate across the frequencies. A frequency whose
 value does not vary across images (a constant column) has no correlation (NaN) and stays out of the family;
 so does the zero frequency unless ``stats.dc`` is ``include`` (§4.1: DC is reported, not tested with the

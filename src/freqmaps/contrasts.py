@@ -14,7 +14,7 @@ cells (:func:`common_rows`) and resamples them *jointly*:
 - its **paired permutation p-value**: under "the two cells do not differ", which cell an image's pair of maps
   came from is exchangeable image by image, so each draw swaps the two cells' pairs of a random half of the
   images (each image with probability 1/2) and recomputes the difference; two-sided p =
-  (#{|difference*| >= |difference|} + 1) / (draws + 1). The same swaps serve every statistic and view.
+  ``(#{|difference*| >= |difference|} + 1) / (draws + 1)``. The same swaps serve every statistic and view.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def swaps(n: int, count: int, generator: torch.Generator) -> torch.Tensor:
 
 
 def permutation_p_two_sided(observed: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    """Per row, (#{|draw| >= |observed|} + 1) / (draws + 1); NaN where the observed value is NaN. A tolerance of
+    """Per row, ``(#{|draw| >= |observed|} + 1) / (draws + 1)``; NaN where the observed value is NaN. A tolerance of
     1e-12 relative keeps a difference recomputed in another order from counting as smaller."""
     observed = np.asarray(observed, dtype=np.float64)
     size = np.abs(observed) * (1 - 1e-12)
@@ -102,7 +102,7 @@ def contrast_rows(
 ) -> list[dict[str, Any]]:
     """Every configured statistic in cell a (rows Ea, Aa) and cell b (Eb, Ab), row i of each the same image:
     value_a, value_b, their difference, its paired interval and its paired permutation p-value
-    (``stats.n_null`` swap draws), one dict per statistic row in :data:`COLUMNS` order.
+    (``stats.n_null`` swap draws), one dict per statistic row in ``COLUMNS`` order.
 
     A statistic that is the mean of per-image values (cosine, Pearson) is resampled through its per-image
     differences d_i: the bootstrap averages resampled d_i, and a swap flips the sign of d_i (exactly what

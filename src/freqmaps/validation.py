@@ -61,7 +61,8 @@ def check_experiment(
     configfiles: Iterable[str | Path] = (),
     cache_dir: str | Path | None = None,
 ) -> ExperimentFacts:
-    """Check everything a job would trip over; raise one :class:`ConfigError` naming the key, file or value.
+    """Check everything a job would trip over; raise one :class:`~freqmaps.config.ConfigError` naming the key,
+    file or value.
     ``source`` names the config in messages; ``configfiles`` (those given, in order) name the experiment.
 
     With ``cache_dir``, a verdict already reached for the same config, library and package versions, with none of

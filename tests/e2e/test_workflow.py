@@ -140,6 +140,8 @@ def test_report_shows_the_verdict_and_what_ran(finished_run, tmp_path):
     run = snakemake(workdir, "--report", str(report))
     assert run.returncode == 0, run.stderr[-3000:]
     text = report.read_text()
+    # issue 30: every caption renders (an unescaped |...| or a bad role became a docutils system message)
+    assert "System Message" not in text and "Undefined substitution" not in text
     # the labels the summary and run_facts rules give their tables (workflow.rst names only the categories)
     assert "verdict and every statistic" in text and "models, attacks and maps" in text
     landing = text[text.index("This experiment:") :].split("</p>")[0]
