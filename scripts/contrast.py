@@ -3,7 +3,7 @@
 from freqmaps.jobs import start_job
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-start_job(sm.log[0], passive_threads=True)  # before the stage's imports load torch
+start_job(sm.log[0])  # before the stage's imports load torch
 
 from freqmaps.stages.contrast import contrast
 

@@ -262,6 +262,7 @@ def result_tensors(workdir: Path) -> dict[str, torch.Tensor]:
 SHARED_RUNS = ("tiny_run", "known_answer_run")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     for item in items:
         run = next((name for name in SHARED_RUNS if name in getattr(item, "fixturenames", ())), None)
