@@ -255,16 +255,3 @@ def result_tensors(workdir: Path) -> dict[str, torch.Tensor]:
             out[f"{path.relative_to(workdir)}:{key}"] = value
     return out
 
-
-# The workflow runs that several test files read (session fixtures): under pytest-xdist (`make test`,
-# `make test-fast`: --dist loadgroup) every test that reads one runs in the same process, so each run is made
-# once, not once per process that needs it.
-SHARED_RUNS = ("tiny_run", "known_answer_run")
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the test ids
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        run = next((name for name in SHARED_RUNS if name in getattr(item, "fixturenames", ())), None)
-        if run:
-            item.add_marker(pytest.mark.xdist_group(run))
