@@ -168,11 +168,19 @@ def plan_jobs(
                 wildcards={key: str(value) for key, value in job.wildcards_dict.items()},
                 output=tuple(str(f) for f in job.output),
                 input=tuple(str(f) for f in job.input),
-                reason=str(dag.reason(job)),
+                reason=_why(dag.reason(job)),
                 upstream=frozenset(dep.rule.name for dep in dag.dependencies[job] if dep in jobs),
             )
             for job in jobs
         ]
+
+
+def _why(reason) -> str:
+    """Snakemake's reason for a job as the dry-run command prints it: a dry run marks its jobs finished, which
+    wraps the reason in "Finished (was: ...)"."""
+    text = str(reason)
+    prefix = "Finished (was: "
+    return text[len(prefix) : -1] if text.startswith(prefix) and text.endswith(")") else text
 
 
 def plan(
@@ -254,4 +262,3 @@ def result_tensors(workdir: Path) -> dict[str, torch.Tensor]:
         for key, value in tensors.items():
             out[f"{path.relative_to(workdir)}:{key}"] = value
     return out
-
