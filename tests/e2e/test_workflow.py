@@ -156,6 +156,7 @@ def test_a_second_experiment_leaves_the_first_intact(finished_run, tmp_path):
     before = {p: p.stat().st_mtime_ns for p in (workdir / DEFAULT_RESULTS).rglob("*") if p.is_file()}
     config = yaml.safe_load(TINY.read_text())
     config["attacks"] = {"fgsm": config["attacks"]["fgsm"]}  # same model recipe, one attack, one shard
+    config.pop("contrasts")  # between PGD and FGSM: one attack is left
     config["maps"]["shards"] = 1
     config.pop("frequency_bias")
     (workdir / "second.yaml").write_text(yaml.safe_dump(config))
