@@ -161,7 +161,8 @@ def test_a_second_experiment_leaves_the_first_intact(finished_run, tmp_path):
     config.pop("frequency_bias")
     (workdir / "second.yaml").write_text(yaml.safe_dump(config))
     # the verdict (stats_all), not the figures and baselines after it: no assertion here reads them
-    run = snakemake(workdir, "--configfile", str(workdir / "second.yaml"), "stats_all")
+    # the target first: --configfile takes every path after it
+    run = snakemake(workdir, "stats_all", "--configfile", str(workdir / "second.yaml"))
     assert run.returncode == 0, run.stderr[-4000:]
     _, rows = read_csv(workdir / "results/second/verdict.csv")
     assert rows and {r["attack"] for r in rows} == {"fgsm"}
