@@ -57,6 +57,7 @@ def lam_sweep(
     """Per λ: the share of images whose essential map is kept, the mean share of a kept map's entries at or
     above :data:`SUPPORT` (its support), and the share that stopped at ``max_steps``."""
     from freqmaps.maps import MapSettings, learn_maps
+    from freqmaps.outcomes import stopped_at_max_steps
 
     rows = []
     for lam in lambdas:
@@ -69,7 +70,7 @@ def lam_sweep(
                 "lam": lam,
                 "kept": float(kept.double().mean()),
                 "support": float(support.mean()) if kept.any() else math.nan,
-                "at_max_steps": float((result.steps >= max_steps).double().mean()),
+                "at_max_steps": float(stopped_at_max_steps(result.steps, max_steps).double().mean()),
             }
         )
     return rows
