@@ -8,6 +8,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+# Titles sit at a fixed height above their axes: matplotlib otherwise moves each title clear of every tick label
+# at each draw, which measured a third of the drawing time of a figure with twenty map panels.
+matplotlib.rcParams["axes.titley"] = 1.0
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -48,12 +51,25 @@ def mark_dc(ax: plt.Axes) -> None:
     ax.plot([0], [0], marker="+", color="white", markersize=5, markeredgewidth=0.8, gid="dc", linestyle="none")
 
 
+def frequency_ticks(size: int) -> list[int]:
+    """Ticks in cycles per image for a shifted spectrum axis of ``size`` entries: zero and the multiples of a
+    round step (1, 2 or 5 times a power of ten, the largest at most a third of the axis) within the axis."""
+    third = max(1, size // 3)
+    step = max(s * 10**e for e in range(len(str(third))) for s in (1, 2, 5) if s * 10**e <= third)
+    low, high = -(size // 2), size - size // 2 - 1
+    return [tick for tick in range(low, high + 1) if tick % step == 0]
+
+
 def show_spectrum(
     ax: plt.Axes, values: np.ndarray, cmap: str = MAP_CMAP, norm: matplotlib.colors.Normalize | None = None
 ) -> plt.Artist:
-    """A shifted spectrum [H, W] with axes in cycles per image and DC marked."""
+    """A shifted spectrum [H, W] with axes in cycles per image and DC marked. The ticks are fixed
+    (:func:`frequency_ticks`): a figure of many panels draws in a fraction of the time automatic ticks take."""
     height, width = values.shape
     shown = ax.imshow(values, cmap=cmap, norm=norm, extent=frequency_extent(height, width))
+    for axis, size in ((ax.xaxis, width), (ax.yaxis, height)):
+        ticks = frequency_ticks(size)
+        axis.set_ticks(ticks, labels=[str(t) for t in ticks])
     ax.tick_params(labelsize=6, length=2)
     mark_dc(ax)
     return shown

@@ -163,8 +163,23 @@ def assert_reads_as_a_map_figure(fig) -> None:
     assert any(hasattr(ax, "_colorbar") for ax in fig.axes), "no colour bar"
     for ax in panels:
         assert ax.images[0].get_cmap().name in PERCEPTUALLY_UNIFORM  # never jet
+        left, right, bottom, top = ax.images[0].get_extent()
+        for ticks, (low, high) in ((ax.get_xticks(), (left, right)), (ax.get_yticks(), (top, bottom))):
+            assert 0 in ticks and all(low < t < high for t in ticks), (ticks, low, high)  # frequencies shown
         (dc,) = [line for line in ax.lines if line.get_gid() == "dc"]
         assert tuple(dc.get_xydata()[0]) == (0, 0)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 8, 16, 28, 32, 64, 128, 224, 299])
+def test_frequency_ticks_are_round_frequencies_on_the_axis(size):
+    from freqmaps.plotting import frequency_ticks
+
+    ticks = frequency_ticks(size)
+    assert 0 in ticks and len(ticks) <= 7
+    assert -(size // 2) <= min(ticks) and max(ticks) <= size - size // 2 - 1  # the axis's frequencies
+    steps = set(np.diff(ticks)) or {1}
+    assert len(steps) == 1 and str(steps.pop()).lstrip("0")[0] in "125"  # one round step
+    assert size < 3 or len(ticks) >= 3
 
 
 def tiny_maps(n=12, side=8):
