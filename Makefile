@@ -60,16 +60,14 @@ known_answer: $(STAMP)
 	$(SNAKEMAKE) --cores $(CORES) --profile profiles/local known_answer frequency_bias --configfile configs/synthetic_known_answer.yaml
 	$(SNAKEMAKE) --cores $(CORES) known_answer frequency_bias --report results/synthetic_known_answer/known_answer_report.html --configfile configs/synthetic_known_answer.yaml
 
-# The whole suite, as CI runs it: the numerics matrix, the documentation build, then every test (the last line is
-# pytest's count).
-# make test-fast runs its tests in $(TEST_WORKERS) processes (pytest-xdist). make test runs in one: its workflow
-# runs are shared by tests in several files, and xdist's grouping (--dist loadgroup) does not work under
-# pytest 9 (it renames the tests' node ids, which pytest 9 no longer lets a plugin do), so each process would
-# make each run again.
+# The whole suite, as CI runs it: the numerics matrix, the documentation build, then every other test (the last
+# line is pytest's count), in $(TEST_WORKERS) processes (pytest-xdist): the tests that read one workflow run share
+# a process (tests/conftest.py, RUN_GROUPS), so each run is made once. The numerics tests run only in the matrix
+# (every capability x 1 and 2 threads), which includes what a plain pytest process would run them on.
 TEST_WORKERS ?= 2
 
 test: $(STAMP) data test-numerics docs
-	$(BIN)/python -m pytest -q --durations=10
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not numerics" --durations=10
 
 # The documentation site (docs/contributing.md): warnings are errors, every cross-reference must resolve (-n),
 # internal links and anchors are checked offline, the tutorial in docs/tutorials/ is executed.
@@ -80,13 +78,16 @@ docs: $(STAMP) data
 # The numerically sensitive tests (marker `numerics`: attack success, maps, exact ties) under every CPU kernel
 # set torch can use on this CPU (ATEN_CPU_CAPABILITY) and on 1 and 2 threads, each in a fresh process (torch reads
 # the variable once, at import): a result must not depend on the node that computed it (docs/METHOD.md §3).
+# Only the files that hold such tests are collected (collecting the whole suite imports every test module).
+NUMERICS_FILES = $(shell grep -rl --include='test_*.py' 'mark.numerics' tests)
+
 test-numerics: $(STAMP) data
 	@set -e; capabilities=$$($(BIN)/python -c 'from freqmaps.runtime import cpu_capabilities; print(*cpu_capabilities())'); \
 	[ -n "$$capabilities" ] || { echo "freqmaps: could not list torch's CPU capabilities"; exit 1; }; \
 	for capability in $$capabilities; do \
 	  for threads in 1 2; do \
 	    echo "freqmaps: numerics tests with ATEN_CPU_CAPABILITY=$$capability on $$threads thread(s)"; \
-	    ATEN_CPU_CAPABILITY=$$capability OMP_NUM_THREADS=$$threads $(BIN)/python -m pytest -q -m numerics -p no:cacheprovider; \
+	    ATEN_CPU_CAPABILITY=$$capability OMP_NUM_THREADS=$$threads $(BIN)/python -m pytest -q -m numerics -p no:cacheprovider $(NUMERICS_FILES); \
 	  done; \
 	done
 

@@ -262,3 +262,55 @@ def result_tensors(workdir: Path) -> dict[str, torch.Tensor]:
         for key, value in tensors.items():
             out[f"{path.relative_to(workdir)}:{key}"] = value
     return out
+
+
+# ------------------------------------------------------------------ the suite in several processes (pytest -n N)
+# The workflow runs above are made once per process that asks for them, so every test that reads one must run in
+# the same process. pytest-xdist hands out "work units"; here a unit is a test file, except that the files that
+# read one run form one unit, so each run is made once. A test that reads a run from a file not listed here is
+# refused at collection (it would make the run a second time in another process).
+RUN_GROUPS = {
+    "tiny_run": (
+        "tests/e2e/test_baselines.py",
+        "tests/e2e/test_code_inputs.py",
+        "tests/e2e/test_faults.py",
+        "tests/e2e/test_workflow.py",
+        "tests/slurm/test_slurm.py",
+    ),
+    "known_answer_run": ("tests/e2e/test_known_answer.py", "tests/e2e/test_frequency_bias.py"),
+}
+
+
+def run_group(nodeid: str) -> str:
+    """The work unit of a test: its run's name when its file reads a session run, else its file."""
+    path = nodeid.split("::", 1)[0]
+    return next((run for run, files in RUN_GROUPS.items() if path in files), path)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        for run, files in RUN_GROUPS.items():
+            if run in item.fixturenames and item.nodeid.split("::", 1)[0] not in files:
+                raise pytest.UsageError(
+                    f"{item.nodeid} reads the session's {run}: add its file to RUN_GROUPS[{run!r}] in "
+                    "tests/conftest.py, so that one process runs every test of that run"
+                )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Work units by :func:`run_group`, the runs' units handed out first: each run starts at once, in its own
+    process, and the other files fill the processes around them."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class RunGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return run_group(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            for run in reversed(RUN_GROUPS):
+                if run in self.workqueue:
+                    self.workqueue.move_to_end(run, last=False)
+            super()._assign_work_unit(node)
+
+    return RunGroupScheduling(config, log)

@@ -1,11 +1,10 @@
 """The baselines stage through the real workflow: the tiny run writes every baseline file beside the maps,
-with the maps' image ids, and the agreement tables; without the section the stage plans nothing; on a
-synthetic dataset the planted-band table ranks the learned maps and every baseline."""
+with the maps' image ids, and the agreement tables; without the section the stage plans nothing (the planted-band
+table on the known-answer run: tests/e2e/test_known_answer.py)."""
 
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 
 import pytest
@@ -13,7 +12,7 @@ import yaml
 
 from freqmaps.baselines import BASELINES, agreement, of_scope
 from freqmaps.io import load_tensors
-from tests.conftest import KNOWN_ANSWER_RUN, TINY_CONFIG, TINY_RESULTS, plan, refusal
+from tests.conftest import TINY_CONFIG, TINY_RESULTS, plan, refusal
 
 pytestmark = pytest.mark.e2e
 B = f"{TINY_RESULTS}/baselines"
@@ -96,18 +95,3 @@ def test_heat_map_norm_reruns_only_what_uses_the_heat_map(tiny_run, tmp_path):
     assert "baseline_heat_map" in rules
     for untouched in ("baseline_clean_spectra", "baseline_attack_spectra", "essential_maps_shard", "train"):
         assert untouched not in rules
-
-
-@pytest.mark.slow
-def test_planted_band_table_has_every_measure_and_the_maps_find_the_bands(known_answer_run):
-    """On the known-answer experiment (tests/conftest.py) with every baseline: rings with known bands."""
-    rows = _rows(known_answer_run / KNOWN_ANSWER_RUN / "baselines/known_answer.csv")
-    measures = {r["measure"] for r in rows}
-    assert measures == {"essential_maps", "adversarial_maps", *BASELINES}
-    essential = next(r for r in rows if r["measure"] == "essential_maps")
-    assert float(essential["mass_in_band"]) > 2 * float(essential["band_area"])  # known answer: the bands
-    for row in rows:
-        for key in ("chosen_in_band", "recall_image", "recall_class"):
-            assert 0 <= float(row[key]) <= 1
-    record = json.loads((known_answer_run / KNOWN_ANSWER_RUN / "baselines/known_answer.json").read_text())
-    assert record["blank_class"] in (None, *range(4))  # None: the model gives the empty image no confident class

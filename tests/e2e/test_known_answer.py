@@ -1,6 +1,7 @@
 """Known-answer validation through the real workflow (configs/synthetic_known_answer.yaml at CI size): the
 essential maps find the planted bands, the adversarial maps' mass is measured against the bands that separate
-the two classes, and the frequency-bias study runs on the two-scale dataset."""
+the two classes, the planted-band table ranks the maps and every baseline, and the frequency-bias study runs on
+the two-scale dataset."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 
 import pytest
 
+from freqmaps.baselines import BASELINES
 from tests.conftest import DEFAULT_RESULTS, KNOWN_ANSWER_RUN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -52,3 +54,18 @@ def test_frequency_bias_study_runs_on_the_two_scale_dataset(known_answer_run):
     assert float(rows["adversarial"]["attacked_accuracy"]) > float(rows["standard"]["attacked_accuracy"])
     for row in rows.values():
         assert 0 < float(row["image_maps_low_frequency_index"]) < 1
+
+
+def test_planted_band_table_has_every_measure_and_the_maps_find_the_bands(known_answer_run):
+    """On the known-answer experiment (tests/conftest.py) with every baseline: rings with known bands."""
+    with open(known_answer_run / KNOWN_ANSWER_RUN / "baselines/known_answer.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    measures = {r["measure"] for r in rows}
+    assert measures == {"essential_maps", "adversarial_maps", *BASELINES}
+    essential = next(r for r in rows if r["measure"] == "essential_maps")
+    assert float(essential["mass_in_band"]) > 2 * float(essential["band_area"])  # known answer: the bands
+    for row in rows:
+        for key in ("chosen_in_band", "recall_image", "recall_class"):
+            assert 0 <= float(row[key]) <= 1
+    record = json.loads((known_answer_run / KNOWN_ANSWER_RUN / "baselines/known_answer.json").read_text())
+    assert record["blank_class"] in (None, *range(4))  # None: the model gives the empty image no confident class
