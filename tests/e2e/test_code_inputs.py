@@ -29,7 +29,7 @@ LOADED_WHEN_CALLED = {
     "freqmaps.attacks": ["freqmaps.attacks.deepfool"],
     "freqmaps.attacks.torchattacks_backend": ["freqmaps.attacks.deepfool"],
     "freqmaps.config": ["freqmaps.fourier"],
-    "freqmaps.data": ["freqmaps.synthetic"],
+    "freqmaps.data.generated": ["freqmaps.synthetic"],
     "freqmaps.figures": ["freqmaps.verdict"],
     "freqmaps.known_answer": ["freqmaps.figures"],
     "freqmaps.frequency_bias.study": ["freqmaps.figures"],
