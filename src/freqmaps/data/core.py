@@ -1,5 +1,5 @@
-"""What every dataset concern shares: a split as tensors (:class:`~freqmaps.data.ImageSet`, uint8 images [N, C, H,
-W] in memory or read on indexing, int64 labels [N]), what a model needs to know about its dataset
+"""What every dataset concern shares: a split as tensors (:class:`~freqmaps.data.ImageSet`: uint8 images
+[N, C, H, W], in memory or read on indexing, and int64 labels [N]), what a model needs to know about its dataset
 (:class:`~freqmaps.data.DatasetInfo`), the errors and warnings about data, the configured root folder, and the
 in-memory limit."""
 

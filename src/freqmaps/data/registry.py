@@ -31,7 +31,8 @@ class DatasetSource:
     """One kind of dataset: its description, the checks run before any job, and the loader of a split.
 
     ``count_test_images`` (optional) gives the test split's size from headers or a listing, without decoding
-    images, for the check before any job."""
+    images, for the check before any job. A reader module provides these functions as ``describe`` (where the
+    description is read from the files), ``check``, ``load`` and ``count_test_images``."""
 
     info: Callable[[str, dict[str, Any]], DatasetInfo]
     check: Callable[[str, str, dict[str, Any]], None]
