@@ -32,7 +32,7 @@ LOADED_WHEN_CALLED = {
     "freqmaps.data.generated": ["freqmaps.synthetic"],
     "freqmaps.figures": ["freqmaps.verdict"],
     "freqmaps.known_answer": ["freqmaps.figures"],
-    "freqmaps.frequency_bias.study": ["freqmaps.figures"],
+    "freqmaps.frequency_bias.study": ["freqmaps.frequency_bias.figures"],
     "freqmaps.stats.views": ["freqmaps.fourier"],
 }
 
