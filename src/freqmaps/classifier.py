@@ -9,8 +9,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from freqmaps.data import DatasetInfo, ImageSet, dataset_info, select_test_images
-from freqmaps.models import freeze
+from freqmaps.data.core import DatasetInfo, ImageSet
+from freqmaps.data.registry import dataset_info
+from freqmaps.data.selection import select_test_images
+from freqmaps.models.wrappers import freeze
 from freqmaps.runtime import resolve_device
 from freqmaps.training import classifier_input_spec, load_classifier
 

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from freqmaps.classifier import FrozenClassifier, load_frozen_classifier
-from freqmaps.data import has_planted_bands, is_synthetic
+from freqmaps.data.generated import has_planted_bands, is_synthetic
 from freqmaps.fourier import dc_share
 from freqmaps.io import load_tensors, write_csv, write_json
 from freqmaps.outcomes import KEPT

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from freqmaps.config import schema_defaults
-from freqmaps.data import ImageSet
+from freqmaps.data.core import ImageSet
 from freqmaps.fourier import apply_mask, invariance_loss, l1_norm, l1_weights, mask_shape
 from freqmaps.maps import adam_step
 from freqmaps.training import accuracy

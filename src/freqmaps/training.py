@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from freqmaps.config import schema_defaults
-from freqmaps.data import AUGMENTATIONS, DatasetInfo, ImageSet, random_affine
+from freqmaps.data.core import DatasetInfo, ImageSet
+from freqmaps.data.transforms import AUGMENTATIONS, random_affine
 from freqmaps.io import (
     ResultFileError,
     load_metadata,
@@ -29,16 +30,9 @@ from freqmaps.io import (
     sidecar_path,
     write_json,
 )
-from freqmaps.models import (
-    InputSpec,
-    ModelSource,
-    ModelSpec,
-    build_architecture,
-    check_model,
-    load_weights,
-    model_input_spec,
-    model_source,
-)
+from freqmaps.models.loading import check_model, load_weights
+from freqmaps.models.registry import build_architecture, model_input_spec, model_source
+from freqmaps.models.spec import InputSpec, ModelSource, ModelSpec
 from freqmaps.runtime import note_spinning_threads, peak_memory_mb, provenance
 from freqmaps.weights import WeightsError, fit_problems, fit_state_dict, safetensors_shapes, sha256
 

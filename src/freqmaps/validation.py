@@ -88,7 +88,7 @@ def check_experiment(
 
 def _check_errors() -> tuple[type[Exception], ...]:
     """The errors the checks raise for a bad config or bad files (each message names the key or file)."""
-    from freqmaps.data import DatasetError
+    from freqmaps.data.core import DatasetError
     from freqmaps.io import ResultFileError
     from freqmaps.weights import WeightsError
 
@@ -100,17 +100,13 @@ def _check_everything(config: Mapping[str, Any], source: str) -> tuple[Experimen
     from freqmaps.attacks import try_attack
     from freqmaps.baselines.measures import SCOPES, of_scope
     from freqmaps.config import check_pool_fits, contrasts, setting
-    from freqmaps.data import (
-        DataWarning,
-        check_source,
-        dataset_info,
-        dataset_root,
-        has_planted_bands,
-        test_split_size,
-        too_few_test_images,
-    )
+    from freqmaps.data.checks import check_source, test_split_size
+    from freqmaps.data.core import DataWarning
+    from freqmaps.data.generated import has_planted_bands
+    from freqmaps.data.registry import dataset_info, dataset_root
+    from freqmaps.data.selection import too_few_test_images
     from freqmaps.frequency_bias.variants import variant_models
-    from freqmaps.models import weights_inputs
+    from freqmaps.models.loading import weights_inputs
     from freqmaps.synthetic import read_bands
     from freqmaps.training import check_model_config, check_model_fits
     from freqmaps.verdict import null_draws_warning

@@ -29,10 +29,10 @@ LOADED_WHEN_CALLED = {
     "freqmaps.attacks": ["freqmaps.attacks.deepfool"],
     "freqmaps.attacks.torchattacks_backend": ["freqmaps.attacks.deepfool"],
     "freqmaps.config": ["freqmaps.fourier"],
-    "freqmaps.data": ["freqmaps.synthetic"],
+    "freqmaps.data.generated": ["freqmaps.synthetic"],
     "freqmaps.figures": ["freqmaps.verdict"],
     "freqmaps.known_answer": ["freqmaps.figures"],
-    "freqmaps.frequency_bias.study": ["freqmaps.figures"],
+    "freqmaps.frequency_bias.study": ["freqmaps.frequency_bias.figures"],
     "freqmaps.stats.views": ["freqmaps.fourier"],
 }
 

@@ -17,6 +17,7 @@ from freqmaps.data import (
     DatasetError,
     LazyImages,
     check_source,
+    core,
     crop_and_flip,
     dataset_info,
     head,
@@ -224,7 +225,7 @@ def test_big_splits_are_read_in_batches_with_the_same_images(tmp_path, monkeypat
     for source, root in (("image_folder", "folder"), ("tensors", "tensors")):
         cfg = {"source": source, "root": str(tmp_path / root), "size": 16}
         whole = load_dataset("x", "train", cfg)
-        monkeypatch.setattr(data, "IN_MEMORY_LIMIT_BYTES", 0)
+        monkeypatch.setattr(core, "IN_MEMORY_LIMIT_BYTES", 0)  # read where the images are read
         lazy = load_dataset("x", "train", cfg)
         monkeypatch.undo()
         assert isinstance(lazy.images, LazyImages) and not isinstance(whole.images, LazyImages)

@@ -3,9 +3,12 @@ stage's code inputs are what it runs and a module can be understood with only th
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 
-from freqmaps._dependencies import PACKAGE_DIR, imported_modules
+from freqmaps._dependencies import PACKAGE_DIR, imported_modules, library_files
+from tests.conftest import REPO
 
 # Layers from the bottom; a module may import its own layer and those below. A prefix names a package's modules.
 LAYERS = {
@@ -115,10 +118,106 @@ def test_the_schema_is_package_data_that_the_workflow_links_to():
     """A non-editable install validates configs: the schema ships inside the package (importlib.resources), the
     same file as workflow/schemas/ holds."""
     from freqmaps.config import SCHEMA_PATH, schema
-    from tests.conftest import REPO
 
     assert SCHEMA_PATH.is_file() and SCHEMA_PATH.name == "config.schema.yaml"
     shipped = (PACKAGE_DIR / "schemas/config.schema.yaml").resolve()
     assert shipped == (REPO / "workflow/schemas/config.schema.yaml").resolve()
     assert "schemas/*.yaml" in (REPO / "pyproject.toml").read_text()
     assert schema()["properties"]["attacks"]
+
+
+def _static_names(tree: ast.Module) -> set[str]:
+    """The names a module binds at its top level: definitions, assignments and imports."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for target in targets for n in ast.walk(target) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    return names
+
+
+def _lazy_packages() -> dict[str, set[str]]:
+    """Packages whose __init__ defines a module-level __getattr__, with the names the __init__ binds itself: any
+    other name imported from them is resolved at run time, by code the import walk (freqmaps._dependencies) cannot
+    see."""
+    found = {}
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text())
+        if path.name == "__init__.py" and "__getattr__" in _static_names(tree):
+            found[name] = _static_names(tree)
+    return found
+
+
+LAZY_PACKAGES = _lazy_packages()
+
+
+def _own(package: str, name: str) -> bool:
+    """Whether a name of a lazy package is its submodule or bound by its own __init__ (both seen by the walk)."""
+    return f"{package}.{name}" in MODULES or name in LAZY_PACKAGES[package]
+
+
+def _names_through_lazy_packages(path) -> list[str]:
+    """Each name a file takes from a lazy package that its __init__ does not bind (`from P import name`, or `P.name`
+    where P was bound by `from freqmaps import P` / `import P as x`), instead of from the module defining it."""
+    tree = ast.parse(path.read_text())
+    bound: dict[str, str] = {}  # local name -> lazy package
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                target = f"{node.module}.{alias.name}"
+                if target in LAZY_PACKAGES:
+                    bound[alias.asname or alias.name] = target
+                elif node.module in LAZY_PACKAGES and not _own(node.module, alias.name):
+                    found.append(f"from {node.module} import {alias.name}")
+        elif isinstance(node, ast.Import):
+            bound.update(
+                {alias.asname: alias.name for alias in node.names if alias.name in LAZY_PACKAGES and alias.asname}
+            )
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound:
+            if not _own(bound[node.value.id], node.attr):
+                found.append(f"{node.value.id}.{node.attr} ({bound[node.value.id]})")
+    return found
+
+
+SOURCES = sorted(MODULES.values()) + sorted((REPO / "scripts").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[str(p.relative_to(REPO)) for p in SOURCES])
+def test_code_takes_each_name_from_its_own_module(path):
+    """A rule's code inputs are the modules its script imports, read by the import walk; a name taken from a lazy
+    package (`from freqmaps.data import load_dataset`) runs a module the walk never sees (data/registry.py and the
+    readers), so editing that module would rerun nothing. The library and the scripts import the module that
+    defines a name (`from freqmaps.data.registry import load_dataset`)."""
+    assert not _names_through_lazy_packages(path)
+
+
+def test_the_lazy_packages_are_found_and_their_names_would_be_seen(tmp_path):
+    """A check of the check: the lazy packages are found, and both forms of import through them are caught."""
+    assert {"freqmaps.attacks", "freqmaps.data", "freqmaps.models", "freqmaps.stages"} <= set(LAZY_PACKAGES)
+    bad = tmp_path / "bad.py"
+    bad.write_text("from freqmaps.data import load_dataset\nfrom freqmaps import models\nmodels.freeze(None)\n")
+    assert _names_through_lazy_packages(bad) == [
+        "from freqmaps.data import load_dataset",
+        "models.freeze (freqmaps.models)",
+    ]
+    good = tmp_path / "good.py"
+    good.write_text("from freqmaps.data import registry\nfrom freqmaps.data.registry import load_dataset\n")
+    assert _names_through_lazy_packages(good) == []
+
+
+def test_methods_on_images_run_no_dataset_reader():
+    """One room per concern: what only takes an ImageSet (attacks, shared masks, training) imports the data types,
+    not the dataset registry and its readers; the attacks need no model source either, and freezing a classifier
+    no source."""
+    for module in ("freqmaps.attacks", "freqmaps.shared_masks", "freqmaps.training"):
+        files = library_files(module)
+        assert "data/core.py" in files, module
+        assert not {"data/registry.py", "data/idx.py", "data/folders.py", "data/tensors.py"} & set(files), module
+    assert not any(f.startswith("models/") for f in library_files("freqmaps.attacks"))
+    assert not {"models/registry.py", "models/zoos.py"} & set(library_files("freqmaps.models.wrappers"))

@@ -1,23 +1,38 @@
-"""The stage package's lazy names stay functions whatever was imported before (a re-exported function named
-like its module turned into the module once the module was imported: test order decided the result)."""
+"""The lazy packages' names stay what they name whatever was imported before (a re-exported function named like
+its module turned into the module once the module was imported: test order decided the result)."""
 
 import ast
 import importlib
 import inspect
+import pkgutil
 from pathlib import Path
 
 import pytest
 
-from freqmaps import stages
+# Packages whose __init__ re-exports names lazily (PEP 562), and their modules that stages import directly.
+LAZY = {
+    "freqmaps.stages": ["train", "attack", "learn_maps", "shards", "correlate", "summary", "run_facts"],
+    "freqmaps.data": None,  # None: every module of the package
+    "freqmaps.models": None,
+}
+LAZY_NAMES = [(package, name) for package in LAZY for name in importlib.import_module(package).__all__]
 
 
-@pytest.mark.parametrize("name", stages.__all__)
-def test_every_lazy_name_is_the_same_object_before_and_after_its_module_is_imported(name):
-    first = getattr(stages, name)
-    for module in ("train", "attack", "learn_maps", "shards", "correlate", "summary", "run_facts"):
-        importlib.import_module(f"freqmaps.stages.{module}")
-    assert getattr(stages, name) is first
+@pytest.mark.parametrize(("package", "name"), LAZY_NAMES, ids=[f"{p}.{n}" for p, n in LAZY_NAMES])
+def test_every_lazy_name_is_the_same_object_before_and_after_its_module_is_imported(package, name):
+    module = importlib.import_module(package)
+    first = getattr(module, name)
+    submodules = LAZY[package] or [info.name for info in pkgutil.iter_modules(module.__path__)]
+    for submodule in submodules:
+        importlib.import_module(f"{package}.{submodule}")
+    assert getattr(module, name) is first
     assert not inspect.ismodule(first)
+
+
+def test_the_lazy_names_are_read():
+    """A check of the check: both new packages' lazy names are found, the readers' among them."""
+    names = set(LAZY_NAMES)
+    assert {("freqmaps.data", "load_dataset"), ("freqmaps.data", "read_idx"), ("freqmaps.models", "freeze")} <= names
 
 
 SCRIPTS = sorted((Path(__file__).resolve().parents[2] / "scripts").glob("*.py"))

@@ -281,8 +281,7 @@ def _tensors_dataset(root, images, labels, test_images=None, test_labels=None):
 def test_a_constant_input_channel_is_refused_before_any_job_and_when_loading(tmp_path, monkeypatch):
     """A tensors dataset whose second channel is one value everywhere: its std is 0, normalising divided by it and
     training gave `train loss nan`, then seven jobs later 'nothing to correlate'."""
-    from freqmaps import data
-    from freqmaps.data import DatasetError, check_source, load_dataset
+    from freqmaps.data import DatasetError, check_source, load_dataset, tensors
 
     torch.manual_seed(0)
     images = torch.randint(0, 256, (20, 3, 8, 8), dtype=torch.uint8)
@@ -290,7 +289,7 @@ def test_a_constant_input_channel_is_refused_before_any_job_and_when_loading(tmp
     cfg = _tensors_dataset(tmp_path / "t", images, torch.arange(20) % 2)
     with pytest.raises(DatasetError, match=r"datasets\.flat: channel\(s\) \[1\] of the train images hold one value"):
         check_source("flat", cfg)
-    monkeypatch.setattr(data, "CHECKED_BYTES", 0)  # a file too large to read before the jobs: the train job says it
+    monkeypatch.setattr(tensors, "CHECKED_BYTES", 0)  # a file too large to read before the jobs: the train job says it
     check_source("flat", cfg)
     with pytest.raises(DatasetError, match=r"channel\(s\) \[1\] .*\(\[77\] of 255\): standard deviation 0"):
         load_dataset("flat", "train", cfg)

@@ -37,7 +37,7 @@ from freqmaps.attacks.success import (
     logit_margins,
 )
 from freqmaps.attacks.torchattacks_backend import TorchattacksBackend, torchattacks_methods
-from freqmaps.data import DatasetInfo, ImageSet
+from freqmaps.data.core import DatasetInfo, ImageSet
 
 __all__ = [
     "ATTACK_BACKENDS",

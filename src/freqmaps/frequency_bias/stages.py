@@ -15,7 +15,8 @@ import torch
 from freqmaps import maps
 from freqmaps.classifier import load_frozen_classifier
 from freqmaps.config import defaults_at
-from freqmaps.data import head, load_dataset, select_test_images
+from freqmaps.data.registry import load_dataset
+from freqmaps.data.selection import head, select_test_images
 from freqmaps.fourier import apply_mask, full_spectrum, shifted
 from freqmaps.io import load_tensors, save_tensors, write_json
 from freqmaps.outcomes import KEPT

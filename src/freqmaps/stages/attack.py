@@ -11,7 +11,7 @@ import torch
 from freqmaps import attacks
 from freqmaps.classifier import analysed_images, load_frozen_classifier
 from freqmaps.config import setting
-from freqmaps.data import test_selection
+from freqmaps.data.selection import test_selection
 from freqmaps.io import save_tensors, sidecar_path, write_json
 from freqmaps.runtime import fitted_seed, peak_memory_mb, provenance, seed_everything, stream_seed
 from freqmaps.stages.shards import PROVENANCE_KEYS, merge_shards, parse_shard

@@ -11,7 +11,7 @@ from typing import Any
 from freqmaps.baselines import measures
 from freqmaps.baselines.figures import heat_map_figure
 from freqmaps.classifier import analysed_images, load_frozen_classifier
-from freqmaps.data import head
+from freqmaps.data.selection import head
 from freqmaps.io import save_tensors, sidecar_path, write_json
 from freqmaps.runtime import provenance, seed_everything
 

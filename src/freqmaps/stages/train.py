@@ -6,8 +6,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from freqmaps.data import dataset_info, dataset_source, load_dataset, test_selection
-from freqmaps.models import ModelSpec, architecture_name, model_input_spec
+from freqmaps.data.registry import dataset_info, dataset_source, load_dataset
+from freqmaps.data.selection import test_selection
+from freqmaps.models.registry import model_input_spec
+from freqmaps.models.spec import ModelSpec, architecture_name
 from freqmaps.runtime import resolve_device, seed_everything
 from freqmaps.training import TRAINING_MODES, TrainSettings, flip_warning, save_classifier, train_classifier
 
