@@ -85,6 +85,8 @@ def fixed_cnn():
 
 
 # ------------------------------------------------------------------ running the real workflow
+import fcntl  # noqa: E402
+import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -96,14 +98,38 @@ DEFAULT_RESULTS = "results/default"  # a run of config.yaml (no --configfile) is
 TINY_RESULTS = f"{DEFAULT_RESULTS}/fashion_mnist/cnn/seed0"
 
 
+CHECKOUT_PARTS = ("Snakefile", "workflow", "scripts", "src", "envs", "profiles")
+
+
+def checkout(path: Path) -> Path:
+    """A copy of the workflow's files at ``path``, as a user's clone holds them (its library modules are the
+    workflow's code inputs there, so a test may edit them without touching the repository)."""
+    path.mkdir(parents=True, exist_ok=True)
+    for part in CHECKOUT_PARTS:
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, path / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(source, path / part)
+    return path
+
+
+def snakefile_of(workdir: Path) -> Path:
+    """The Snakefile that runs ``workdir``: its own when it holds a checkout (:func:`checkout`), else the
+    repository's."""
+    own = Path(workdir) / "Snakefile"
+    return own if own.is_file() else REPO / "Snakefile"
+
+
 def snakemake_command(workdir: Path, *args: str) -> list[str]:
-    """The command that runs the repository's workflow in ``workdir`` (2 cores unless args say otherwise)."""
+    """The command that runs the workflow in ``workdir`` (:func:`snakefile_of`; 2 cores unless args say
+    otherwise)."""
     command = [
         sys.executable,
         "-m",
         "snakemake",
         "--snakefile",
-        str(REPO / "Snakefile"),
+        str(snakefile_of(workdir)),
         "--directory",
         str(workdir),
         *args,
@@ -142,14 +168,14 @@ def plan_jobs(
     workdir: Path,
     *targets: str,
     configfile: Path | None = None,
-    snakefile: Path = REPO / "Snakefile",
+    snakefile: Path | None = None,
     forceall: bool = False,
     allowed_rules: tuple[str, ...] = (),
 ) -> list[PlannedJob]:
     """Every job that `snakemake --dry-run [targets]` (with ``--forceall``, ``--allowed-rules``) would run in
-    ``workdir``, planned in this process through Snakemake's API: the same parse, checks and DAG as the command,
-    without a Python start and the imports per plan. A config the workflow refuses raises the workflow's own
-    error (its message is what the command prints)."""
+    ``workdir`` (with ``snakefile``, by default :func:`snakefile_of`), planned in this process through Snakemake's
+    API: the same parse, checks and DAG as the command, without a Python start and the imports per plan. A config
+    the workflow refuses raises the workflow's own error (its message is what the command prints)."""
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, Quietness, ResourceSettings
 
@@ -157,7 +183,10 @@ def plan_jobs(
     dag_settings = DAGSettings(targets=set(targets), forceall=forceall, allowed_rules=frozenset(allowed_rules))
     with SnakemakeApi(OutputSettings(quiet={Quietness.ALL}, enable_file_logging=False)) as api:
         workflow = api.workflow(
-            ResourceSettings(cores=2), config_settings=config, snakefile=Path(snakefile), workdir=Path(workdir)
+            ResourceSettings(cores=2),
+            config_settings=config,
+            snakefile=Path(snakefile or snakefile_of(workdir)),
+            workdir=Path(workdir),
         )
         workflow.dag(dag_settings).execute_workflow(executor="local", pseudo_executor="dryrun")
         dag = workflow._workflow.dag  # the API has no public reader of the planned jobs (Snakemake 9)
@@ -184,7 +213,7 @@ def _why(reason) -> str:
 
 
 def plan(
-    workdir: Path, *targets: str, configfile: Path | None = None, snakefile: Path = REPO / "Snakefile"
+    workdir: Path, *targets: str, configfile: Path | None = None, snakefile: Path | None = None
 ) -> list[tuple[str, dict[str, str]]]:
     """(rule, wildcards) of every job that `snakemake --dry-run [targets]` would run in ``workdir`` (see
     :func:`plan_jobs`)."""
@@ -194,7 +223,7 @@ def plan(
 
 
 def planned_jobs(
-    workdir: Path, *targets: str, configfile: Path | None = None, snakefile: Path = REPO / "Snakefile"
+    workdir: Path, *targets: str, configfile: Path | None = None, snakefile: Path | None = None
 ) -> list[tuple[str, dict[str, str], list[str]]]:
     """:func:`plan` with each job's input files."""
     return [
@@ -212,15 +241,48 @@ def refusal(workdir: Path, *targets: str) -> str:
     return str(refused.value)
 
 
+def _session_root(tmp_path_factory) -> Path:
+    """Where this test session keeps its workflow runs: the folder every pytest-xdist process of the session
+    shares (the parent of each process's own base folder), else this process's base folder."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def session_run(tmp_path_factory, name: str, make) -> Path:
+    """The workflow run ``name`` of this test session: made once, by ``make(workdir)`` in the first process
+    that asks for it; a process that asks meanwhile waits for it (a lock file), later ones read it. A run
+    that failed fails every test that asks for it with its message, without a second try."""
+    root = _session_root(tmp_path_factory)
+    workdir, done, failed = root / name, root / f"{name}.done", root / f"{name}.failed"
+    with open(root / f"{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if failed.exists():
+            pytest.fail(f"the session's {name} run failed (in another test process):\n{failed.read_text()}")
+        if not done.exists():
+            shutil.rmtree(workdir, ignore_errors=True)
+            workdir.mkdir()
+            try:
+                make(workdir)
+            except BaseException as error:
+                failed.write_text(f"{type(error).__name__}: {error}"[-6000:])
+                raise
+            done.touch()
+    return workdir
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """The tiny config run once, locally, to completion; tests copy it before changing anything."""
+    """The tiny config run once per session, locally, to completion, in a checkout of its own (so a test may
+    edit its library modules); tests copy it before changing anything else."""
     require_fashion_mnist()
-    workdir = tmp_path_factory.mktemp("tiny_local")
-    shutil.copy(TINY_CONFIG, workdir / "config.yaml")
-    run = snakemake(workdir)
-    assert run.returncode == 0, run.stderr[-4000:]
-    return workdir
+
+    def make(workdir: Path) -> None:
+        checkout(workdir)
+        shutil.copy(TINY_CONFIG, workdir / "config.yaml")
+        run = snakemake(workdir)
+        assert run.returncode == 0, run.stderr[-4000:]
+
+    return session_run(tmp_path_factory, "tiny_local", make)
 
 
 KNOWN_ANSWER_RUN = f"{DEFAULT_RESULTS}/synthetic/cnn/seed0"
@@ -231,9 +293,12 @@ def known_answer_run(tmp_path_factory) -> Path:
     """configs/synthetic_known_answer.yaml at CI size with every baseline, run once for the known-answer and the
     baselines tests: the synthetic dataset's known answer and planted-band table (one model, attacks and maps
     for both), and the frequency-bias study on the two-scale dataset."""
+    return session_run(tmp_path_factory, "known_answer", _make_known_answer_run)
+
+
+def _make_known_answer_run(workdir: Path) -> None:
     from freqmaps.baselines import BASELINES
 
-    workdir = tmp_path_factory.mktemp("known_answer")
     config = yaml.safe_load((REPO / "configs/synthetic_known_answer.yaml").read_text())
     config["device"] = "cpu"
     # CI size: fewer images, epochs and steps, the same science. Checked on a run of this config (session 9): the
@@ -257,7 +322,6 @@ def known_answer_run(tmp_path_factory) -> Path:
     targets = [f"{KNOWN_ANSWER_RUN}/known_answer/known_answer.json", f"{KNOWN_ANSWER_RUN}/baselines/known_answer.csv"]
     run = snakemake(workdir, *targets, "frequency_bias", timeout=2 * RUN_TIMEOUT)
     assert run.returncode == 0, run.stderr[-4000:]
-    return workdir
 
 
 def result_tensors(workdir: Path) -> dict[str, torch.Tensor]:
@@ -273,52 +337,34 @@ def result_tensors(workdir: Path) -> dict[str, torch.Tensor]:
 
 
 # ------------------------------------------------------------------ the suite in several processes (pytest -n N)
-# The workflow runs above are made once per process that asks for them, so every test that reads one must run in
-# the same process. pytest-xdist hands out "work units"; here a unit is a test file, except that the files that
-# read one run form one unit, so each run is made once. A test that reads a run from a file not listed here is
-# refused at collection (it would make the run a second time in another process).
-RUN_GROUPS = {
-    "tiny_run": (
-        "tests/e2e/test_baselines.py",
-        "tests/e2e/test_code_inputs.py",
-        "tests/e2e/test_faults.py",
-        "tests/e2e/test_workflow.py",
-        "tests/slurm/test_slurm.py",
-    ),
-    "known_answer_run": ("tests/e2e/test_known_answer.py", "tests/e2e/test_frequency_bias.py"),
-}
-
-
-def run_group(nodeid: str) -> str:
-    """The work unit of a test: its run's name when its file reads a session run, else its file."""
-    path = nodeid.split("::", 1)[0]
-    return next((run for run, files in RUN_GROUPS.items() if path in files), path)
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    for item in items:
-        for run, files in RUN_GROUPS.items():
-            if run in item.fixturenames and item.nodeid.split("::", 1)[0] not in files:
-                raise pytest.UsageError(
-                    f"{item.nodeid} reads the session's {run}: add its file to RUN_GROUPS[{run!r}] in "
-                    "tests/conftest.py, so that one process runs every test of that run"
-                )
+# pytest-xdist hands out work units, here a test file each; the files below first, in this order: the two
+# session runs start at once in two processes (the known-answer run is the longest), then the other workflow
+# runs, so that no process waits for a run another is still making (session_run) and the short unit tests fill
+# the end. Which test makes a session run is whichever asks first.
+FIRST_UNITS = (
+    "tests/e2e/test_known_answer.py",  # the known-answer run
+    "tests/e2e/test_baselines.py",  # the tiny run
+    "tests/slurm/test_slurm.py",
+    "tests/e2e/test_own_models.py",
+    "tests/e2e/test_own_data.py",
+    "tests/e2e/test_faults.py",
+    "tests/e2e/test_workflow.py",
+)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """Work units by :func:`run_group`, the runs' units handed out first: each run starts at once, in its own
-    process, and the other files fill the processes around them."""
+    """Test files as work units, :data:`FIRST_UNITS` handed out first."""
     from xdist.scheduler import LoadScopeScheduling
 
-    class RunGroupScheduling(LoadScopeScheduling):
+    class FirstUnitsScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return run_group(nodeid)
+            return nodeid.split("::", 1)[0]
 
         def _assign_work_unit(self, node) -> None:
-            for run in reversed(RUN_GROUPS):
-                if run in self.workqueue:
-                    self.workqueue.move_to_end(run, last=False)
+            for unit in reversed(FIRST_UNITS):
+                if unit in self.workqueue:
+                    self.workqueue.move_to_end(unit, last=False)
             super()._assign_work_unit(node)
 
-    return RunGroupScheduling(config, log)
+    return FirstUnitsScheduling(config, log)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +22,8 @@ from tests.conftest import REPO, PlannedJob, plan_jobs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-PACKAGE_DIR = REPO / "src" / "freqmaps"
+PACKAGE = Path("src") / "freqmaps"  # in a checkout
+PACKAGE_DIR = REPO / PACKAGE
 
 # Modules the library imports inside a function (so importing the importer does not load them), as Python
 # names; a stage that runs the importer may run them, so its rules depend on them too.
@@ -102,27 +104,15 @@ def modules_run_by(scripts: set[str]) -> dict[str, set[str]]:
 EDIT = b"\n# an edit (tests/e2e/test_code_inputs.py)\n"
 
 
-def undo_leftover_edits() -> None:
-    """Remove the edit from every module that still ends with it: a test session killed inside :func:`touched`
-    (SIGKILL, a power cut) cannot restore the modules itself, so the next session's collection does."""
-    for path in PACKAGE_DIR.rglob("*.py"):
-        text = path.read_bytes()
-        if text.endswith(EDIT):
-            path.write_bytes(text.removesuffix(EDIT))
-
-
-undo_leftover_edits()
-
-
-def touched(modules: list[str]):
-    """Append a comment line to each module for the block's duration; contents and times restored afterwards,
-    so the finished run stays finished for the other tests."""
+def touched(run: Path, modules: list[str]):
+    """Append a comment line to each module of the run's checkout for the block's duration; contents and times
+    restored afterwards, so the finished run stays finished for the next test."""
 
     class Touch:
         def __enter__(self):
             self.saved = {}
             for module in modules:
-                path = PACKAGE_DIR / module
+                path = run / PACKAGE / module
                 self.saved[path] = (path.read_bytes(), path.stat())
                 path.write_bytes(self.saved[path][0] + EDIT)
 
@@ -144,8 +134,9 @@ def dry_run_jobs(workdir: Path, *targets: str, allowed_rules: tuple[str, ...] = 
             kind, _, listed = part.partition(": ")
             assert kind in ("Updated input files", "Input files updated by another job"), (job.rule, part)
             if kind == "Updated input files":
+                package = (workdir / PACKAGE).resolve()
                 paths = [(workdir / f.strip()).resolve() for f in listed.split(",")]
-                files |= {p.relative_to(PACKAGE_DIR).as_posix() for p in paths if p.is_relative_to(PACKAGE_DIR)}
+                files |= {p.relative_to(package).as_posix() for p in paths if p.is_relative_to(package)}
         assert found.setdefault(job.rule, files) == files, f"jobs of {job.rule} depend on different code"
     return found
 
@@ -165,13 +156,23 @@ MODULES = sorted(p.relative_to(PACKAGE_DIR).as_posix() for p in PACKAGE_DIR.rglo
 
 
 @pytest.fixture(scope="module")
-def every_job(tiny_run) -> list[PlannedJob]:
-    """Every job of the tiny run's plan (`--forceall`), with its outputs and the rules it reads from."""
-    return plan_jobs(tiny_run, forceall=True)
+def edited_run(tiny_run, tmp_path_factory) -> Path:
+    """A copy of the finished tiny run with its checkout (tests/conftest.py, tiny_run): the tests here edit its
+    library modules, never the repository's, which other tests (in other processes) run meanwhile."""
+    run = tmp_path_factory.mktemp("code_inputs") / "run"
+    shutil.copytree(tiny_run, run, symlinks=True)
+    assert (run / PACKAGE).is_dir()
+    return run
 
 
 @pytest.fixture(scope="module")
-def every_module_edited(tiny_run, every_job) -> dict[str, set[str]]:
+def every_job(edited_run) -> list[PlannedJob]:
+    """Every job of the tiny run's plan (`--forceall`), with its outputs and the rules it reads from."""
+    return plan_jobs(edited_run, forceall=True)
+
+
+@pytest.fixture(scope="module")
+def every_module_edited(edited_run, every_job) -> dict[str, set[str]]:
     """Every library module edited at once, then one dry run per rule of the tiny run's plan, of that rule's
     outputs with only that rule allowed to run (so no upstream job hides its own updated inputs): each rule with
     the package files its jobs list as updated inputs, which are the modules whose edit replans it."""
@@ -179,9 +180,9 @@ def every_module_edited(tiny_run, every_job) -> dict[str, set[str]]:
     for job in every_job:
         outputs.setdefault(job.rule, []).extend(job.output)
     found = {}
-    with touched(MODULES):
+    with touched(edited_run, MODULES):
         for rule, files in sorted(outputs.items()):
-            found[rule] = dry_run_jobs(tiny_run, *files, allowed_rules=(rule,)).get(rule, set())
+            found[rule] = dry_run_jobs(edited_run, *files, allowed_rules=(rule,)).get(rule, set())
     return found
 
 
@@ -209,14 +210,14 @@ def test_every_rule_depends_on_exactly_the_modules_its_stage_runs(every_module_e
     ],
 )
 def test_one_edit_replans_exactly_the_stages_that_run_it(
-    tiny_run, every_job, stage_modules, module, replanned, not_replanned
+    edited_run, every_job, stage_modules, module, replanned, not_replanned
 ):
     """One module edited: the rules that run it are replanned for it, those that read their outputs for that,
     and nothing else."""
     expected = {rule for rule, files in stage_modules.items() if module in files}
     assert replanned <= expected and not expected & not_replanned
-    with touched([module]):
-        planned = dry_run_jobs(tiny_run)
+    with touched(edited_run, [module]):
+        planned = dry_run_jobs(edited_run)
     assert set(planned) == downstream(expected, every_job)
     assert all(files == {module} for files in planned.values() if files)
     assert {rule for rule, files in planned.items() if files} <= expected

@@ -20,10 +20,10 @@ import torch
 
 from freqmaps.io import load_tensors
 from tests.conftest import (
-    REPO,
     RUN_TIMEOUT,
     TINY_CONFIG,
     TINY_RESULTS,
+    checkout,
     plan,
     refusal,
     result_tensors,
@@ -118,19 +118,6 @@ def test_truncated_weights_name_the_file_and_the_command_that_restores_it(tiny_r
     assert all(torch.equal(restored[key], original[key]) for key in original)  # same seed, same weights
 
 
-def _checkout(path: Path) -> Path:
-    """A copy of the workflow's files, as a user's clone holds them."""
-    path.mkdir(parents=True)
-    for part in ("Snakefile", "workflow", "scripts", "src", "envs", "profiles"):
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, path / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy(source, path / part)
-    shutil.copy(TINY_CONFIG, path / "config.yaml")
-    return path
-
-
 @pytest.mark.slow
 def test_a_seed_beyond_32_bits_trains_and_attacks_and_its_run_moves_without_rerunning(tmp_path):
     """Issue 17.1: seeds: [4294967296] used to fail in training, [42949] in the attack. Issue 17.11: the library
@@ -138,7 +125,7 @@ def test_a_seed_beyond_32_bits_trains_and_attacks_and_its_run_moves_without_reru
     moved) with its workflow from scratch to project storage plans no job. One run of a user's clone checks
     both (they were two runs of the same jobs)."""
     seed = 4294967296
-    run = _checkout(tmp_path / "scratch")
+    run = checkout(tmp_path / "scratch")
     text = TINY_CONFIG.read_text().replace("seeds: [0]", f"seeds: [{seed}]").replace("n_train: 3000", "n_train: 500")
     (run / "config.yaml").write_text(text)
     target = f"results/default/fashion_mnist/cnn/seed{seed}/attacks/pgd.safetensors"
