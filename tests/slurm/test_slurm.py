@@ -71,9 +71,12 @@ def _slurm_env(cluster_env: dict) -> dict:
 TARGET = "results/default/fashion_mnist/cnn/seed0/stats/pgd.csv"
 
 
-def _run_on_slurm(workdir: Path, env: dict, target: str = TARGET, timeout: int = 1200) -> subprocess.CompletedProcess:
+def _run_on_slurm(
+    workdir: Path, env: dict, *options: str, target: str = TARGET, timeout: int = 1200
+) -> subprocess.CompletedProcess:
     return snakemake(
         workdir,
+        *options,
         "--profile",
         str(REPO / "profiles" / "slurm"),
         "--set-scatter",
@@ -143,6 +146,7 @@ def test_failing_job_makes_snakemake_fail(cluster, tmp_path):
     config = yaml.safe_load(TINY_CONFIG.read_text())
     config["device"] = "cuda"  # valid config, but the training job finds no GPU on the node and fails
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    result = _run_on_slurm(tmp_path, _slurm_env(cluster), target="train_all", timeout=600)
+    # without the profile's one resubmission: the failure is the same, reported after one job instead of two
+    result = _run_on_slurm(tmp_path, _slurm_env(cluster), "--retries", "0", target="train_all", timeout=600)
     assert result.returncode != 0
     assert "no CUDA device is visible" in result.stdout + result.stderr
