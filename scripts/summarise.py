@@ -20,4 +20,5 @@ summarise(
     contrasts=sm.params.contrasts,
     contrast_paths=list(sm.input.contrasts),
     contrasts_path=sm.output.contrasts,
+    p_value=sm.params.p_value,
 )

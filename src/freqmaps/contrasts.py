@@ -15,6 +15,8 @@ cells (:func:`common_rows`) and resamples them *jointly*:
   came from is exchangeable image by image, so each draw swaps the two cells' pairs of a random half of the
   images (each image with probability 1/2) and recomputes the difference; two-sided p =
   ``(#{|difference*| >= |difference|} + 1) / (draws + 1)``. The same swaps serve every statistic and view.
+  The draws' mean, standard deviation and normality p-value go beside it, so that the verdict can use the
+  normal-tail p-value instead (``stats.p_value``, ``freqmaps.verdict.contrast_p_columns``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from freqmaps.stats import (
     statistic_values,
 )
 from freqmaps.stats.compare import LEVEL
+from freqmaps.verdict import normality_p
 
 COLUMNS = (
     "statistic",
@@ -52,6 +55,9 @@ COLUMNS = (
     "related_when",
     "p_value",
     "permutations",
+    "null_mean",
+    "null_sd",
+    "normality_p",
 )
 
 
@@ -91,6 +97,16 @@ def permutation_p_two_sided(observed: np.ndarray, draws: np.ndarray) -> np.ndarr
     return np.where(np.isfinite(observed), p, math.nan)
 
 
+def swap_null_summary(draws: np.ndarray, observed: float) -> tuple[float, float, float]:
+    """Mean, standard deviation (population, as the stats tables') and D'Agostino-Pearson normality p-value
+    (:func:`freqmaps.verdict.normality_p`) of one row's swap draws, from which the verdict computes the
+    normal-tail p-value; NaN where the difference or the draws are not finite."""
+    draws = np.asarray(draws, dtype=np.float64)
+    if not len(draws) or not math.isfinite(observed) or not np.isfinite(draws).all():
+        return math.nan, math.nan, math.nan
+    return float(draws.mean()), float(draws.std()), normality_p(draws)
+
+
 def contrast_rows(
     Ea: torch.Tensor,
     Aa: torch.Tensor,
@@ -102,7 +118,8 @@ def contrast_rows(
 ) -> list[dict[str, Any]]:
     """Every configured statistic in cell a (rows Ea, Aa) and cell b (Eb, Ab), row i of each the same image:
     value_a, value_b, their difference, its paired interval and its paired permutation p-value
-    (``stats.n_null`` swap draws), one dict per statistic row in ``COLUMNS`` order.
+    (``stats.n_null`` swap draws), and the swap draws' mean, sd and normality p-value
+    (``swap_null_summary``), one dict per statistic row in ``COLUMNS`` order.
 
     A statistic that is the mean of per-image values (cosine, Pearson) is resampled through its per-image
     differences d_i: the bootstrap averages resampled d_i, and a swap flips the sign of d_i (exactly what
@@ -130,6 +147,7 @@ def contrast_rows(
         for i, (direction, k) in enumerate(statistic_layout(name, settings)):
             values = (name, direction, k, n, float(value_a[i]), float(value_b[i]), float(observed[i]))
             values += (float(low[i]), float(high[i]), entry.ci_method, entry.related_when, float(p[i]), len(draws))
+            values += swap_null_summary(draws[:, i], float(observed[i]))
             rows.append(dict(zip(COLUMNS, values, strict=True)))
     return rows
 

@@ -99,7 +99,7 @@ def _check_everything(config: Mapping[str, Any], source: str) -> tuple[Experimen
     """The checks past the schema, and the paths whose change invalidates their verdict."""
     from freqmaps.attacks import try_attack
     from freqmaps.baselines.measures import SCOPES, of_scope
-    from freqmaps.config import check_pool_fits, contrasts, setting
+    from freqmaps.config import check_pool_fits, contrasts, lam_values, setting
     from freqmaps.data.checks import check_source, test_split_size
     from freqmaps.data.core import DataWarning
     from freqmaps.data.generated import has_planted_bands
@@ -143,12 +143,16 @@ def _check_everything(config: Mapping[str, Any], source: str) -> tuple[Experimen
                 break
     models = {**config["models"], **variant_models(config)}
     validate_config({**config, "models": models}, source=f"{source} with the frequency_bias models added")
-    contrasts(config, models)  # cells that are in the experiment, names once, statistics and views computed
+    contrast_entries = contrasts(config, models)  # cells in the experiment, names once, statistics and views computed
     weights = {name: weights_inputs(model) for name, model in models.items()}
     watched += [path for files in weights.values() for path in files]
     main_runs = len(config["datasets"]) * len(config["models"]) * len(config["seeds"]) * len(config["attacks"])
-    stats = {key: setting(config, "stats", key) for key in ("statistics", "views", "k", "nulls", "n_null")}
-    draws_warning = null_draws_warning(stats, main_runs)
+    stats = {key: setting(config, "stats", key) for key in ("statistics", "views", "k", "nulls", "n_null", "p_value")}
+    statistics_runs = main_runs * len(lam_values(config))  # every λ's rows join the one family (METHOD §2.1)
+    contrast_runs = len(config["datasets"]) * len(config["seeds"])  # each contrast on every dataset and seed
+    draws_warning = null_draws_warning(
+        stats, statistics_runs, contrasts=contrast_entries, n_contrast_runs=contrast_runs
+    )
     if draws_warning:
         warnings.insert(0, draws_warning)
     measures = list(setting(config, "baselines", "measures")) if "baselines" in config else []

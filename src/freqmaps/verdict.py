@@ -2,14 +2,17 @@
 
 Inputs are the flat rows of :func:`freqmaps.stats.compare_maps` (one per statistic x direction x k, with
 ``{null}_null_mean``, ``{null}_null_sd``, ``{null}_p_value`` (more related) and ``{null}_p_less`` (less related)
-per null), written per model and attack by :func:`freqmaps.stages.correlate` beside a ``view`` column. This
-module adds the run's keys in front (:data:`RUN_KEYS`), and from them the verdict (docs/METHOD.md §4.10): each
-statistic against each null as an effect size z = (value - null mean) / null sd, signed so that positive means
-*more related than the null* (larger values for similarities, smaller for the information imbalance), the
-two-sided permutation p-value, the Benjamini-Hochberg adjusted p-value over every two-sided p-value of the
-run (one family: all rows and nulls with enough pairs), and a plain-words reading at false-discovery rate
-:data:`FDR_LEVEL`: more related than the null, less related than the null, not distinguishable from it, or
-undetermined (too few null draws to ever pass, or too few pairs).
+per null), written per model and attack by :func:`freqmaps.stages.correlate` beside a ``view`` column, and the
+null draws behind them. This module adds the run's keys in front (:data:`RUN_KEYS`), and from them the verdict
+(docs/METHOD.md §4.10): each statistic against each null as an effect size z = (value - null mean) / null sd,
+signed so that positive means *more related than the null* (larger values for similarities, smaller for the
+information imbalance), the two-sided permutation p-value, the normal-tail p-value of the same null (used
+instead of the permutation p-value under ``stats.p_value: normal_tail`` when the draws pass a normality
+check, so a p-value can go below the permutation floor 2 / (draws + 1)), the Benjamini-Hochberg adjusted
+p-value over every used p-value of the run (one family: all rows and nulls with enough pairs, and the
+contrasts), and a plain-words reading at false-discovery rate :data:`FDR_LEVEL`: more related than the null,
+less related than the null, not distinguishable from it, or undetermined (a permutation p-value at its floor
+that still fails, or too few pairs).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import html
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,10 @@ ROW_KEYS = ("statistic", "direction", "k")  # with RUN_KEYS: one row of a compar
 FDR_LEVEL = 0.05
 CONVERGENCE_WARNING = 0.1  # a share of maps stopped at max_steps above this is a caveat of the reading
 OUTCOMES = ("more related than", "less related than", "not distinguishable from", "undetermined against")
+P_VALUE_METHODS = ("normal_tail", "permutation")  # stats.p_value: how the verdict's p-values are computed
+NORMALITY_LEVEL = 0.05  # draws whose D'Agostino-Pearson normality test gives p below this use the permutation p
+MIN_NORMAL_DRAWS = 20  # fewer draws: no normality check (scipy's kurtosis test needs 20), the permutation p
+DISPLAY_BOUND = 1e-6  # a normal-tail p below this is shown as "< 1e-06": beyond the draws only its order holds
 SUMMARY_DOC = (
     "One row per dataset, model, seed, attack, view, statistic, direction and k. Columns in this order: "
     "dataset, model, seed, attack, lam (the maps' sparsity weight maps.lam), view (what the statistic is "
@@ -84,6 +91,15 @@ def null_draw_counts(draws: Iterable[dict[str, Any]]) -> dict[tuple, int]:
     return dict(counts)
 
 
+def null_draw_values(draws: Iterable[dict[str, Any]]) -> dict[tuple, np.ndarray]:
+    """(run keys, statistic, direction, k, null) -> the draws' values (float64, table order), from the long
+    null-draws table: what :func:`verdict_rows` checks for normality."""
+    values: dict[tuple, list[float]] = defaultdict(list)
+    for draw in draws:
+        values[(*_key(draw, RUN_KEYS + ROW_KEYS), str(draw["null"]))].append(float(draw["value"]))
+    return {key: np.asarray(v, dtype=np.float64) for key, v in values.items()}
+
+
 def effect_size(value: float, null_mean: float, null_sd: float, related_when: str) -> float:
     """z of the observed value against the null, positive when it is more related than the null."""
     if related_when not in ("larger", "smaller"):
@@ -119,19 +135,64 @@ def two_sided_p(p_more: float, p_less: float) -> float:
     return min(1.0, 2 * min(p_more, p_less))
 
 
-def at_floor(p: float, draws: int) -> bool:
-    """Whether a two-sided p-value is the smallest its draws allow, 2 / (draws + 1): more draws could lower it."""
+def at_floor(p: float, draws: int, method: str = "permutation") -> bool:
+    """Whether a two-sided permutation p-value is the smallest its draws allow, 2 / (draws + 1): more draws
+    could lower it. A normal-tail p-value (``method="normal_tail"``) has no floor: never."""
+    if method == "normal_tail":
+        return False
     return draws > 0 and math.isfinite(p) and p <= min(1.0, 2.0 / (draws + 1)) * (1 + 1e-9)
 
 
+def normality_p(draws: Sequence[float] | np.ndarray) -> float:
+    """p-value of D'Agostino and Pearson's omnibus test that the draws come from a normal distribution
+    (``scipy.stats.normaltest``: sample skewness and kurtosis together); NaN for fewer than
+    :data:`MIN_NORMAL_DRAWS` finite draws or draws that do not vary."""
+    from scipy.stats import normaltest
+
+    x = np.asarray(draws, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if len(x) < MIN_NORMAL_DRAWS or not np.ptp(x) > 0:
+        return math.nan
+    return float(normaltest(x).pvalue)
+
+
+def normal_tail_p(z: float, draws: int) -> float:
+    """Two-sided p-value of a value ``z`` null standard deviations from the mean of ``draws`` normal null draws
+    (z with the draws' population sd, as :func:`effect_size` and the stats tables compute it): if the value and
+    the draws are independent draws of one normal distribution, (value - mean) / (s * sqrt(1 + 1/draws)), s the
+    draws' sample sd, follows Student's t with draws - 1 degrees of freedom, and that statistic is
+    z * sqrt((draws - 1) / (draws + 1)). So p = 2 t_{draws-1}(-|z| sqrt((draws - 1)/(draws + 1))), which allows
+    for the mean and sd being estimated from the draws (2 Phi(-|z|) treats them as known and is too small).
+    NaN when z is not finite or there are fewer than 2 draws."""
+    from scipy.stats import t
+
+    if draws < 2 or not math.isfinite(z):
+        return math.nan
+    return float(min(1.0, 2 * t.sf(abs(z) * math.sqrt((draws - 1) / (draws + 1)), draws - 1)))
+
+
+def chosen_p(permutation: float, normal: float, normality: float, draws: int, method: str) -> tuple[float, str]:
+    """The p-value a reading uses and its method: the normal-tail p under ``method="normal_tail"`` when there
+    are at least :data:`MIN_NORMAL_DRAWS` draws and their normality test does not reject at
+    :data:`NORMALITY_LEVEL`, otherwise the permutation p (``method="permutation"``: always)."""
+    if method not in P_VALUE_METHODS:
+        raise ValueError(f"stats.p_value must be one of {P_VALUE_METHODS}, not {method!r}")
+    usable = draws >= MIN_NORMAL_DRAWS and math.isfinite(normal) and math.isfinite(normality)
+    if method == "normal_tail" and usable and normality >= NORMALITY_LEVEL:
+        return normal, "normal_tail"
+    return permutation, "permutation"
+
+
 def null_outcome(row: dict[str, Any], null: str, level: float = FDR_LEVEL) -> str:
-    """One of :data:`OUTCOMES` for one null of a verdict row: its two-sided BH-adjusted p at ``level`` and the
-    sign of z say more or less related; a p-value at the floor of its draws that still fails is undetermined."""
+    """One of :data:`OUTCOMES` for one null of a verdict row: its BH-adjusted p at ``level`` and the sign of z
+    say more or less related; a permutation p-value (``{null}_p_method``) at the floor of its draws that still
+    fails is undetermined (a normal-tail p-value has no floor)."""
     adjusted, z = float(row[f"{null}_p_adjusted"]), float(row[f"{null}_z"])
     if math.isfinite(adjusted) and adjusted <= level:
         more = z > 0 if math.isfinite(z) else row[f"{null}_p_value"] <= row.get(f"{null}_p_less", math.inf)
         return OUTCOMES[0] if more else OUTCOMES[1]
-    if at_floor(float(row[f"{null}_p_two_sided"]), int(row.get(f"{null}_draws") or 0)):
+    method = row.get(f"{null}_p_method") or "permutation"
+    if at_floor(float(row[f"{null}_p_two_sided"]), int(row.get(f"{null}_draws") or 0), method):
         return OUTCOMES[3]
     return OUTCOMES[2]
 
@@ -183,46 +244,101 @@ PASSED_THROUGH = (  # stats-table columns the verdict carries as they are, when 
 )
 
 
+Draws = Mapping[tuple, "np.ndarray | int"]  # (run keys, row keys, null) -> the draws, or only their number
+
+
+def _float(value: Any) -> float:
+    """A table cell as a float: empty or missing is NaN."""
+    return math.nan if value is None or value == "" else float(value)
+
+
+def _draws_of(draws: Draws, key: tuple) -> tuple[int, float]:
+    """The number of draws of one row and null, and their normality p-value (NaN when only the number is known)."""
+    entry = draws.get(key)
+    if entry is None:
+        return 0, math.nan
+    if isinstance(entry, int | np.integer):
+        return int(entry), math.nan
+    return len(entry), normality_p(entry)
+
+
+def null_p_columns(row: dict[str, Any], null: str, draws: int, normality: float, method: str) -> dict[str, Any]:
+    """The p-value columns of one summary row against one null: ``p_two_sided`` (permutation,
+    :func:`two_sided_p`), ``normality_p`` of its draws, ``p_normal`` (:func:`normal_tail_p` of its z), and
+    ``p_method``, which of the two the reading uses (:func:`chosen_p`); then ``p``, the one used."""
+    permutation = two_sided_p(_float(row[f"{null}_p_value"]), _float(row.get(f"{null}_p_less")))
+    z = effect_size(
+        _float(row["value"]), _float(row[f"{null}_null_mean"]), _float(row[f"{null}_null_sd"]), row["related_when"]
+    )
+    normal = normal_tail_p(z, draws)
+    p, used = chosen_p(permutation, normal, normality, draws, method)
+    return {"p_two_sided": permutation, "normality_p": normality, "p_normal": normal, "p_method": used, "p": p}
+
+
+def contrast_p_columns(row: dict[str, Any], method: str) -> dict[str, Any]:
+    """The p-value columns of one contrast row (:func:`freqmaps.contrasts.contrast_rows`): ``p_normal``, the
+    normal-tail p of its difference against the swap draws' mean and sd (``null_mean``, ``null_sd``;
+    ``permutations`` draws), and ``p_method``, which of it and the permutation ``p_value`` the reading uses
+    (:func:`chosen_p`, with the draws' ``normality_p``); then ``p``, the one used. A table written before the
+    contrasts kept their draws' mean, sd and normality has the permutation p only."""
+    draws = int(row.get("permutations") or 0)
+    mean, sd = _float(row.get("null_mean")), _float(row.get("null_sd"))
+    z = effect_size(_float(row["difference"]), mean, sd, "larger")
+    normal = normal_tail_p(z, draws)
+    p, used = chosen_p(_float(row["p_value"]), normal, _float(row.get("normality_p")), draws, method)
+    return {"p_normal": normal, "p_method": used, "p": p}
+
+
 def _family(
-    summary: Sequence[dict[str, Any]], contrasts: Sequence[dict[str, Any]], nulls: Sequence[str], min_pairs: int
-) -> tuple[dict[tuple[int, str], float], dict[tuple[int, str], float], list[float]]:
-    """The run's one Benjamini-Hochberg family: every two-sided p-value of the summary (rows with at least
-    ``min_pairs`` pairs, each null) and every contrast's paired p-value (contrasts with at least ``min_pairs``
-    pairs). Returns the summary's two-sided p per (row, null), their adjusted values, and the contrasts'
-    adjusted p-values (NaN outside the family)."""
-    two_sided = {
-        (i, n): two_sided_p(float(row[f"{n}_p_value"]), float(row.get(f"{n}_p_less", math.nan)))
-        for i, row in enumerate(summary)
-        for n in nulls
-    }
-    family = [(i, n) for (i, n) in two_sided if int(summary[i]["n"]) >= min_pairs]
+    summary: Sequence[dict[str, Any]],
+    contrasts: Sequence[dict[str, Any]],
+    draws: Draws,
+    min_pairs: int,
+    method: str,
+) -> tuple[dict[tuple[int, str], dict[str, Any]], dict[tuple[int, str], float], list[dict[str, Any]], list[float]]:
+    """The run's one Benjamini-Hochberg family: the used p-value (:func:`null_p_columns`) of every summary row
+    with at least ``min_pairs`` pairs against each null, and of every contrast (:func:`contrast_p_columns`) with
+    at least ``min_pairs`` pairs. Returns the summary's p-value columns and draw count per (row, null), their
+    adjusted values, and the contrasts' p-value columns and adjusted p-values (NaN outside the family)."""
+    nulls = null_names(summary[0]) if summary else []
+    columns = {}
+    for i, row in enumerate(summary):
+        for n in nulls:
+            count, normality = _draws_of(draws, (*_key(row, RUN_KEYS + ROW_KEYS), n))
+            columns[(i, n)] = {**null_p_columns(row, n, count, normality, method), "draws": count}
+    contrast_columns = [contrast_p_columns(row, method) for row in contrasts]
+    family = [(i, n) for (i, n) in columns if int(summary[i]["n"]) >= min_pairs]
     in_family = [i for i, row in enumerate(contrasts) if int(row["n_pairs"]) >= min_pairs]
     adjusted = adjusted_p_values(
-        [two_sided[pair] for pair in family] + [float(contrasts[i]["p_value"]) for i in in_family]
+        [columns[pair]["p"] for pair in family] + [contrast_columns[i]["p"] for i in in_family]
     )
     adjusted_of = {pair: float(p) for pair, p in zip(family, adjusted[: len(family)], strict=True)}
     contrast_adjusted = [math.nan] * len(contrasts)
     for i, p in zip(in_family, adjusted[len(family) :], strict=True):
         contrast_adjusted[i] = float(p)
-    return two_sided, adjusted_of, contrast_adjusted
+    return columns, adjusted_of, contrast_columns, contrast_adjusted
 
 
 def verdict_rows(
     summary: Sequence[dict[str, Any]],
-    draw_counts: dict[tuple, int],
+    draws: Draws,
     min_pairs: int = 1,
     level: float = FDR_LEVEL,
     contrasts: Sequence[dict[str, Any]] = (),
+    p_value: str = "normal_tail",
 ) -> list[dict[str, Any]]:
     """The verdict table from summary rows: value, interval, DC and convergence columns, per null mean, sd, z,
-    one- and two-sided p and BH-adjusted two-sided p, across-seed mean and spread, and the reading. One row
-    per summary row (so per seed); rows of the same dataset x model x attack x view x statistic x direction x
-    k share the across-seed columns. Rows with fewer than ``min_pairs`` pairs stay out of the BH family; the
-    ``contrasts`` rows' p-values (:func:`contrast_rows`) join it."""
+    one- and two-sided permutation p, the draws' normality p, the normal-tail p, which p is used (``p_value``,
+    the config's ``stats.p_value``: :func:`chosen_p`) and its BH adjustment, across-seed mean and spread, and
+    the reading. One row per summary row (so per seed); rows of the same dataset x model x attack x view x
+    statistic x direction x k share the across-seed columns. ``draws``: per (run keys, row keys, null) the null
+    draws (:func:`null_draw_values`), or only their number (:func:`null_draw_counts`: normality cannot be
+    checked, and the permutation p is used). Rows with fewer than ``min_pairs`` pairs stay out of the BH
+    family; the ``contrasts`` rows' p-values (:func:`contrast_rows`) join it."""
     if not summary:
         return []
     nulls = null_names(summary[0])
-    two_sided, adjusted_of, _ = _family(summary, contrasts, nulls, min_pairs)
+    columns, adjusted_of, _, _ = _family(summary, contrasts, draws, min_pairs, p_value)
     group_keys = ("dataset", "model", "attack", "lam", "view", *ROW_KEYS)
     groups: dict[tuple, list[float]] = defaultdict(list)
     for row in summary:
@@ -234,7 +350,7 @@ def verdict_rows(
         verdict.update({key: row[key] for key in ("ci_low", "ci_high", "ci_method", "related_when")})
         verdict.update({key: row[key] for key in PASSED_THROUGH if key in row})
         for n in nulls:
-            draws = draw_counts.get((*_key(row, RUN_KEYS + ROW_KEYS), n), 0)
+            p = columns[(i, n)]
             verdict[f"{n}_null_mean"] = row[f"{n}_null_mean"]
             verdict[f"{n}_null_sd"] = row[f"{n}_null_sd"]
             verdict[f"{n}_z"] = effect_size(
@@ -242,9 +358,10 @@ def verdict_rows(
             )
             verdict[f"{n}_p_value"] = row[f"{n}_p_value"]
             verdict[f"{n}_p_less"] = row.get(f"{n}_p_less", math.nan)
-            verdict[f"{n}_p_two_sided"] = two_sided[(i, n)]
+            for column in ("p_two_sided", "normality_p", "p_normal", "p_method"):
+                verdict[f"{n}_{column}"] = p[column]
             verdict[f"{n}_p_adjusted"] = adjusted_of.get((i, n), math.nan)
-            verdict[f"{n}_draws"] = draws
+            verdict[f"{n}_draws"] = p["draws"]
         values = np.array(groups[_key(row, group_keys)])
         finite = values[np.isfinite(values)]
         verdict["seeds"] = len(values)
@@ -256,6 +373,17 @@ def verdict_rows(
     return out
 
 
+def used_p(row: dict[str, Any], null: str = "") -> float:
+    """The p-value a verdict row's reading used against ``null`` (``{null}_p_method``: the two-sided
+    permutation p or the normal-tail p); ``null=""``: a contrast row's (``p_method``: ``p_value`` or
+    ``p_normal``)."""
+    prefix = f"{null}_" if null else ""
+    method = row.get(f"{prefix}p_method") or "permutation"
+    if method == "normal_tail":
+        return _float(row[f"{prefix}p_normal"])
+    return _float(row[f"{prefix}p_two_sided" if null else "p_value"])
+
+
 # ------------------------------------------------------------------ contrasts between cells (docs/METHOD.md §4.11)
 CONTRAST_KEYS = ("contrast", "dataset", "seed", "model_a", "attack_a", "model_b", "attack_b", "view")
 CONTRAST_DOC = (
@@ -265,9 +393,12 @@ CONTRAST_DOC = (
     "one cell), difference = value_a - value_b, ci_low and ci_high its 95% paired interval (the same images "
     "resampled in both cells; ci_method as the verdict's), related_when which sign of the value means more "
     "related, p_value the two-sided paired permutation p-value (each draw trades the two cells' pairs of a "
-    "random half of the images; permutations = draws), p_adjusted its Benjamini-Hochberg adjustment in one "
-    "family with every two-sided p-value of the verdict, and reading in plain words: a more related than b, b "
-    "more related than a, not distinguishable, or undetermined (too few permutations or pairs)."
+    "random half of the images; permutations = draws), null_mean and null_sd the draws' mean and standard "
+    "deviation and normality_p their D'Agostino-Pearson normality p-value, p_normal the normal-tail two-sided "
+    "p-value of the difference against them (as the verdict's), p_method which of p_value and p_normal the "
+    "reading uses (as the verdict's), p_adjusted its Benjamini-Hochberg adjustment in one family with every "
+    "used p-value of the verdict, and reading in plain words: a more related than b, b more related than a, not "
+    "distinguishable, or undetermined (too few permutations or pairs)."
 )
 
 
@@ -285,7 +416,8 @@ def contrast_reading(row: dict[str, Any], level: float = FDR_LEVEL, min_pairs: i
         a_more = (difference > 0) == (row["related_when"] == "larger")
         return f"{a} more related than {b}" if a_more else f"{b} more related than {a}"
     draws = int(row.get("permutations") or 0)
-    if draws and float(row["p_value"]) <= 1 / (draws + 1) * (1 + 1e-9):
+    permutation = (row.get("p_method") or "permutation") == "permutation"
+    if permutation and draws and float(row["p_value"]) <= 1 / (draws + 1) * (1 + 1e-9):
         return "undetermined (too few permutations: raise stats.n_null)"
     return "not distinguishable"
 
@@ -295,40 +427,97 @@ def contrast_rows(
     contrasts: Sequence[dict[str, Any]],
     min_pairs: int = 1,
     level: float = FDR_LEVEL,
+    draws: Draws | None = None,
+    p_value: str = "normal_tail",
 ) -> list[dict[str, Any]]:
-    """contrasts.csv: the contrasts' rows with ``p_adjusted`` (one BH family with the verdict built from
-    ``summary``, :func:`verdict_rows`) and ``reading``."""
-    nulls = null_names(summary[0]) if summary else []
-    _, _, adjusted = _family(summary, contrasts, nulls, min_pairs)
+    """contrasts.csv: the contrasts' rows with ``p_normal`` and ``p_method`` (:func:`contrast_p_columns`),
+    ``p_adjusted`` (one BH family with the verdict built from ``summary``, ``draws`` and ``p_value``: pass
+    what :func:`verdict_rows` gets) and ``reading``."""
+    _, _, columns, adjusted = _family(summary, contrasts, draws or {}, min_pairs, p_value)
     out = []
-    for row, p in zip(contrasts, adjusted, strict=True):
+    for row, p, column in zip(contrasts, adjusted, columns, strict=True):
         shown = {key: row[key] for key in row if key != "note"}
+        shown["p_normal"], shown["p_method"] = column["p_normal"], column["p_method"]
         shown["p_adjusted"] = p
         shown["reading"] = contrast_reading({**shown, "note": row.get("note", "")}, level, min_pairs)
         out.append(shown)
     return out
 
 
-def family_size(stats_cfg: dict[str, Any], n_runs: int) -> int:
-    """How many two-sided p-values one run's verdict adjusts together: runs x views x rows x nulls (the
-    information imbalance has a row per direction and k)."""
-    rows = sum(2 * len(stats_cfg["k"]) if name == "information_imbalance" else 1 for name in stats_cfg["statistics"])
-    return n_runs * len(stats_cfg["views"]) * rows * len(stats_cfg["nulls"])
+def fallback_message(
+    rows: Sequence[dict[str, Any]], contrasts: Sequence[dict[str, Any]], p_value: str, level: float = FDR_LEVEL
+) -> str | None:
+    """Under ``stats.p_value: normal_tail``, what the summary's log says after the run: how many of the
+    adjusted p-values of the verdict (``rows``, :func:`verdict_rows`) and of the contrasts (:func:`contrast_rows`)
+    are permutation p-values, their draws too few or failing the normality check, and how many of those read
+    undetermined (at their floor, yet failing); None when there are none, or under ``permutation`` (the
+    configuration's validation warned before the run)."""
+    if p_value != "normal_tail":
+        return None
+    nulls = null_names(rows[0]) if rows else []
+    read = [(r, n) for r in rows for n in nulls if math.isfinite(_float(r[f"{n}_p_adjusted"]))]
+    fell = [(r, n) for r, n in read if r[f"{n}_p_method"] == "permutation"]
+    stuck = sum(null_outcome(r, n, level) == OUTCOMES[3] for r, n in fell)
+    read_contrasts = [c for c in contrasts if math.isfinite(_float(c["p_adjusted"]))]
+    fell_contrasts = [c for c in read_contrasts if c["p_method"] == "permutation"]
+    stuck += sum(contrast_reading(c, level).startswith("undetermined") for c in fell_contrasts)
+    if not fell and not fell_contrasts:
+        return None
+    return (
+        f"stats.p_value: normal_tail: {len(fell)} of {len(read)} p-values of the verdict and {len(fell_contrasts)} "
+        f"of {len(read_contrasts)} of the contrasts are permutation p-values (null draws fewer than "
+        f"{MIN_NORMAL_DRAWS} or failing the normality check at {NORMALITY_LEVEL}); {stuck} of them read "
+        "'undetermined' (at their floor, yet failing: raise stats.n_null)"
+    )
 
 
-def null_draws_warning(stats_cfg: dict[str, Any], n_runs: int, level: float = FDR_LEVEL) -> str | None:
-    """A warning when ``stats.n_null`` is too small for the number of tests: a statistic alone at its
-    permutation floor, two-sided p = 2 / (n_null + 1), passes Benjamini-Hochberg over m tests only when
-    m * 2 / (n_null + 1) <= level; with fewer draws a strong effect among null ones reads undetermined."""
-    m = family_size(stats_cfg, n_runs)
+def _rows(statistics: Iterable[str], k: Sequence[int]) -> int:
+    """Rows per view of these statistics: the information imbalance has one per direction and k."""
+    return sum(2 * len(k) if name == "information_imbalance" else 1 for name in statistics)
+
+
+def family_size(
+    stats_cfg: dict[str, Any], n_runs: int, contrasts: Sequence[dict[str, Any]] = (), n_contrast_runs: int = 0
+) -> int:
+    """How many p-values one run's verdict adjusts together: runs x views x rows x nulls (the information
+    imbalance has a row per direction and k), plus per contrast (:func:`freqmaps.config.contrasts`: its
+    ``statistics`` and ``views``) ``n_contrast_runs`` (datasets x seeds) x its views x its rows."""
+    rows = _rows(stats_cfg["statistics"], stats_cfg["k"])
+    verdict = n_runs * len(stats_cfg["views"]) * rows * len(stats_cfg["nulls"])
+    contrast = sum(len(c["views"]) * _rows(c["statistics"], stats_cfg["k"]) for c in contrasts)
+    return verdict + n_contrast_runs * contrast
+
+
+def null_draws_warning(
+    stats_cfg: dict[str, Any],
+    n_runs: int,
+    level: float = FDR_LEVEL,
+    contrasts: Sequence[dict[str, Any]] = (),
+    n_contrast_runs: int = 0,
+) -> str | None:
+    """A warning when ``stats.n_null`` is too small for the number of tests m (:func:`family_size`, the
+    contrasts counted) wherever the verdict uses permutation p-values: a statistic alone at its permutation
+    floor, two-sided p = 2 / (n_null + 1), passes Benjamini-Hochberg over m tests only when
+    m * 2 / (n_null + 1) <= level; with fewer draws a strong effect among null ones reads undetermined. Under
+    ``stats.p_value: permutation`` that is every row. Under ``normal_tail`` it is only the rows whose draws fail
+    the normality check, which no one knows before the run (the summary's log counts them): no warning, unless
+    n_null is below :data:`MIN_NORMAL_DRAWS`, where every row uses the permutation p."""
+    m = family_size(stats_cfg, n_runs, contrasts, n_contrast_runs)
     n_null = stats_cfg["n_null"]
-    if m * 2 / (n_null + 1) <= level:
+    method = stats_cfg["p_value"]
+    if m * 2 / (n_null + 1) <= level or (method == "normal_tail" and n_null >= MIN_NORMAL_DRAWS):
         return None
     needed = math.ceil(2 * m / level) - 1
+    why = (
+        f"(stats.p_value: normal_tail needs at least {MIN_NORMAL_DRAWS} draws; until then every p-value is the "
+        "permutation p)"
+        if method == "normal_tail"
+        else "(stats.p_value: permutation; normal_tail goes below that floor where the draws look normal)"
+    )
     return (
-        f"stats.n_null: {n_null} null draws give a smallest two-sided p of {2 / (n_null + 1):.3g}; over the "
-        f"verdict's {m} tests a lone strong effect cannot pass the false-discovery rate {level} unless "
-        f"stats.n_null >= {needed} (such readings say 'undetermined (too few null draws)')"
+        f"stats.n_null: {n_null} null draws give a smallest two-sided permutation p of {2 / (n_null + 1):.3g} "
+        f"{why}; over the verdict's {m} tests a lone strong effect cannot pass the false-discovery rate {level} "
+        f"unless stats.n_null >= {needed} (such readings say 'undetermined (too few null draws)')"
     )
 
 
@@ -339,16 +528,21 @@ VERDICT_DOC = (
     "images of the same true class, which keeps what the maps share through the class), the null's mean and "
     "standard deviation, the effect size z = (value - null mean) / null sd signed so that positive means more "
     "related than the null, the one-sided permutation p-values of being more related (p_value) and less related "
-    "(p_less), the two-sided p-value min(1, 2 min of the two), its Benjamini-Hochberg adjustment over every "
-    f"two-sided p-value of the run and every contrast's p-value (contrasts.csv; false-discovery rate {FDR_LEVEL}), "
-    "and how many null draws there were. "
+    "(p_less), the two-sided permutation p-value min(1, 2 min of the two) (p_two_sided; its floor is "
+    "2 / (draws + 1)), the p-value of D'Agostino and Pearson's normality test on the null draws (normality_p), "
+    "the normal-tail two-sided p-value 2 t_{draws-1}(-|z| sqrt((draws - 1) / (draws + 1))) (p_normal: the null "
+    "taken as normal with the draws' mean and sd, which can go below the permutation floor), which of the two "
+    f"the reading uses (p_method: normal_tail under stats.p_value: normal_tail when there are at least "
+    f"{MIN_NORMAL_DRAWS} draws and normality_p >= {NORMALITY_LEVEL}, else permutation), the Benjamini-Hochberg "
+    "adjustment of the used p-value over every used p-value of the run and every contrast's (contrasts.csv; "
+    f"false-discovery rate {FDR_LEVEL}) (p_adjusted), and how many null draws there were. "
     "Statistics are computed as stats.dc says (separate, the default: without the zero frequency, with "
     "value_with_dc and each map set's DC share beside); essential_at_max_steps and adversarial_at_max_steps are "
     "the shares of pairs whose map stopped at max_steps. ``seeds``, ``seed_mean`` and ``seed_sd`` are the "
     "number of seeds and the across-seed mean and standard deviation of the value. ``reading`` says in words, "
     "per null: more related than it, less related than it, not distinguishable from it, or undetermined (too "
-    "few null draws: the p-value is at its floor and still fails); 'undetermined (n = ...)' below stats."
-    "min_pairs pairs; a branch with no pair at all reads its cause (e.g. 'no successful attacks (0 of N)'); "
+    "few null draws: a permutation p-value at its floor that still fails); 'undetermined (n = ...)' below "
+    "stats.min_pairs pairs; a branch with no pair at all reads its cause (e.g. 'no successful attacks (0 of N)'); "
     "caveats follow (maps stopped at max_steps, above "
     f"{CONVERGENCE_WARNING:.0%})."
 )
@@ -483,11 +677,14 @@ def verdict_markdown(rows: Sequence[dict[str, Any]], min_pairs: int = 1) -> str:
 
 
 # ------------------------------------------------------------------ rendering
-def format_p(p: float, draws: int, sides: int = 1) -> str:
-    """A p-value for reading: at the permutation floor sides/(draws + 1) it is an upper bound ('< 0.01')."""
+def format_p(p: float, draws: int, sides: int = 1, method: str = "permutation") -> str:
+    """A p-value for reading: at the permutation floor sides/(draws + 1) it is an upper bound ('< 0.01'); a
+    normal-tail p-value (``method``) has no floor, and below :data:`DISPLAY_BOUND` it reads '< 1e-06'."""
     if not math.isfinite(p):
         return ""
-    floor = min(1.0, sides / (draws + 1)) if draws else 0.0
+    if p < DISPLAY_BOUND:
+        return f"< {DISPLAY_BOUND:g}"
+    floor = min(1.0, sides / (draws + 1)) if draws and method == "permutation" else 0.0
     if draws and p <= floor * (1 + 1e-9):
         bound = 10 ** math.ceil(math.log10(floor))  # 1/101 -> 0.01, 1/1001 -> 0.001
         return f"< {bound:g}" if floor < bound < 1.1 * floor else f"≤ {floor:.2g}"  # 1/21 -> ≤ 0.048
@@ -513,7 +710,8 @@ def format_number(value: Any, digits: int = 3) -> str:
 
 def rendered_verdict(rows: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     """Verdict rows as a reader sees them: value [interval], the value with DC and the DC shares, the shares
-    stopped at max_steps, null mean ± sd, z, two-sided p ('≤ 0.02' at the floor) and its BH adjustment."""
+    stopped at max_steps, null mean ± sd, z, the two-sided p the reading used ('≤ 0.02' at the permutation
+    floor), which method gave it, and its BH adjustment."""
     if not rows:
         return []
     nulls = null_names(rows[0])
@@ -538,8 +736,11 @@ def rendered_verdict(rows: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
                 f"{format_number(row[f'{n}_null_mean'])} ± {format_number(row[f'{n}_null_sd'])}"
             )
             shown[f"{label} z"] = format_number(row[f"{n}_z"], 1)
-            shown[f"{label} p (two-sided)"] = format_p(float(row[f"{n}_p_two_sided"]), int(row[f"{n}_draws"]), 2)
-            shown[f"{label} p (BH)"] = format_p(float(row[f"{n}_p_adjusted"]), int(row[f"{n}_draws"]), 2)
+            method, draws = row.get(f"{n}_p_method") or "permutation", int(row[f"{n}_draws"])
+            shown[f"{label} p (two-sided)"] = format_p(used_p(row, n), draws, 2, method)
+            if f"{n}_p_method" in row:
+                shown[f"{label} p from"] = method.replace("_", " ")
+            shown[f"{label} p (BH)"] = format_p(float(row[f"{n}_p_adjusted"]), draws, 2, method)
         if any(int(r["seeds"]) > 1 for r in rows):
             shown["across seeds mean ± sd"] = f"{format_number(row['seed_mean'])} ± {format_number(row['seed_sd'])}"
         shown["reading"] = row["reading"]

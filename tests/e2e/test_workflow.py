@@ -104,11 +104,27 @@ def test_summary_is_flat_in_the_contract_order_with_the_draws_apart(finished_run
 
 
 @pytest.mark.slow
+def test_the_p_value_method_reruns_only_the_summary(tiny_run, tmp_path):
+    """stats.p_value changes how the verdict reads the null draws, not the draws: the statistics and the
+    contrasts stay (their jobs get stats without p_value)."""
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["stats"]["p_value"] = "permutation"
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    rules = {rule for rule, _ in plan(workdir)}
+    assert "summary" in rules
+    for untouched in ("correlate", "contrast", "baseline_agreement", "attack", "train"):
+        assert untouched not in rules
+
+
+@pytest.mark.slow
 def test_verdict_gives_every_statistic_against_every_null(finished_run):
     workdir = finished_run
     header, rows = read_csv(workdir / DEFAULT_RESULTS / "verdict.csv")
     for null in ("random", "within_class"):
-        for column in ("null_mean", "null_sd", "z", "p_value", "p_adjusted", "draws"):
+        columns = ("null_mean", "null_sd", "z", "p_value", "p_two_sided", "normality_p", "p_normal", "p_method")
+        for column in (*columns, "p_adjusted", "draws"):
             assert f"{null}_{column}" in header
     assert {"dataset", "model", "attack", "view", "statistic", "seeds", "seed_mean", "reading"} <= set(header)
     _, summary = read_csv(workdir / DEFAULT_RESULTS / "summary.csv")
@@ -116,8 +132,11 @@ def test_verdict_gives_every_statistic_against_every_null(finished_run):
     computed = [r for r in rows if not r["note"]]
     openings = ("more related", "less related", "not distinguishable", "undetermined")
     assert computed and all(r["reading"].startswith(openings) for r in computed)
-    # NaN (rows below stats.min_pairs stay out of the family) or no smaller than the two-sided p
-    assert not any(float(r["random_p_adjusted"]) < float(r["random_p_two_sided"]) for r in computed)
+    # NaN (rows below stats.min_pairs stay out of the family) or no smaller than the p-value it adjusts: the
+    # normal-tail p where the 20 draws pass the normality check (stats.p_value: normal_tail), else the permutation p
+    used = {"normal_tail": "random_p_normal", "permutation": "random_p_two_sided"}
+    assert {r["random_p_method"] for r in computed} <= set(used)
+    assert not any(float(r["random_p_adjusted"]) < float(r[used[r["random_p_method"]]]) for r in computed)
     facts_header, facts = read_csv(workdir / DEFAULT_RESULTS / "run.csv")
     assert {(f["model"], f["attack"]) for f in facts} == {("cnn", "pgd"), ("cnn", "fgsm")}  # no bias_* models
     assert {

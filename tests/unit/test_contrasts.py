@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.stats
 import torch
 
 from freqmaps.contrasts import Cell, _mean_difference, _recomputed_difference, common_rows, contrast_maps, contrast_rows
@@ -32,6 +33,7 @@ def test_identical_cells_differ_by_nothing(name):
         assert row["ci_low"] <= 0.0 <= row["ci_high"]
         assert row["p_value"] == 1.0  # every swap leaves the cells identical
         assert row["value_a"] == row["value_b"]
+        assert row["null_sd"] == 0.0 and math.isnan(row["normality_p"])  # no normal tail: the permutation p
 
 
 @pytest.mark.parametrize("name", list(STATISTICS))
@@ -51,6 +53,36 @@ def test_a_planted_difference_is_found_with_its_sign(name):
     flipped = contrast_rows(E, A_b, E, A_a, StatsSettings(statistics=[name], **SMALL), seed=1)
     for row, back in zip(rows, flipped, strict=True):
         assert back["difference"] == pytest.approx(-row["difference"])
+
+
+def test_a_planted_contrast_passes_among_107_null_tests_through_the_normal_tail():
+    """The swap draws' mean, sd and normality p-value are kept beside the permutation p, so the verdict reads a
+    contrast by the same rule as its own rows: with 100 swaps the permutation p is at least 1/101, which BH over
+    108 tests (107 true-null verdict rows) cannot pass; the normal tail of the swap distribution (centred on 0:
+    swapping every image negates the difference) can. A table without the draws' columns keeps the permutation
+    p."""
+    from freqmaps import verdict
+    from tests.unit.test_verdict import simulated_family, simulated_null
+
+    E, A_a, A_b = _cells(n=48, noise_a=0.1)
+    (row,) = contrast_rows(E, A_a, E, A_b, StatsSettings(statistics=["cosine"], **{**SMALL, "n_null": 100}), seed=1)
+    assert row["p_value"] == pytest.approx(1 / 101) and abs(row["null_mean"]) < 0.3 * row["null_sd"]
+    assert row["normality_p"] >= verdict.NORMALITY_LEVEL
+    about = {"contrast": "c", "dataset": "d", "seed": 0, "model_a": "m", "attack_a": "pgd", "model_b": "m"}
+    contrast = about | {"attack_b": "fgsm", "view": "maps"} | row
+    summary, draws = simulated_family([simulated_null(np.random.default_rng(2), seed=i) for i in range(107)])
+    (shown,) = verdict.contrast_rows(summary, [contrast], draws=draws)
+    assert shown["p_method"] == "normal_tail" and shown["p_adjusted"] <= 0.05
+    assert shown["reading"] == "a (m / pgd) more related than b (m / fgsm)"
+    rows = verdict.verdict_rows(summary, draws, contrasts=[contrast])  # the same family: BH of every used p
+    used = [verdict.used_p(r, "random") for r in rows] + [verdict.used_p(shown)]
+    expected = scipy.stats.false_discovery_control(used, method="bh")
+    assert [r["random_p_adjusted"] for r in rows] + [shown["p_adjusted"]] == pytest.approx(expected)
+    (permutation,) = verdict.contrast_rows(summary, [contrast], draws=draws, p_value="permutation")
+    assert permutation["reading"] == "undetermined (too few permutations: raise stats.n_null)"
+    older = {key: value for key, value in contrast.items() if key not in ("null_mean", "null_sd", "normality_p")}
+    (kept,) = verdict.contrast_rows(summary, [older], draws=draws)
+    assert kept["p_method"] == "permutation" and kept["reading"].startswith("undetermined (too few permutations")
 
 
 def test_per_image_shortcut_is_the_recomputed_difference():

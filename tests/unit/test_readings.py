@@ -39,7 +39,7 @@ def verdict_of(E, A, labels, config, min_pairs=1, seed=0, **extra):
     result = stats.compare_maps(E, A, labels, config, seed, CPU)
     keys = {"dataset": "constructed", "model": "m", "seed": seed, "attack": "a", "view": "maps"}
     summary = [{**keys, **row, **extra} for row in result.rows]
-    draws = verdict.null_draw_counts([{**keys, **draw} for draw in result.null_draws])
+    draws = verdict.null_draw_values([{**keys, **draw} for draw in result.null_draws])
     return {row["statistic"]: row for row in verdict.verdict_rows(summary, draws, min_pairs)}
 
 
@@ -146,11 +146,12 @@ def test_anti_aligned_maps_read_less_related_than_chance():
 # ------------------------------------------------------------------ undetermined readings and caveats
 def test_too_few_null_draws_read_undetermined_not_unrelated():
     """Identical maps beat every one of 9 draws (p at its floor 2/10 = 0.2): that can never pass, so the
-    reading must say the draws were too few, not that the maps are unrelated."""
+    reading must say the draws were too few, not that the maps are unrelated. (9 draws are below the 20 that
+    the normal tail needs: the permutation p is used.)"""
     generator = torch.Generator().manual_seed(5)
     E = random_maps(40, generator)
     row = verdict_of(E, E.clone(), torch.arange(40) % 2, settings(n_null=9))["cosine"]
-    assert row["random_p_two_sided"] == pytest.approx(0.2)
+    assert row["random_p_two_sided"] == pytest.approx(0.2) and row["random_p_method"] == "permutation"
     assert row["reading"].startswith("undetermined (too few null draws) against the random re-pairing")
 
 
@@ -175,10 +176,26 @@ def test_maps_stopped_at_max_steps_add_a_caveat():
 
 def test_null_draws_warning_says_how_many_draws_the_tests_need():
     config = {"statistics": ["cosine", "information_imbalance"], "views": ["maps"], "k": [1, 5], "nulls": ["random"]}
+    config["p_value"] = "permutation"
     assert verdict.family_size(config, n_runs=2) == 2 * (1 + 4)
     assert verdict.null_draws_warning({**config, "n_null": 399}, n_runs=2) is None  # 10 * 2 / 400 = 0.05
     message = verdict.null_draws_warning({**config, "n_null": 100}, n_runs=2)
     assert "stats.n_null" in message and ">= 399" in message
+
+
+def test_the_null_draws_warning_counts_the_contrasts_and_concerns_permutation_p_values_only():
+    """The contrasts' p-values are in the verdict's family (3 datasets x seeds x 1 view x (1 + 4) rows here), and
+    under normal_tail with at least 20 draws no lone effect is held back by the permutation floor in advance."""
+    config = {"statistics": ["cosine", "information_imbalance"], "views": ["maps"], "k": [1, 5], "nulls": ["random"]}
+    contrast = {"statistics": ["cosine", "information_imbalance"], "views": ["maps"]}
+    assert verdict.family_size(config, 2, [contrast], n_contrast_runs=3) == 10 + 3 * 5
+    permutation = {**config, "p_value": "permutation", "n_null": 399}
+    message = verdict.null_draws_warning(permutation, 2, contrasts=[contrast], n_contrast_runs=3)
+    assert "verdict's 25 tests" in message and ">= 999" in message
+    normal = {**config, "p_value": "normal_tail"}
+    assert verdict.null_draws_warning({**normal, "n_null": 100}, 2, contrasts=[contrast], n_contrast_runs=3) is None
+    few = verdict.null_draws_warning({**normal, "n_null": 19}, n_runs=2)
+    assert "needs at least 20 draws" in few and ">= 399" in few
 
 
 # ------------------------------------------------------------------ random streams

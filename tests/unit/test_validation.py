@@ -60,3 +60,15 @@ def test_a_changed_file_or_config_is_checked_again(tmp_path):
     config["attacks"]["pgd"]["params"]["loss"] = "foo"  # an edited config is a new key
     with pytest.raises(ConfigError, match="attacks.pgd.params.loss"):
         check_experiment(config, cache_dir=cache)
+
+
+def test_the_null_draws_warning_counts_every_lambda_and_the_contrasts_under_the_permutation_p(tmp_path):
+    """The tiny experiment: 2 attacks x 3 views x 7 rows x 2 nulls = 84 verdict tests per λ, and its contrast
+    21 more (3 views x 7 rows). Under stats.p_value: permutation its 20 draws warn with every one counted;
+    under normal_tail (the default) they do not."""
+    config, _ = _config_with_own_root(tmp_path)
+    assert not any("stats.n_null" in w for w in check_experiment(config).warnings)
+    config["stats"]["p_value"] = "permutation"
+    config["maps"]["lam"] = [0.05, 0.1]
+    (warning,) = [w for w in check_experiment(config).warnings if w.startswith("stats.n_null")]
+    assert "over the verdict's 189 tests" in warning and "stats.n_null >= 7559" in warning

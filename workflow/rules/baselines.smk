@@ -109,7 +109,7 @@ rule baseline_agreement:
         sidecar=BASELINE_AGREEMENT,
         null_draws=f"{BASE}/agreement/{{attack}}_null_draws.csv",
     params:
-        stats=canonical(config["stats"]),
+        stats=statistics_settings(),
         baselines={key: setting(config, "baselines", key) for key in ("statistics", "nulls", "k", "levels")},
         device=setting(config, "device"),
     log:

@@ -80,6 +80,12 @@ def canonical(settings):
     return settings
 
 
+def statistics_settings():
+    """``stats`` as the statistics jobs see it (canonical): without ``p_value``, which only the summary uses, so
+    choosing how the verdict computes its p-values reruns the summary and not the statistics."""
+    return canonical({key: value for key, value in config["stats"].items() if key != "p_value"})
+
+
 def class_names(wildcards):
     return FACTS.datasets[wildcards.dataset]["class_names"]
 

@@ -10,7 +10,7 @@ rule correlate:
         per_image=PER_IMAGE_STATISTICS,
         null_draws=NULL_DRAWS,
     params:
-        stats=canonical(config["stats"]),
+        stats=statistics_settings(),
         device=setting(config, "device"),
     log:
         f"{LOGS}/stats_{{attack}}.log",
@@ -79,7 +79,7 @@ rule contrast:
         table=CONTRAST_TABLE,
         sidecar=f"{RESULTS}/contrasts/{{dataset}}/seed{{seed}}/{{contrast}}.json",
     params:
-        stats=canonical(config["stats"]),
+        stats=statistics_settings(),
         contrast=contrast_settings,
         device=setting(config, "device"),
     log:
@@ -122,6 +122,7 @@ rule summary:
         runs=statistics_runs(),
         contrasts=contrast_runs(),
         min_pairs=setting(config, "stats", "min_pairs"),
+        p_value=setting(config, "stats", "p_value"),
     log:
         f"{LOGS_ROOT}/summary.log",
     localrule: True

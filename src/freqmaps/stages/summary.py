@@ -28,6 +28,7 @@ def summarise(
     contrasts: list[dict[str, Any]] = (),
     contrast_paths: list[str | Path] = (),
     contrasts_path: str | Path | None = None,
+    p_value: str = "normal_tail",
 ) -> None:
     """The run's tables: every statistic (summary), every null draw (long), and the verdict (CSV and HTML).
 
@@ -36,7 +37,9 @@ def summarise(
     headline per dataset, model and attack and the table, in Markdown (the HTML page opens with the same).
     ``contrasts[i]`` names the contrast, dataset, seed and cells of ``contrast_paths[i]``: their p-values join
     the verdict's Benjamini-Hochberg family, and ``contrasts_path`` gets them adjusted and read (docs/METHOD.md
-    §4.11).
+    §4.11). ``p_value`` (``stats.p_value``): the normal-tail p-value where the null draws pass the normality
+    check, or the permutation p-value everywhere (:func:`freqmaps.verdict.chosen_p`); the log says how many
+    p-values fell back to the permutation p and how many of those read undetermined.
     """
     if not len(runs) == len(table_paths) == len(null_draws_paths):
         raise ValueError(f"{len(runs)} runs but {len(table_paths)} tables and {len(null_draws_paths)} null-draw tables")
@@ -52,8 +55,12 @@ def summarise(
         for about, path in zip(contrasts, contrast_paths, strict=True)
         for row in verdict.read_table(path)
     ]
-    rows = verdict.verdict_rows(summary, verdict.null_draw_counts(draws), min_pairs, contrasts=raw_contrasts)
-    contrast_table = verdict.contrast_rows(summary, raw_contrasts, min_pairs)
+    values = verdict.null_draw_values(draws)
+    rows = verdict.verdict_rows(summary, values, min_pairs, contrasts=raw_contrasts, p_value=p_value)
+    contrast_table = verdict.contrast_rows(summary, raw_contrasts, min_pairs, draws=values, p_value=p_value)
+    fallback = verdict.fallback_message(rows, contrast_table, p_value)
+    if fallback:
+        log.warning("%s", fallback)
     for row in rows:
         if "undetermined" in row["reading"] or "caveat" in row["reading"] or int(row["n"]) == 0:
             where = "/".join(str(row[key]) for key in ("dataset", "model", "seed", "attack", "view", "statistic"))

@@ -72,6 +72,7 @@ class StatsSettings:
     n_bands: int
     dc: str  # the zero frequency: include, exclude, or separate (excluded, reported beside)
     min_pairs: int  # fewer pairs read "undetermined" in the verdict
+    p_value: str  # the verdict's p-values: normal_tail or permutation (freqmaps.verdict; the statistics ignore it)
 
     def __post_init__(self) -> None:
         for name in self.statistics:
