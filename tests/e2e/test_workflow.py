@@ -351,3 +351,20 @@ def test_a_lam_list_adds_only_the_jobs_of_its_new_values(tmp_path):
     assert {dict(w)["lam"] for _, w in added} == {"0.1"}
     assert {dict(w)["lam"] for _, w in three - two} == {"0.2"} and two <= three
     assert not any(rule == "lam_sensitivity" for rule, _ in scalar)
+
+
+def test_the_default_run_answers_a_between_model_and_a_between_attack_question(tmp_path):
+    """Issue 31: `make run` (config.yaml) contrasts two models on one attack and two attacks on one model, each
+    job reading the maps of its two cells."""
+    from tests.conftest import REPO, planned_jobs
+
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    contrasts = [inputs for rule, _, inputs in planned_jobs(tmp_path) if rule == "contrast"]
+    cells = set()
+    for inputs in contrasts:
+        maps = [f for f in inputs if f.endswith(".safetensors")]
+        assert len(maps) == 4  # essential and adversarial maps of cell a, then of cell b
+        a, b = (tuple(f.split("/")[3:4] + f.split("/")[-1:]) for f in (maps[1], maps[3]))
+        cells.add((a, b))
+    assert any(a[0] != b[0] and a[1] == b[1] for a, b in cells), cells  # between models, one attack
+    assert any(a[0] == b[0] and a[1] != b[1] for a, b in cells), cells  # between attacks, one model
