@@ -31,7 +31,8 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "tutorials/README.rst", "**/sg_execution_times.rst"]
+# guide/_numbers: the run numbers the guide includes (freqmaps.docs_numbers), not pages of their own
+exclude_patterns = ["_build", "tutorials/README.rst", "**/sg_execution_times.rst", "guide/_numbers"]
 
 # MyST: heading anchors for [text](page.md#anchor) links, $...$ maths, ::: fences
 myst_enable_extensions = ["colon_fence", "dollarmath", "deflist"]

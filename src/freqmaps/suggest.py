@@ -17,8 +17,10 @@ still describe most images. Both are starting points, printed with what they res
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -140,8 +142,9 @@ def report(found: dict[str, Any], where: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m freqmaps.suggest CONFIG [--dataset D] [--model M] [--seed S] [--images N]``: suggestions for a
-    trained model of the experiment (default: its first dataset, model and seed)."""
+    """``python -m freqmaps.suggest CONFIG [--dataset D] [--model M] [--seed S] [--images N] [--json PATH]``:
+    suggestions for a trained model of the experiment (default: its first dataset, model and seed); ``--json``
+    also writes the measurements and their wall and CPU time."""
     from freqmaps.classifier import analysed_images, load_frozen_classifier
     from freqmaps.config import experiment_name, read_config
     from freqmaps.training import predict
@@ -154,6 +157,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--images", type=int, default=16, help="correctly classified test images to measure on")
     parser.add_argument("--max-steps", type=int, default=150, help="map optimisation steps in the lam sweep")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (one suits a small model best)")
+    parser.add_argument("--json", type=Path, help="also write the measurements and the time they took here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     config = read_config(args.config)
@@ -173,6 +177,7 @@ def main(argv: list[str]) -> int:
     images = test.floats()
     correct = (predict(classifier.model, images, classifier.device) == test.labels).nonzero().squeeze(1)
     chosen = correct[: args.images]
+    wall, cpu = time.perf_counter(), time.process_time()
     found = suggest(
         model=classifier.model,
         images=images[chosen],
@@ -181,7 +186,12 @@ def main(argv: list[str]) -> int:
         device=classifier.device,
         max_steps=args.max_steps,
     )
-    print(report(found, f"{dataset} / {model_name} / seed {seed}"))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    where = f"{dataset} / {model_name} / seed {seed}"
+    print(report(found, where))
+    if args.json:  # the guide's timing (freqmaps.docs_numbers): what ran, on how many threads, how long
+        record = {"where": where, "threads": args.threads, "max_steps": args.max_steps, **found}
+        args.json.write_text(json.dumps(record | {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1)}, indent=1))
     return 0
 
 

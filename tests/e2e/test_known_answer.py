@@ -1,17 +1,18 @@
 """Known-answer validation through the real workflow (configs/synthetic_known_answer.yaml at CI size): the
 essential maps find the planted bands, the adversarial maps' mass is measured against the bands that separate
-the two classes, the planted-band table ranks the maps and every baseline, and the frequency-bias study runs on
-the two-scale dataset."""
+the two classes, the planted-band table ranks the maps and every baseline, the frequency-bias study runs on
+the two-scale dataset, and the guide's generated numbers (docs/guide/_numbers) render alike from this run."""
 
 from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import pytest
 
 from freqmaps.baselines import BASELINES
-from tests.conftest import DEFAULT_RESULTS, KNOWN_ANSWER_RUN
+from tests.conftest import DEFAULT_RESULTS, KNOWN_ANSWER_RUN, REPO
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 KNOWN = f"{KNOWN_ANSWER_RUN}/known_answer"  # the run: tests/conftest.py, known_answer_run
@@ -69,3 +70,31 @@ def test_planted_band_table_has_every_measure_and_the_maps_find_the_bands(known_
             assert 0 <= float(row[key]) <= 1
     record = json.loads((known_answer_run / KNOWN_ANSWER_RUN / "baselines/known_answer.json").read_text())
     assert record["blank_class"] in (None, *range(4))  # None: the model gives the empty image no confident class
+
+
+@pytest.mark.parametrize("name", ["known_answer", "known_answer_baselines"])
+def test_the_guides_numbers_render_alike_from_a_fresh_run(known_answer_run, tmp_path, name):
+    """The guide's tables rendered from this run (the checked-in ones come from `make known_answer` at full
+    size) have the same columns, rows and measures, and the claims the prose makes hold on it wherever this
+    run can check them (it makes the synthetic dataset's files and the two-scale study, not the two-scale
+    dataset's known answer)."""
+    from freqmaps import docs_numbers
+
+    entry = docs_numbers.NUMBERS[name]
+    (tmp_path / "configs").mkdir()
+    shutil.copyfile(known_answer_run / "config.yaml", tmp_path / entry.config)  # the sections of this run
+    fresh = docs_numbers.collect(
+        entry,
+        tmp_path,
+        results=known_answer_run / DEFAULT_RESULTS,
+        benchmarks=known_answer_run / "benchmarks/default",
+        partial=True,
+    )
+    checked_in = docs_numbers.structure((REPO / docs_numbers.NUMBERS_DIR / f"{name}.md").read_text())
+    tables = docs_numbers.structure(fresh.read_text())
+    assert len(tables) == len(checked_in)
+    for (header, labels), (want_header, want_labels) in zip(tables, checked_in, strict=True):
+        assert [cell for cell in want_header if cell in header] == list(header)  # a subset of the datasets
+        assert len(header) >= 2 and sorted(labels) == sorted(want_labels)
+    claims = entry.claims(tmp_path / docs_numbers.NUMBERS_DIR / name, defended_only=True)
+    assert claims and all(claims.values()), {text: held for text, held in claims.items() if not held}

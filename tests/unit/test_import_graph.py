@@ -44,6 +44,7 @@ LAYERS = {
         "freqmaps.verdict",
     ],
     "stages": [
+        "freqmaps.docs_numbers",
         "freqmaps.frequency_bias.stages",
         "freqmaps.frequency_bias.study",
         "freqmaps.known_answer",

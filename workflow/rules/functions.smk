@@ -132,7 +132,8 @@ def planted_band_datasets():
 
 
 def known_answer_targets(wildcards=None):
-    """The known-answer files of every model on every dataset with planted bands; none is an error naming the key."""
+    """The known-answer files of every model on every dataset with planted bands (and the baselines' table of the
+    bands when the config has baselines); none is an error naming the key."""
     datasets = planted_band_datasets()
     if not datasets:
         raise ValueError(
@@ -140,7 +141,9 @@ def known_answer_targets(wildcards=None):
             "set datasets.<name>.bands to a safetensors file holding bool `bands` [classes, H, W], or add a "
             "synthetic dataset"
         )
-    return expand_models(KNOWN_ANSWER, dataset=datasets)
+    # with baselines configured, their planted-band table too: which cheap measure recovers the bands
+    baselines = expand_models(BASELINE_KNOWN_ANSWER, dataset=datasets) if BASELINE_MEASURES else []
+    return expand_models(KNOWN_ANSWER, dataset=datasets) + baselines
 
 
 def planted_bands_input(wildcards):
