@@ -507,9 +507,49 @@ RUN_COLUMNS = (  # run.csv's columns the headline shows (docs/guide/workflow.md 
 VERDICT_KEYS = ("dataset", "model", "seed", "attack", "statistic", "direction", "k")
 
 
+CONTRAST_KEYS = ("contrast", "statistic", "direction", "k", "n_pairs")
+
+
+def verdict_headline(text: str) -> list[str]:
+    """The paragraphs of verdict.md's "Headline" section (one per model and attack)."""
+    lines = text.splitlines()
+    if "## Headline" not in lines:
+        return []
+    start = lines.index("## Headline") + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return [line for line in lines[start:end]]
+
+
 def render_default_run(folder: Path, provenance: Mapping[str, Any]) -> list[str]:
-    """The default experiment's headline: what ran (run.csv), the verdict on the first view (verdict.csv) and
-    its job times, the baselines' share apart."""
+    """The default experiment's headline: what ran (run.csv), the verdict's headline per model and attack
+    (verdict.md), the contrasts between models and between attacks (contrasts.csv), the verdict on the first
+    view (verdict.csv) and its job times, the baselines' share apart."""
+    headline = verdict_headline((folder / "verdict.md").read_text()) if (folder / "verdict.md").exists() else []
+    contrasts = _read_csv(folder / "contrasts.csv") if (folder / "contrasts.csv").exists() else []
+    contrast_lines: list[str] = []
+    if contrasts:
+        keys = [k for k in CONTRAST_KEYS if k in contrasts[0]]
+        contrast_lines = [
+            "",
+            "The contrasts (`contrasts.csv`: cell a minus cell b on the images kept in both, paired 95% interval, "
+            "Benjamini-Hochberg adjusted p in the verdict's family):",
+            "",
+            *_table(
+                [*keys, "a", "b", "difference [95% CI]", "p adj.", "reading"],
+                (
+                    [
+                        *(r[k] for k in keys),
+                        f"{r['model_a']} / {r['attack_a']}",
+                        f"{r['model_b']} / {r['attack_b']}",
+                        f"{fmt(r['difference'], 3)} [{fmt(r['ci_low'], 3)}, {fmt(r['ci_high'], 3)}]",
+                        fmt(r.get("p_adjusted"), 3),
+                        r.get("reading", ""),
+                    ]
+                    for r in contrasts
+                ),
+                ["l"] * (len(keys) + 6),
+            ),
+        ]
     run = _read_csv(folder / "run.csv")
     verdict = _read_csv(folder / "verdict.csv")
     timing = _read_json(folder / TIMING)
@@ -527,6 +567,8 @@ def render_default_run(folder: Path, provenance: Mapping[str, Any]) -> list[str]
         *_table(
             columns, ([fmt(r[c], 3) if _is_number(r[c]) else r[c] for c in columns] for r in run), ["l"] * len(columns)
         ),
+        *(["", "The headline (`verdict.md`):", "", *headline] if headline else []),
+        *contrast_lines,
         "",
         f"The verdict on the view `{view}` (`verdict.csv`; the other views in the file):",
         "",
@@ -676,7 +718,12 @@ NUMBERS: dict[str, Numbers] = {
             experiment="default",
             run="make run",
             sections=("seeds", "datasets", "models", "attacks", "maps", "stats", "baselines", "contrasts"),
-            sources={"run.csv": "run.csv", "verdict.csv": "verdict.csv"},
+            sources={
+                "run.csv": "run.csv",
+                "verdict.csv": "verdict.csv",
+                "verdict.md": "verdict.md",
+                "contrasts.csv": "contrasts.csv",
+            },
             render=render_default_run,
         ),
     )

@@ -257,6 +257,29 @@ def test_the_default_run_headline_shows_what_ran_and_the_first_views_verdict(tmp
     assert not any("not shown" in line for line in lines)  # only the first view
 
 
+def test_the_default_run_headline_carries_the_verdicts_headline_and_the_contrasts(tmp_path):
+    """Issues 28 and 31: the guide shows the plain-words headline per model and attack and the contrasts
+    between models and between attacks, with their paired intervals and adjusted p."""
+    (tmp_path / "run.csv").write_text("dataset,model,seed,attack\nfm,cnn,0,pgd\n")
+    (tmp_path / "verdict.csv").write_text("dataset,model,view,statistic,value,ci_low,ci_high,reading\n")
+    (tmp_path / "timing.json").write_text(json.dumps({"jobs": {}, "total_s": 0.0, "total_cpu_time": 0.0}))
+    (tmp_path / "verdict.md").write_text(
+        "# Verdict\n\n## Headline\n\n**fm / cnn / pgd**: more related than chance.\n\n## Every statistic\n\n| x |\n"
+    )
+    (tmp_path / "contrasts.csv").write_text(
+        "contrast,statistic,direction,k,n_pairs,model_a,attack_a,model_b,attack_b,difference,ci_low,ci_high,"
+        "p_adjusted,reading\n"
+        "models,cosine,,,400,cnn,pgd,cnn_adv,pgd,0.05,0.02,0.08,0.001,a (cnn / pgd) more related than b\n"
+    )
+    lines = docs_numbers.render_default_run(tmp_path, {"config": "config.yaml", "machine": "a 2-core machine"})
+    assert "**fm / cnn / pgd**: more related than chance." in lines
+    assert not any("| x |" in line for line in lines)  # the headline section only
+    assert (
+        "| models | cosine |  |  | 400 | cnn / pgd | cnn_adv / pgd | 0.050 [0.020, 0.080] | 0.001 "
+        "| a (cnn / pgd) more related than b |" in lines
+    )
+
+
 def baseline_row(measure, chosen, attack="", band="true"):
     return {"measure": measure, "attack": attack, "band": band, "n_images": "146", "band_area": "0.24"} | {
         "mass_in_band": "0.5",
