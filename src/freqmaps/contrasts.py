@@ -38,7 +38,7 @@ from freqmaps.stats import (
     statistic_layout,
     statistic_values,
 )
-from freqmaps.stats.compare import LEVEL
+from freqmaps.stats.compare import LEVEL, defined_mean
 from freqmaps.verdict import normality_p
 
 COLUMNS = (
@@ -135,12 +135,15 @@ def contrast_rows(
         (value_a, per_image_a), (value_b, per_image_b) = (
             statistic_values(name, E, A, settings) for E, A in ((Ea, Aa), (Eb, Ab))
         )
-        observed = value_a - value_b
         generator = statistic_generator(seed, name, f"contrast/{stream}")
         if per_image_a is not None and per_image_b is not None:
-            difference = _mean_difference((per_image_a - per_image_b).double().cpu())
+            # the images where the per-image statistic is defined in both cells (stats.compare.defined_mean)
+            both = torch.isfinite(per_image_a) & torch.isfinite(per_image_b)
+            value_a, value_b = (np.array([defined_mean(v[both])]) for v in (per_image_a, per_image_b))
+            difference = _mean_difference((per_image_a - per_image_b).double().cpu())  # NaN where undefined
         else:
             difference = _recomputed_difference(name, Ea, Aa, Eb, Ab, settings)
+        observed = value_a - value_b
         low, high = _paired_interval(entry.ci_method, difference, observed, n, settings, generator)
         draws = np.array([difference(swap=pattern) for pattern in patterns]).reshape(len(patterns), -1)
         p = permutation_p_two_sided(observed, draws) if len(draws) else np.full(len(observed), math.nan)
@@ -160,7 +163,7 @@ def _mean_difference(per_image: torch.Tensor) -> Callable[..., np.ndarray]:
         d = per_image if index is None else per_image[index.cpu()]
         if swap is not None:
             d = torch.where(swap.cpu(), -d, d)
-        return np.array([d.mean().item()])
+        return np.array([defined_mean(d)])  # over the images defined in both cells
 
     return difference
 

@@ -4,6 +4,7 @@ fftshifted (zero frequency at the centre), averaged over channels."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -319,6 +320,7 @@ def null_histograms(
                     and d["null"] == null
                     and str(d["direction"]) == str(row["direction"])
                     and str(d["k"]) == str(row["k"])
+                    and math.isfinite(float(d["value"]))  # an undefined draw has no place on the axis
                 ]
                 if values:
                     p = format_p(float(row[f"{null}_p_value"]), len(values))

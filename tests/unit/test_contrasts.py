@@ -393,3 +393,27 @@ def test_stage_chain_writes_contrasts_adjusted_with_the_verdict_and_the_forest_p
     monkeypatch.setattr(figures, "_save", lambda fig, path: drawn.append(path))
     labels = figures.contrast_forest(tmp_path / "contrasts.csv", tmp_path / "forest.png")
     assert labels == ["a_vs_b · cosine", "a_vs_b · cka"] and drawn
+
+
+@pytest.mark.parametrize("name", ["cosine", "pearson"])
+def test_a_per_image_contrast_is_taken_over_the_images_defined_in_both_cells(name):
+    """A map without variation (e.g. DC-only, DC left out) makes its image's similarity undefined in its cell:
+    the contrast compares the two cells on the images defined in both, and its interval and draws are finite."""
+    E, A_a, A_b = _cells(n=48, noise_a=0.1)
+    E_b = E.clone()
+    E_b[0] = 0.0  # undefined in cell b only
+    A_a = A_a.clone()
+    A_a[1] = 0.0  # undefined in cell a only
+    (row,) = contrast_rows(E, A_a, E_b, A_b, StatsSettings(statistics=[name], **SMALL), seed=1)
+    both = torch.ones(48, dtype=torch.bool)
+    both[[0, 1]] = False
+    per_image = STATISTICS[name]  # the registry's per-image function through the public values
+    from freqmaps.stats import statistic_values
+
+    a = statistic_values(name, E[both], A_a[both], StatsSettings(statistics=[name], **SMALL))[0][0]
+    b = statistic_values(name, E_b[both], A_b[both], StatsSettings(statistics=[name], **SMALL))[0][0]
+    assert per_image.related_when == "larger"
+    assert row["value_a"] == pytest.approx(a) and row["value_b"] == pytest.approx(b)
+    assert row["difference"] == pytest.approx(a - b) and row["difference"] > 0
+    assert all(math.isfinite(row[key]) for key in ("ci_low", "ci_high", "p_value", "null_mean", "null_sd"))
+    assert row["p_value"] <= 2 / 20

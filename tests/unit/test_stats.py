@@ -694,3 +694,37 @@ def test_correlate_writes_flat_rows_long_null_draws_and_the_figures_read_them(tm
     figures.null_histograms(out[""], out["_null_draws"], tmp_path / "nulls.png")
     figures.information_imbalance_plane([out[""]], ["pgd"], tmp_path / "plane.png")
     assert (tmp_path / "nulls.png").stat().st_size > 0 and (tmp_path / "plane.png").stat().st_size > 0
+
+
+# ------------------------------------------------------------------ pairs where a per-image statistic is undefined
+def test_maps_without_variation_are_left_out_of_per_image_means_and_their_null_draws():
+    """A map that keeps only the zero frequency is a zero vector once DC is left out (stats.dc: separate, the
+    default): its cosine and Pearson correlation with anything are 0 / 0. The default run had 6 such maps among
+    435, which made the value, every null draw and so the reading NaN (and the permutation p its floor: NaN
+    compares false). They are left out: the value is the mean over the other pairs, the draws are finite."""
+    g = torch.Generator().manual_seed(0)
+    E = torch.rand(80, 40, generator=g, dtype=torch.float64)
+    A = E + 0.2 * torch.randn(80, 40, generator=g, dtype=torch.float64)
+    E[:3] = 0.0  # three maps with nothing but DC
+    A[5] = 0.0
+    settings = stats.StatsSettings(statistics=["cosine", "pearson"], nulls=["random"], n_null=50, n_bootstrap=50)
+    result = stats.compare(E, A, torch.arange(80) % 4, settings, seed=0, device=torch.device("cpu"))
+    defined = torch.ones(80, dtype=torch.bool)
+    defined[[0, 1, 2, 5]] = False
+    expected = {
+        "cosine": stats.cosine_per_image(E[defined], A[defined]).mean().item(),
+        "pearson": stats.pearson_per_image(E[defined], A[defined]).mean().item(),
+    }
+    for row in result.rows:
+        assert row["value"] == pytest.approx(expected[row["statistic"]], rel=1e-12), row
+        assert row["ci_low"] < row["value"] < row["ci_high"]
+        assert row["random_p_value"] == pytest.approx(1 / 51)  # strongly related, and computed
+        assert result.details[row["statistic"]]["undefined_pairs"] == 4
+    draws = [d["value"] for d in result.null_draws]
+    assert len(draws) == 100 and all(math.isfinite(v) for v in draws)
+
+
+def test_a_permutation_p_is_not_read_from_undefined_values():
+    assert math.isnan(stats.permutation_p(math.nan, np.array([0.1, 0.2]), True))
+    assert math.isnan(stats.permutation_p(0.5, np.array([math.nan, math.nan]), True))
+    assert stats.permutation_p(0.5, np.array([math.nan, 0.1, 0.9]), True) == pytest.approx(2 / 3)

@@ -157,22 +157,47 @@ class Statistic:
 
 
 # ------------------------------------------------------------------ estimators of each family
+def defined_mean(values: torch.Tensor) -> float:
+    """The mean of the finite entries (NaN when there is none): per-image similarities are undefined for a
+    pair whose map has no variation left, e.g. a map that keeps only the zero frequency once DC is left out
+    (``stats.dc: separate`` or ``exclude``): its cosine with anything is 0 / 0."""
+    finite = values[torch.isfinite(values)]
+    return finite.mean().item() if finite.numel() else math.nan
+
+
 def _per_image_mean(name: str, per_image: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Callable:
     """Mean over images of a per-image similarity; percentile bootstrap interval over images (a mean of
-    independent per-image values: resampling images with replacement is valid)."""
+    independent per-image values: resampling images with replacement is valid). A pair where the similarity is
+    undefined (:func:`defined_mean`) is left out of the value, of its bootstrap and of every null draw (where a
+    re-pairing brings such a map in); how many were left out is logged and kept in the details."""
 
     def estimate(paired: Paired) -> list[Estimate]:
         values = per_image(paired.E, paired.A)
         paired.per_image[name] = values.cpu()
-        paired.details[name] = {"per_image_sd": values.std(unbiased=False).item()}
+        defined = values[torch.isfinite(values)]
+        undefined = int(values.numel() - defined.numel())
+        paired.details[name] = {
+            "per_image_sd": defined.std(unbiased=False).item() if defined.numel() else math.nan,
+            "undefined_pairs": undefined,
+        }
+        if not defined.numel():
+            return [not_computed(f"{name}: undefined for all {values.numel()} pairs (maps without variation)")]
+        if undefined:
+            log.warning(
+                "%s: undefined for %d of %d pairs (a map without variation, e.g. one that keeps only the zero "
+                "frequency, which stats.dc leaves out): left out of the mean, its interval and every null draw",
+                name,
+                undefined,
+                values.numel(),
+            )
         ci = (math.nan, math.nan)
         if paired.intervals:
-            ci = bootstrap_interval(values, paired.settings.n_bootstrap, paired.generator, LEVEL)
+            ci = bootstrap_interval(defined, paired.settings.n_bootstrap, paired.generator, LEVEL)
         nulls = {
-            kind: np.array([per_image(paired.E, paired.A[p]).mean().item() for p in perms])
+            kind: np.array([defined_mean(per_image(paired.E, paired.A[p])) for p in perms])
             for kind, perms in paired.repairings.items()
         }
-        return [Estimate(values.mean().item(), ci, nulls)]
+        return [Estimate(defined.mean().item(), ci, nulls)]
 
     return estimate
 

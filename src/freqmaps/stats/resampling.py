@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -29,7 +30,12 @@ def repairings(labels: torch.Tensor, kind: str, n: int, generator: torch.Generat
 
 
 def permutation_p(observed: float, null: np.ndarray, larger_is_related: bool) -> float:
-    """One-sided permutation p-value, (#{null at least as extreme} + 1) / (n + 1)."""
+    """One-sided permutation p-value, (#{null at least as extreme} + 1) / (n + 1), over the finite draws; NaN
+    when the observed value or every draw is not finite (a NaN compares false, which would read as extreme)."""
+    null = np.asarray(null, dtype=np.float64)
+    null = null[np.isfinite(null)]
+    if not math.isfinite(observed) or not len(null):
+        return math.nan
     extreme = null >= observed if larger_is_related else null <= observed
     return (int(extreme.sum()) + 1) / (len(null) + 1)
 
