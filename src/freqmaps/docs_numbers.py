@@ -73,6 +73,12 @@ def fmt(value: Any, digits: int = 2) -> str:
     return "–" if not math.isfinite(number) else f"{number:.{digits}f}"
 
 
+def fmt_p(value: Any) -> str:
+    """A p-value as the docs print it: three decimals, "< 0.001" below that, an en dash when missing."""
+    number = _float(value)
+    return "–" if not math.isfinite(number) else "< 0.001" if number < 0.0005 else f"{number:.3f}"
+
+
 def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
@@ -517,7 +523,12 @@ def verdict_headline(text: str) -> list[str]:
         return []
     start = lines.index("## Headline") + 1
     end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
-    return [line for line in lines[start:end]]
+    section = lines[start:end]
+    while section and not section[0].strip():
+        section.pop(0)
+    while section and not section[-1].strip():
+        section.pop()
+    return section
 
 
 def render_default_run(folder: Path, provenance: Mapping[str, Any]) -> list[str]:
@@ -542,12 +553,12 @@ def render_default_run(folder: Path, provenance: Mapping[str, Any]) -> list[str]
                         f"{r['model_a']} / {r['attack_a']}",
                         f"{r['model_b']} / {r['attack_b']}",
                         f"{fmt(r['difference'], 3)} [{fmt(r['ci_low'], 3)}, {fmt(r['ci_high'], 3)}]",
-                        fmt(r.get("p_adjusted"), 3),
+                        fmt_p(r.get("p_adjusted")),
                         r.get("reading", ""),
                     ]
                     for r in contrasts
                 ),
-                ["l"] * (len(keys) + 6),
+                ["l"] * (len(keys) + 5),
             ),
         ]
     run = _read_csv(folder / "run.csv")
@@ -578,7 +589,7 @@ def render_default_run(folder: Path, provenance: Mapping[str, Any]) -> list[str]
                 [
                     *(r[k] for k in keys),
                     f"{fmt(r['value'], 3)} [{fmt(r['ci_low'], 3)}, {fmt(r['ci_high'], 3)}]",
-                    *(fmt(r.get(f"{n}_p_adjusted"), 3) for n in nulls),
+                    *(fmt_p(r.get(f"{n}_p_adjusted")) for n in nulls),
                     r.get("reading", ""),
                 ]
                 for r in shown

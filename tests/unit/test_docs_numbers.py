@@ -278,6 +278,8 @@ def test_the_default_run_headline_carries_the_verdicts_headline_and_the_contrast
         "| models | cosine |  |  | 400 | cnn / pgd | cnn_adv / pgd | 0.050 [0.020, 0.080] | 0.001 "
         "| a (cnn / pgd) more related than b |" in lines
     )
+    header = next(i for i, line in enumerate(lines) if line.startswith("| contrast |"))
+    assert lines[header].count("|") == lines[header + 1].count("|")  # a table Markdown can read
 
 
 def baseline_row(measure, chosen, attack="", band="true"):
