@@ -61,8 +61,8 @@ known_answer: $(STAMP)
 	$(SNAKEMAKE) --cores $(CORES) known_answer frequency_bias --report results/synthetic_known_answer/known_answer_report.html --configfile configs/synthetic_known_answer.yaml
 
 # The whole suite, as CI runs it: the numerics matrix, the documentation build, then every other test (the last
-# line is pytest's count), in $(TEST_WORKERS) processes (pytest-xdist): the tests that read one workflow run share
-# a process (tests/conftest.py, RUN_GROUPS), so each run is made once. The numerics tests run only in the matrix
+# line is pytest's count), in $(TEST_WORKERS) processes (pytest-xdist): each session workflow run is made once, by
+# the first process that asks, and shared (tests/conftest.py, session_run). The numerics tests run only in the matrix
 # (every capability x 1 and 2 threads), which includes what a plain pytest process would run them on.
 TEST_WORKERS ?= 2
 
