@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,12 @@ import freqmaps  # noqa: F401  (before torch, as in every freqmaps process: idle
 import numpy as np
 import pytest
 import torch
+
+# In pytest-xdist's processes, each takes its share of the cores for torch's own threads: N processes each on
+# every core oversubscribe them (a map-engine test took 41 s in `make test-fast` against about 2 s alone).
+# The workflow runs the tests start are other processes, with the threads their rules give them.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -86,7 +93,6 @@ def fixed_cnn():
 
 # ------------------------------------------------------------------ running the real workflow
 import fcntl  # noqa: E402
-import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
