@@ -16,10 +16,12 @@ import pytest
 import torch
 
 # In pytest-xdist's processes, each takes its share of the cores for torch's own threads: N processes each on
-# every core oversubscribe them (a map-engine test took 41 s in `make test-fast` against about 2 s alone).
-# The workflow runs the tests start are other processes, with the threads their rules give them.
+# every core oversubscribe them (a map-engine test took 41 s in `make test-fast`, 10 s with its share). The
+# workflow runs the tests start are other processes, with the threads their rules give them.
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
-    torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    from freqmaps.runtime import available_cores
+
+    torch.set_num_threads(max(1, available_cores() // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
