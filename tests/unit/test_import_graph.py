@@ -15,6 +15,7 @@ LAYERS = {
     "foundations": [
         "freqmaps",
         "freqmaps._dependencies",
+        "freqmaps._lazy",
         "freqmaps.config",
         "freqmaps.fourier",
         "freqmaps.io",

@@ -28,8 +28,7 @@ importing one module of the package never runs the others.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from freqmaps._lazy import lazy_exports
 
 _NAMES = {  # the module that defines them -> public names
     "freqmaps.models.wrappers": ("Normalize", "classifier", "freeze"),
@@ -54,12 +53,5 @@ _NAMES = {  # the module that defines them -> public names
         "weights_inputs",
     ),
 }
-_HOMES = {name: module for module, names in _NAMES.items() for name in names}  # public name -> its module
 
-__all__ = sorted(_HOMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(_HOMES[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(__name__, _NAMES)

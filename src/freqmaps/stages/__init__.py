@@ -21,27 +21,17 @@ so a lazily re-exported function of the same name would turn into the module onc
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from freqmaps._lazy import lazy_exports
 
-_HOMES = {  # public name -> the module that defines it
-    "gather_attack": "freqmaps.stages.attack",
-    "learn_maps_shard": "freqmaps.stages.learn_maps",
-    "parse_shard": "freqmaps.stages.shards",
-    "merge_shards": "freqmaps.stages.shards",
-    "gather_maps": "freqmaps.stages.shards",
-    "PROVENANCE_KEYS": "freqmaps.stages.shards",
-    "kept_pairs": "freqmaps.stages.correlate",
-    "summarise": "freqmaps.stages.summary",
-    "maps_outcomes": "freqmaps.stages.run_facts",
-    "RUN_FACTS_DOC": "freqmaps.stages.run_facts",
-    "analysed_images": "freqmaps.classifier",
-}
-
-__all__ = sorted(_HOMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(_HOMES[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {  # the module that defines them -> public names
+        "freqmaps.stages.attack": ("gather_attack",),
+        "freqmaps.stages.learn_maps": ("learn_maps_shard",),
+        "freqmaps.stages.shards": ("parse_shard", "merge_shards", "gather_maps", "PROVENANCE_KEYS"),
+        "freqmaps.stages.correlate": ("kept_pairs",),
+        "freqmaps.stages.summary": ("summarise",),
+        "freqmaps.stages.run_facts": ("maps_outcomes", "RUN_FACTS_DOC"),
+        "freqmaps.classifier": ("analysed_images",),
+    },
+)
