@@ -1,6 +1,7 @@
 """A rule's library inputs follow from what its script imports: freqmaps._dependencies."""
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -82,14 +83,50 @@ def script_imports(script: Path) -> str:
     return "\n".join(ast.unparse(node) for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom))
 
 
+# One Python process imports the heavy third-party packages once, then forks a child per script that runs the
+# script's imports and lists the freqmaps modules loaded: a fresh interpreter per script paid ~2.7 s of torch,
+# scipy and matplotlib imports each (~70 s of the fast suite). The child starts with no freqmaps module loaded,
+# and which freqmaps modules an import loads does not depend on which third-party ones are already there.
+LOADED_BY_SCRIPT = """
+import json, os, sys, traceback
+for name in ("torch", "torchvision", "numpy", "scipy.stats", "matplotlib.pyplot", "sklearn", "torchattacks", "jsonschema",
+             "safetensors.torch"):
+    __import__(name)
+assert not any(name.split(".")[0] == "freqmaps" for name in sys.modules)
+sources, out = json.loads(sys.stdin.read()), sys.argv[1]
+for script, source in sources.items():
+    pid = os.fork()
+    if pid == 0:
+        status = 0
+        try:
+            exec(compile(source, script, "exec"), {"__name__": "__probe__"})
+            loaded = [m.__file__ for n, m in sys.modules.copy().items() if n.split(".")[0] == "freqmaps"]
+            with open(os.path.join(out, script + ".json"), "w") as handle:
+                json.dump(loaded, handle)
+        except BaseException:
+            traceback.print_exc()
+            status = 1
+        finally:
+            sys.stdout.flush(), sys.stderr.flush()
+            os._exit(status)
+    if os.waitpid(pid, 0)[1] != 0:
+        sys.exit(f"importing {script}'s modules failed")
+"""
+
+
+@pytest.fixture(scope="module")
+def loaded_by_script(tmp_path_factory):
+    """For each script, the freqmaps files Python loads when it runs the script's import statements."""
+    out = tmp_path_factory.mktemp("loaded")
+    sources = json.dumps({script: script_imports(REPO / "scripts" / script) for script in SCRIPTS})
+    subprocess.run([sys.executable, "-c", LOADED_BY_SCRIPT, str(out)], input=sources, text=True, check=True)
+    return {script: json.loads((out / f"{script}.json").read_text()) for script in SCRIPTS}
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_real_scripts_cover_every_module_python_imports(script):
+def test_real_scripts_cover_every_module_python_imports(script, loaded_by_script):
     """What Python loads when it imports a script's modules is a subset of the script's library files."""
     files = library_files(REPO / "scripts" / script)
     assert all((PACKAGE_DIR / f).is_file() for f in files)
-    source = script_imports(REPO / "scripts" / script)
-    listing = "print(*(m.__file__ for n, m in sys.modules.copy().items() if n.split('.')[0] == 'freqmaps'), sep='\\n')"
-    probe = f"{source}\nimport sys\n{listing}"
-    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    as_files = {Path(f).resolve().relative_to(PACKAGE_DIR).as_posix() for f in loaded.splitlines() if f}
+    as_files = {Path(f).resolve().relative_to(PACKAGE_DIR).as_posix() for f in loaded_by_script[script]}
     assert "__init__.py" in as_files and as_files <= set(files), as_files - set(files)
