@@ -359,9 +359,8 @@ def _learn_maps(
             continue
         with torch.no_grad():
             final = slots.mask[done]
-            predicted = _forward(
-                forward_model, apply_mask(slots.x[done], final, settings.parameterisation), settings
-            ).argmax(1)
+            # the eager model: a compiled one would compile a second, no-grad graph for a few images
+            predicted = _forward(model, apply_mask(slots.x[done], final, settings.parameterisation), settings).argmax(1)
             ids = slots.image[done].cpu()
             masks[ids] = final.float().cpu()
             steps[ids] = slots.t[done].cpu()
