@@ -55,33 +55,14 @@ def require_fashion_mnist() -> None:
         pytest.skip("Fashion-MNIST not installed (`make test` installs the Debian package dataset-fashion-mnist)")
 
 
-@pytest.fixture(scope="session")
-def trained_cnn():
-    """A small CNN trained for one epoch on 6000 real Fashion-MNIST images, and test data. The weights, and its
-    accuracy, depend on the CPU's kernels (about 60% on the first 1000 test images on one AMD EPYC machine, about
-    80% on others): tests assert what any such model does, or use :func:`fixed_cnn`."""
-    require_fashion_mnist()
-    from freqmaps.data import head, load_split
-    from freqmaps.runtime import seed_everything
-    from freqmaps.training import TrainSettings, train_classifier
-
-    generator = seed_everything(0)
-    train = load_split("fashion_mnist", "train")
-    test = head(load_split("fashion_mnist", "test"), 1000)
-    settings = TrainSettings(epochs=1, n_train=6000, batch_size=64, lr=0.05, base_augmentation="none")
-    model, metrics = train_classifier(train, test, settings, torch.device("cpu"), generator)
-    from freqmaps.models import freeze
-
-    return freeze(model), test, metrics
-
-
 FIXED_CNN = FIXTURES / "small_cnn_fashion_mnist.safetensors"
 
 
 @pytest.fixture(scope="session")
 def fixed_cnn():
-    """:func:`trained_cnn`'s recipe frozen into a file (tests/fixtures/write_small_cnn.py writes it): the same
-    weights on every machine, for tests that judge decisions near a boundary; the first 1000 test images."""
+    """A small CNN trained for one epoch on 6000 Fashion-MNIST images, frozen into a file
+    (tests/fixtures/write_small_cnn.py writes it): the same weights on every machine, for tests that judge
+    decisions near a boundary, and no training in the suite; the first 1000 test images."""
     require_fashion_mnist()
     from freqmaps.data import FASHION_MNIST, head, load_split
     from freqmaps.io import load_tensors
