@@ -27,15 +27,6 @@ from pathlib import Path
 WAITS = ("spin", "sleep")  # torch imported first (OpenMP's default wait) / freqmaps imported first (PASSIVE)
 
 
-def _burn() -> None:  # a competing single-thread CPU load: float64 matrix products until terminated
-    import torch
-
-    torch.set_num_threads(1)
-    a = torch.randn(512, 512, dtype=torch.float64)
-    while True:
-        a = torch.tanh(a @ a)
-
-
 def workload(name: str):
     """The call to time (after one warm-up call)."""
     import torch
@@ -120,12 +111,9 @@ def worker(name: str, waits: str, repeats: int) -> None:
 
 
 def measure(name: str, waits: str, contend: int, repeats: int) -> dict:
-    import multiprocessing
+    from measure import busy_processes
 
-    burners = [multiprocessing.Process(target=_burn, daemon=True) for _ in range(contend)]
-    for burner in burners:
-        burner.start()
-    try:
+    with busy_processes(contend):
         load = os.getloadavg()[0]
         out = subprocess.run(
             [sys.executable, __file__, "--worker", name, waits, str(repeats)],
@@ -134,10 +122,6 @@ def measure(name: str, waits: str, contend: int, repeats: int) -> dict:
             check=True,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
         ).stdout
-    finally:
-        for burner in burners:
-            burner.terminate()
-            burner.join()
     return {
         "workload": name,
         "waits": waits,

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import statistics
 import sys
@@ -52,7 +51,7 @@ import freqmaps  # noqa: E402  (before torch: idle OpenMP threads sleep)
 # isort: on
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from measure import bench_report, synchronize  # noqa: E402
+from measure import bench_report, busy_processes, synchronize  # noqa: E402
 
 from freqmaps import runtime, stats  # noqa: E402
 from tests.golden import GOLDEN_DIM, golden_map_like  # noqa: E402
@@ -127,13 +126,6 @@ def dadapy_imbalance(X: np.ndarray, Y: np.ndarray, k: int) -> tuple[float, float
     return float(theirs[0][0]), float(theirs[1][0])
 
 
-def _burn(_: int) -> None:  # a competing single-thread CPU load: float64 matrix products until terminated
-    torch.set_num_threads(1)
-    a = torch.randn(512, 512, dtype=torch.float64)
-    while True:
-        a = torch.tanh(a @ a)
-
-
 def median_seconds(fn, repeats: int) -> tuple[object, float]:
     times, value = [], None
     for _ in range(repeats):
@@ -159,11 +151,8 @@ def main() -> None:
     parser.add_argument("--nulls", type=int, default=0, help="also time P re-pairing null draws at k = 5")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    burners = [multiprocessing.Process(target=_burn, args=(i,), daemon=True) for i in range(args.contend)]
-    for burner in burners:
-        burner.start()
     runs = []
-    try:
+    with busy_processes(args.contend):
         for data in args.data:
             for n in args.sizes:
                 for d in [GOLDEN_DIM] if data == "golden" else args.dims:
@@ -178,10 +167,6 @@ def main() -> None:
                     if args.nulls:
                         runs.append(null_case(data, n, d, X, Y, tX, tY, args))
                         print(json.dumps(runs[-1]), flush=True)
-    finally:
-        for burner in burners:
-            burner.terminate()
-            burner.join()
     print(
         bench_report(
             "stats_vs_dadapy",

@@ -1,0 +1,93 @@
+"""``make run`` of a config from nothing, quiet and beside P competing busy processes (a shared node).
+
+Each run starts in a fresh clone of this checkout's HEAD (so nothing is cached from another run, and the
+checkout's own ``results/`` is never touched) and uses this checkout's virtual environment (``make run
+VENV=...``: no install is timed). The P competing processes are single-thread float64 matrix products
+(bench/measure.py ``busy_processes``), started just before the run and stopped after it. Prints one JSON line
+per run (wall seconds, the load average before and after, the jobs' summed CPU from the run's job records)
+and the report last, with the contended/quiet ratio of each P > 0 against the quiet run.
+
+    .venv/bin/python bench/workflow_under_load.py [--contend 0 1] [--config config.yaml] [--keep]
+
+The editable install imports the library from this checkout's ``src/``: commit first, so that the clone's
+workflow and the library are the same commit (the report names it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# isort: off
+import freqmaps  # noqa: F401  (before torch, which measure imports: this process's idle threads sleep)
+
+# isort: on
+from measure import bench_report, busy_processes
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def one_run(contend: int, config: str, keep: bool) -> dict:
+    clone = Path(tempfile.mkdtemp(prefix="freqmaps-run-"))
+    subprocess.run(["git", "clone", "--quiet", "--shared", str(REPO), str(clone)], check=True)
+    venv = REPO / ".venv"
+    # -o: the stamp of the environment counts as up to date (the clone's files are newer than it)
+    command = ["make", "-C", str(clone), "-o", f"{venv}/.installed", "run", f"VENV={venv}"]
+    if config != "config.yaml":
+        command.append(f"CONFIG={config}")
+    log = clone / "make_run.log"
+    with busy_processes(contend):
+        load_before = os.getloadavg()
+        start = time.perf_counter()
+        with log.open("w") as handle:
+            status = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT).returncode
+        seconds = time.perf_counter() - start
+        load_after = os.getloadavg()
+    record = {
+        "contend": contend,
+        "config": config,
+        "seconds": seconds,
+        "returncode": status,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "clone": str(clone),
+    }
+    if status != 0:
+        record["log_tail"] = log.read_text()[-2000:]
+    if not keep and status == 0:
+        shutil.rmtree(clone, ignore_errors=True)
+    return record
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contend", type=int, nargs="+", default=[0, 1], help="busy processes per run (0 = quiet)")
+    parser.add_argument("--config", default="config.yaml")
+    parser.add_argument("--keep", action="store_true", help="keep each run's clone (its results and log)")
+    args = parser.parse_args()
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO), "status", "--porcelain", "src", "workflow", "scripts"],
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout
+    if dirty:
+        sys.exit(f"commit first: the clone runs HEAD while the library is imported from the checkout\n{dirty}")
+    runs = []
+    for contend in args.contend:
+        runs.append(one_run(contend, args.config, args.keep))
+        print(json.dumps(runs[-1]), flush=True)
+    quiet = next((run["seconds"] for run in runs if run["contend"] == 0), None)
+    ratios = {str(run["contend"]): run["seconds"] / quiet for run in runs if quiet and run["contend"]}
+    print(bench_report("workflow_under_load", "cpu", runs, cores=os.cpu_count(), contended_over_quiet=ratios))
+
+
+if __name__ == "__main__":
+    main()
