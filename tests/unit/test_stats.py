@@ -180,6 +180,26 @@ def test_gram_intervals_hold_every_exact_distance(construction, chunk):
 
 
 @pytest.mark.numerics
+def test_exact_distances_do_not_depend_on_the_threads_that_share_them():
+    """Space.exact shares its pairs among as many Python threads as torch has, each summing on one thread:
+    every value equals the one-thread computation bit for bit, and the float64 sum of squared differences."""
+    g = torch.Generator().manual_seed(5)
+    X = torch.randn(200, 300, generator=g, dtype=torch.float64)
+    space = stats.Space(X, cache=False, precision=torch.float64)
+    i, j = torch.randint(0, 200, (2, 5000), generator=g)  # about 6 batches: two threads share them
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        alone = space.exact(i, j)
+        torch.set_num_threads(3)
+        shared = space.exact(i, j)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(alone, shared)
+    assert torch.allclose(shared, ((X[i] - X[j]) ** 2).sum(1), rtol=1e-12, atol=0)
+
+
+@pytest.mark.numerics
 def test_chunked_float32_products_give_exact_ranks_in_many_dimensions():
     """D = 700 in chunks of 128 (and of 64), with near duplicates 2^-30 apart and exact duplicates: the
     chunked products' intervals (chunk + chunks terms, not D) still hold every exact value (a violated bound

@@ -163,16 +163,23 @@ class Space:
         self.distance_unit = exact_unit(self.X, precision)
         self.computed_exactly = self.distance_unit is not None
         mean = self.X.new_zeros(dim) if self.computed_exactly else self.X.mean(0)
-        self.centred = torch.empty(self.X.shape, dtype=precision, device=self.X.device)  # Gram precision
+        self.slack = 0.0 if self.computed_exactly else _slack(dim, precision, chunk)
+        self.chunk = chunk if precision == torch.float32 and dim > chunk and not self.computed_exactly else dim
+        # the centred rows in Gram precision, one contiguous [N, chunk] matrix per chunk of coordinates: each
+        # chunk's product then reads contiguous rows (a column slice of one [N, D] matrix has rows D apart:
+        # 0.185 -> 0.153 s for a full 1500 x 3072 chunked product on 2 threads)
+        starts = range(0, max(dim, 1), max(self.chunk, 1))
+        self.parts = [
+            torch.empty(self.n, min(self.chunk, dim - s), dtype=precision, device=self.X.device) for s in starts
+        ]
         self.norms = torch.empty(self.n, dtype=torch.float64, device=self.X.device)
         buffer = torch.empty(min(self.n, 128), dim, dtype=torch.float64, device=self.X.device)
         for start in range(0, self.n, 128):  # centred in row blocks that stay in cache, one buffer reused
             centred = torch.sub(self.X[start : start + 128], mean, out=buffer[: min(128, self.n - start)])
-            self.centred[start : start + 128] = centred
+            for s, part in zip(starts, self.parts, strict=True):
+                part[start : start + 128] = centred[:, s : s + self.chunk]
             torch.sum(centred.mul_(centred), 1, out=self.norms[start : start + 128])
         self.centred_norms = self.norms.to(precision)
-        self.slack = 0.0 if self.computed_exactly else _slack(dim, precision, chunk)
-        self.chunk = chunk if precision == torch.float32 and dim > chunk and not self.computed_exactly else dim
         self.may_cache = cache or may_cache
         self.full = self._all_distances(block) if cache else None
 
@@ -191,7 +198,7 @@ class Space:
     def subset(self, rows: torch.Tensor) -> Space:
         """The same space restricted to some rows (increasing), reusing the cached Gram distances."""
         part = Space.__new__(Space)
-        part.X, part.centred, part.norms = self.X[rows], self.centred[rows], self.norms[rows]
+        part.X, part.parts, part.norms = self.X[rows], [p[rows] for p in self.parts], self.norms[rows]
         part.centred_norms = self.centred_norms[rows]
         part.n, part.slack, part.may_cache, part.chunk = len(rows), self.slack, self.may_cache, self.chunk
         part.computed_exactly, part.distance_unit = self.computed_exactly, self.distance_unit
@@ -199,18 +206,17 @@ class Space:
         return part
 
     def _distances(self, rows: slice, columns: slice) -> torch.Tensor:
-        a, b = self.centred[rows], self.centred[columns]
+        first, *others = self.parts
         with fp32_precision("ieee"):  # TF32 would void the bound
-            d2 = a[:, : self.chunk] @ b[:, : self.chunk].T
-            if self.chunk < a.shape[1]:  # each chunk its own product, then added: see summed_terms
-                part = torch.empty_like(d2)
-                for start in range(self.chunk, a.shape[1], self.chunk):
-                    stop = start + self.chunk
-                    d2.add_(torch.mm(a[:, start:stop], b[:, start:stop].T, out=part))
+            d2 = first[rows] @ first[columns].T
+            if others:  # each chunk its own product, then added: see summed_terms
+                product = torch.empty_like(d2)
+                for part in others:
+                    d2.add_(torch.mm(part[rows], part[columns].T, out=product))
         return d2.mul_(-2).add_(self.centred_norms[rows, None]).add_(self.centred_norms[None, columns])
 
     def _all_distances(self, block: int = 256) -> torch.Tensor:
-        out = torch.empty(self.n, self.n, dtype=self.centred.dtype, device=self.X.device)
+        out = torch.empty(self.n, self.n, dtype=self.parts[0].dtype, device=self.X.device)
         for start in range(0, self.n, block):
             stop = min(start + block, self.n)
             upper = self._distances(slice(start, stop), slice(start, self.n))
@@ -239,28 +245,37 @@ class Space:
         """Squared distances of the pairs (i, j) from float64 differences.
 
         In batches of pairs of about 2 MiB on the CPU, in two buffers reused (fresh large temporaries cost
-        page faults on every batch), squared in place, on one thread: each sum is then formed in the same order
-        whatever the batch, and these small batches run faster than on two (0.060 s against 0.079 s for 15,000
-        pairs at D = 3072); large batches on the GPU.
+        page faults on every batch), squared in place, each torch operation on one thread: each sum is then
+        formed in the same order whatever the batch, and these small batches run faster than on two (0.060 s
+        against 0.079 s for 15,000 pairs at D = 3072). The pairs are shared among as many Python threads as
+        torch had (each with its own buffers; torch releases the GIL), so the cores still share the work
+        (BENCHMARKS.md, "Shared cores and different widths"); large batches on the GPU.
         """
         i, j = i.reshape(-1), j.reshape(-1)
         if self.computed_exactly and self.full is not None:  # the Gram values are the exact ones
             return self.full[i, j].double().masked_fill_(i == j, 0.0)
-        with _one_thread():
-            return self._exact(i, j)
-
-    def _exact(self, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
         dim = self.X.shape[1]
         batch = max(1, min(len(i), (2**21 if self.X.device.type == "cpu" else 2**28) // (8 * dim)))
         out = torch.empty(len(i), dtype=torch.float64, device=self.X.device)
-        first = torch.empty(batch, dim, dtype=torch.float64, device=self.X.device)
+        workers = min(torch.get_num_threads(), len(i) // (2 * batch)) if self.X.device.type == "cpu" else 1
+        with _one_thread():
+            if workers > 1:  # contiguous shares of whole batches, one per thread
+                step = math.ceil(len(i) / (workers * batch)) * batch
+                with ThreadPoolExecutor(workers) as pool:
+                    list(pool.map(lambda s: self._exact(i, j, out, slice(s, s + step), batch), range(0, len(i), step)))
+            else:
+                self._exact(i, j, out, slice(0, len(i)), batch)
+        return out
+
+    def _exact(self, i: torch.Tensor, j: torch.Tensor, out: torch.Tensor, part: slice, batch: int) -> None:
+        first = torch.empty(batch, self.X.shape[1], dtype=torch.float64, device=self.X.device)
         second = torch.empty_like(first)
-        for s in range(0, len(i), batch):
-            a, b = i[s : s + batch], j[s : s + batch]
+        for s in range(part.start, min(part.stop, len(i)), batch):
+            stop = min(s + batch, part.stop)
+            a, b = i[s:stop], j[s:stop]
             difference = torch.index_select(self.X, 0, a, out=first[: len(a)])
             difference.sub_(torch.index_select(self.X, 0, b, out=second[: len(b)]))
-            torch.sum(difference.mul_(difference), 1, out=out[s : s + batch])
-        return out
+            torch.sum(difference.mul_(difference), 1, out=out[s:stop])
 
     def exact_rows(self, rows: torch.Tensor) -> torch.Tensor:
         """Exact squared distances of some points to every point [len(rows), N], the point itself -inf: the
