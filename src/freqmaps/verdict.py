@@ -265,14 +265,15 @@ def _draws_of(draws: Draws, key: tuple) -> tuple[int, float]:
 def null_p_columns(row: dict[str, Any], null: str, draws: int, normality: float, method: str) -> dict[str, Any]:
     """The p-value columns of one summary row against one null: ``p_two_sided`` (permutation,
     :func:`two_sided_p`), ``normality_p`` of its draws, ``p_normal`` (:func:`normal_tail_p` of its z), and
-    ``p_method``, which of the two the reading uses (:func:`chosen_p`); then ``p``, the one used."""
+    ``p_method``, which of the two the reading uses (:func:`chosen_p`); then ``p``, the one used, and ``z``, the
+    effect size both come from."""
     permutation = two_sided_p(_float(row[f"{null}_p_value"]), _float(row.get(f"{null}_p_less")))
     z = effect_size(
         _float(row["value"]), _float(row[f"{null}_null_mean"]), _float(row[f"{null}_null_sd"]), row["related_when"]
     )
     normal = normal_tail_p(z, draws)
     p, used = chosen_p(permutation, normal, normality, draws, method)
-    return {"p_two_sided": permutation, "normality_p": normality, "p_normal": normal, "p_method": used, "p": p}
+    return {"p_two_sided": permutation, "normality_p": normality, "p_normal": normal, "p_method": used, "p": p, "z": z}
 
 
 def contrast_p_columns(row: dict[str, Any], method: str) -> dict[str, Any]:
@@ -319,6 +320,20 @@ def _family(
     return columns, adjusted_of, contrast_columns, contrast_adjusted
 
 
+def verdict_tables(
+    summary: Sequence[dict[str, Any]],
+    draws: Draws,
+    min_pairs: int = 1,
+    level: float = FDR_LEVEL,
+    contrasts: Sequence[dict[str, Any]] = (),
+    p_value: str = "normal_tail",
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The verdict table (:func:`verdict_rows`) and the contrasts table (:func:`contrast_rows`) of one run, from
+    one Benjamini-Hochberg family (the normality checks and p-values computed once for both)."""
+    family = _family(summary, contrasts, draws, min_pairs, p_value)
+    return _verdict(summary, family, min_pairs, level), _contrasts(contrasts, family, min_pairs, level)
+
+
 def verdict_rows(
     summary: Sequence[dict[str, Any]],
     draws: Draws,
@@ -334,11 +349,16 @@ def verdict_rows(
     statistic x direction x k share the across-seed columns. ``draws``: per (run keys, row keys, null) the null
     draws (:func:`null_draw_values`), or only their number (:func:`null_draw_counts`: normality cannot be
     checked, and the permutation p is used). Rows with fewer than ``min_pairs`` pairs stay out of the BH
-    family; the ``contrasts`` rows' p-values (:func:`contrast_rows`) join it."""
+    family; the ``contrasts`` rows' p-values (:func:`contrast_rows`) join it. Both tables at once:
+    :func:`verdict_tables`."""
+    return _verdict(summary, _family(summary, contrasts, draws, min_pairs, p_value), min_pairs, level)
+
+
+def _verdict(summary: Sequence[dict[str, Any]], family: tuple, min_pairs: int, level: float) -> list[dict[str, Any]]:
     if not summary:
         return []
     nulls = null_names(summary[0])
-    columns, adjusted_of, _, _ = _family(summary, contrasts, draws, min_pairs, p_value)
+    columns, adjusted_of, _, _ = family
     group_keys = ("dataset", "model", "attack", "lam", "view", *ROW_KEYS)
     groups: dict[tuple, list[float]] = defaultdict(list)
     for row in summary:
@@ -353,9 +373,7 @@ def verdict_rows(
             p = columns[(i, n)]
             verdict[f"{n}_null_mean"] = row[f"{n}_null_mean"]
             verdict[f"{n}_null_sd"] = row[f"{n}_null_sd"]
-            verdict[f"{n}_z"] = effect_size(
-                float(row["value"]), float(row[f"{n}_null_mean"]), float(row[f"{n}_null_sd"]), row["related_when"]
-            )
+            verdict[f"{n}_z"] = p["z"]
             verdict[f"{n}_p_value"] = row[f"{n}_p_value"]
             verdict[f"{n}_p_less"] = row.get(f"{n}_p_less", math.nan)
             for column in ("p_two_sided", "normality_p", "p_normal", "p_method"):
@@ -432,8 +450,14 @@ def contrast_rows(
 ) -> list[dict[str, Any]]:
     """contrasts.csv: the contrasts' rows with ``p_normal`` and ``p_method`` (:func:`contrast_p_columns`),
     ``p_adjusted`` (one BH family with the verdict built from ``summary``, ``draws`` and ``p_value``: pass
-    what :func:`verdict_rows` gets) and ``reading``."""
-    _, _, columns, adjusted = _family(summary, contrasts, draws or {}, min_pairs, p_value)
+    what :func:`verdict_rows` gets) and ``reading``. Both tables at once: :func:`verdict_tables`."""
+    return _contrasts(contrasts, _family(summary, contrasts, draws or {}, min_pairs, p_value), min_pairs, level)
+
+
+def _contrasts(
+    contrasts: Sequence[dict[str, Any]], family: tuple, min_pairs: int, level: float
+) -> list[dict[str, Any]]:
+    _, _, columns, adjusted = family
     out = []
     for row, p, column in zip(contrasts, adjusted, columns, strict=True):
         shown = {key: row[key] for key in row if key != "note"}

@@ -56,8 +56,7 @@ def summarise(
         for row in verdict.read_table(path)
     ]
     values = verdict.null_draw_values(draws)
-    rows = verdict.verdict_rows(summary, values, min_pairs, contrasts=raw_contrasts, p_value=p_value)
-    contrast_table = verdict.contrast_rows(summary, raw_contrasts, min_pairs, draws=values, p_value=p_value)
+    rows, contrast_table = verdict.verdict_tables(summary, values, min_pairs, contrasts=raw_contrasts, p_value=p_value)
     fallback = verdict.fallback_message(rows, contrast_table, p_value)
     if fallback:
         log.warning("%s", fallback)
