@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from freqmaps.config import read_config, schema_at
+from freqmaps.io import read_csv, read_json
 
 NUMBERS_DIR = Path("docs/guide/_numbers")  # relative to the repository root
 PROVENANCE = "provenance.json"
@@ -51,15 +52,6 @@ HASH_LENGTH = 16
 
 
 # ------------------------------------------------------------------ reading the small source files
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
-
-
 def _float(value: Any) -> float:
     try:
         return float(value)
@@ -222,13 +214,13 @@ def frequency_bias_table(variants: Sequence[Mapping[str, str]]) -> list[str]:
 
 def render_frequency_bias(folder: Path, provenance: Mapping[str, Any]) -> list[str]:
     """The default config's frequency-bias study (``make frequency_bias``)."""
-    config = _read_json(folder / CONFIG_SECTIONS)
+    config = read_json(folder / CONFIG_SECTIONS)
     study = config["frequency_bias"]
     dataset = study["dataset"]
     data = config["datasets"].get(dataset, {})
-    variants = _read_csv(folder / "variants.csv")
+    variants = read_csv(folder / "variants.csv")
     attack = study["attack"]
-    timing = _read_json(folder / TIMING)
+    timing = read_json(folder / TIMING)
     seeds = config["seeds"]
     lines = [
         f"Measured with `{provenance['config']}` (`{dataset}`, {study.get('arch', 'the configured model')}, "
@@ -307,11 +299,11 @@ def known_answer_rows(
 
 def render_known_answer(folder: Path, provenance: Mapping[str, Any]) -> list[str]:
     """Known-answer validation (``make known_answer``): per synthetic dataset, then the two-scale study."""
-    config = _read_json(folder / CONFIG_SECTIONS)
+    config = read_json(folder / CONFIG_SECTIONS)
     datasets = [d for d in config["datasets"] if (folder / d / "known_answer.json").exists()]
-    records = {d: _read_json(folder / d / "known_answer.json") for d in datasets}
-    accuracies = {d: _read_json(folder / d / "model.json")["test_accuracy"] for d in datasets}
-    timing = _read_json(folder / TIMING)
+    records = {d: read_json(folder / d / "known_answer.json") for d in datasets}
+    accuracies = {d: read_json(folder / d / "model.json")["test_accuracy"] for d in datasets}
+    timing = read_json(folder / TIMING)
     model = next(iter(config["models"].values()))
     first = config["datasets"][datasets[0]]
     header = [
@@ -336,9 +328,9 @@ def render_known_answer(folder: Path, provenance: Mapping[str, Any]) -> list[str
             "",
             f"The frequency-bias study on `{study['dataset']}` ({_variants_words(study)}), attacked with "
             f"{_attack_words(attack, config['attacks'][attack])}; all-pass LFI = "
-            f"{fmt(_read_csv(folder / 'frequency_bias' / 'variants.csv')[0]['lfi_all_pass'], 3)}:",
+            f"{fmt(read_csv(folder / 'frequency_bias' / 'variants.csv')[0]['lfi_all_pass'], 3)}:",
             "",
-            *frequency_bias_table(_read_csv(folder / "frequency_bias" / "variants.csv")),
+            *frequency_bias_table(read_csv(folder / "frequency_bias" / "variants.csv")),
         ]
     return lines
 
@@ -348,14 +340,14 @@ def known_answer_claims(folder: Path, defended_only: bool = False) -> dict[str, 
 
     ``defended_only``: only what the guide defends as a property of the method (it must hold on any run of
     the config, the test suite's smaller one included), not what it reports of this run."""
-    config = _read_json(folder / CONFIG_SECTIONS)
+    config = read_json(folder / CONFIG_SECTIONS)
     first_attack = next(iter(config["attacks"]))
     defended: dict[str, bool] = {}
     reported: dict[str, bool] = {}
     for dataset in config["datasets"]:
         if not (folder / dataset / "known_answer.json").exists():
             continue
-        record = _read_json(folder / dataset / "known_answer.json")
+        record = read_json(folder / dataset / "known_answer.json")
         essential = record["essential"]
         first = record["adversarial"][first_attack]
         defended[f"{dataset}: each class-mean map correlates best with its own band"] = (
@@ -393,7 +385,7 @@ def known_answer_claims(folder: Path, defended_only: bool = False) -> dict[str, 
                 first["adversarial_only_mass"] < first["true_only_mass"]
             )
     if (folder / "frequency_bias" / "variants.csv").exists():
-        rows = {r["variant"]: r for r in _read_csv(folder / "frequency_bias" / "variants.csv")}
+        rows = {r["variant"]: r for r in read_csv(folder / "frequency_bias" / "variants.csv")}
         standard, adversarial = rows["standard"], rows["adversarial"]
         defended["study: adversarial training gives robustness to the study's attack"] = _float(
             adversarial["attacked_accuracy"]
@@ -443,7 +435,7 @@ def baselines_table(rows: Sequence[Mapping[str, str]]) -> list[str]:
 
 def known_answer_baselines_claims(folder: Path, defended_only: bool = False) -> dict[str, bool]:
     """What the guide's prose says of the planted-band table of maps and baselines."""
-    rows = _read_csv(folder / "known_answer.csv")
+    rows = read_csv(folder / "known_answer.csv")
     clean = [r for r in rows if r["band"] == "true"]
     chosen = {r["measure"]: _float(r["chosen_in_band"]) for r in clean}
     essential = next(r for r in clean if r["measure"] == "essential_maps")
@@ -481,10 +473,10 @@ BASELINE_JOBS = (  # what the guide compares, and the parts of the benchmark fil
 
 def render_known_answer_baselines(folder: Path, provenance: Mapping[str, Any]) -> list[str]:
     """Planted-band recovery of the learned maps and every baseline (``…/baselines/known_answer.csv``)."""
-    config = _read_json(folder / CONFIG_SECTIONS)
+    config = read_json(folder / CONFIG_SECTIONS)
     dataset = config["dataset"]
-    rows = _read_csv(folder / "known_answer.csv")
-    timing = _read_json(folder / TIMING)
+    rows = read_csv(folder / "known_answer.csv")
+    timing = read_json(folder / TIMING)
     times = ", ".join(f"{what} {_jobs_matching(timing, f'{dataset}/', *parts):.0f} s" for what, parts in BASELINE_JOBS)
     return [
         f"Measured on `{dataset}` with `{provenance['config']}` ({len(config['baselines'].get('measures', []))} "
@@ -536,7 +528,7 @@ def render_default_run(folder: Path, provenance: Mapping[str, Any]) -> list[str]
     (verdict.md), the contrasts between models and between attacks (contrasts.csv), the verdict on the first
     view (verdict.csv) and its job times, the baselines' share apart."""
     headline = verdict_headline((folder / "verdict.md").read_text()) if (folder / "verdict.md").exists() else []
-    contrasts = _read_csv(folder / "contrasts.csv") if (folder / "contrasts.csv").exists() else []
+    contrasts = read_csv(folder / "contrasts.csv") if (folder / "contrasts.csv").exists() else []
     contrast_lines: list[str] = []
     if contrasts:
         keys = [k for k in CONTRAST_KEYS if k in contrasts[0]]
@@ -561,9 +553,9 @@ def render_default_run(folder: Path, provenance: Mapping[str, Any]) -> list[str]
                 ["l"] * (len(keys) + 5),
             ),
         ]
-    run = _read_csv(folder / "run.csv")
-    verdict = _read_csv(folder / "verdict.csv")
-    timing = _read_json(folder / TIMING)
+    run = read_csv(folder / "run.csv")
+    verdict = read_csv(folder / "verdict.csv")
+    timing = read_json(folder / TIMING)
     columns = [c for c in RUN_COLUMNS if run and c in run[0]]
     view = verdict[0].get("view", "") if verdict else ""
     shown = [r for r in verdict if r.get("view", "") == view]
@@ -610,7 +602,7 @@ def _is_number(text: str) -> bool:
 # ------------------------------------------------------------------ suggest's time
 def render_suggest(folder: Path, provenance: Mapping[str, Any]) -> list[str]:
     """What ``python -m freqmaps.suggest`` measured on one trained model, and how long it took."""
-    found = _read_json(folder / "suggest.json")
+    found = read_json(folder / "suggest.json")
     threads = found["threads"]
     return [
         f"On the model `{found['where']}` of `{provenance['config']}` ({found['n_images']} test images, "
@@ -768,14 +760,14 @@ def render(entry: Numbers, root: Path) -> str:
             f"`{entry.config}`."
         ]
         return "\n".join([*header_lines(entry, None), "", *body]) + "\n"
-    provenance = _read_json(folder / PROVENANCE)
+    provenance = read_json(folder / PROVENANCE)
     return "\n".join([*header_lines(entry, provenance), "", *entry.render(folder, provenance)]) + "\n"
 
 
 def _run_commit(folder: Path, root: Path) -> str:
     """The commit the run's models were trained at (their sidecars' provenance), else the checkout's."""
     for path in sorted(folder.rglob("model.json")):
-        commit = _read_json(path).get("git_commit") or _read_json(path).get("provenance", {}).get("git_commit")
+        commit = read_json(path).get("git_commit") or read_json(path).get("provenance", {}).get("git_commit")
         if commit:
             return str(commit)
     try:
@@ -840,7 +832,7 @@ def stale(entry: Numbers, root: Path) -> list[str]:
         )
     provenance_path = numbers_dir(root) / entry.name / PROVENANCE
     if provenance_path.exists():
-        provenance = _read_json(provenance_path)
+        provenance = read_json(provenance_path)
         current = sections_hash(config_sections(root / entry.config, provenance["sections"]))
         if list(provenance["sections"]) != list(entry.sections) or current != provenance["config_hash"]:
             problems.append(

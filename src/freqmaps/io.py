@@ -14,11 +14,12 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+
+if TYPE_CHECKING:  # torch loads with the first tensor file: the tables and JSON need none (docs_numbers, the parse)
+    import torch
 
 
 class ResultFileError(RuntimeError):
@@ -46,6 +47,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 def save_tensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, Any]) -> None:
     """Write tensors to safetensors with JSON-encoded metadata (values must be JSON-able)."""
+    from safetensors.torch import save_file
+
     meta = {key: json.dumps(value, default=str) for key, value in metadata.items()}
     tensors = {key: t.detach().to("cpu").contiguous() for key, t in tensors.items()}
     with atomic_path(path) as tmp:
@@ -85,6 +88,8 @@ def load_tensors(
     path: str | os.PathLike, device: str | torch.device = "cpu"
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read tensors and decoded metadata written by :func:`save_tensors`; a damaged file names itself."""
+    from safetensors.torch import load_file
+
     metadata = load_metadata(path)
     try:
         tensors = load_file(str(path), device=str(device))
