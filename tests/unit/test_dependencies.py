@@ -89,8 +89,8 @@ def script_imports(script: Path) -> str:
 # and which freqmaps modules an import loads does not depend on which third-party ones are already there.
 LOADED_BY_SCRIPT = """
 import json, os, sys, traceback
-for name in ("torch", "torchvision", "numpy", "scipy.stats", "matplotlib.pyplot", "sklearn", "torchattacks", "jsonschema",
-             "safetensors.torch"):
+heavy = ("torch", "torchvision", "numpy", "scipy.stats", "matplotlib.pyplot", "sklearn", "torchattacks")
+for name in (*heavy, "jsonschema", "safetensors.torch"):
     __import__(name)
 assert not any(name.split(".")[0] == "freqmaps" for name in sys.modules)
 sources, out = json.loads(sys.stdin.read()), sys.argv[1]
