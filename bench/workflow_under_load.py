@@ -30,6 +30,8 @@ import freqmaps  # noqa: F401  (before torch, which measure imports: this proces
 # isort: on
 from measure import bench_report, busy_processes
 
+from freqmaps.docs_numbers import timing_summary
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -53,6 +55,7 @@ def one_run(contend: int, config: str, keep: bool) -> dict:
             status = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=env).returncode
         seconds = time.perf_counter() - start
         load_after = os.getloadavg()
+    jobs = timing_summary(clone / "benchmarks")  # Snakemake's job records, every experiment of the run
     record = {
         "contend": contend,
         "config": config,
@@ -60,6 +63,8 @@ def one_run(contend: int, config: str, keep: bool) -> dict:
         "returncode": status,
         "load_average_before": load_before,
         "load_average_after": load_after,
+        "jobs_s": jobs["total_s"],  # each job's wall time, summed
+        "jobs_cpu_time": jobs["total_cpu_time"],
         "clone": str(clone),
         "commit": subprocess.run(
             ["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True
