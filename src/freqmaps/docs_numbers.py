@@ -767,7 +767,8 @@ def render(entry: Numbers, root: Path) -> str:
 def _run_commit(folder: Path, root: Path) -> str:
     """The commit the run's models were trained at (their sidecars' provenance), else the checkout's."""
     for path in sorted(folder.rglob("model.json")):
-        commit = read_json(path).get("git_commit") or read_json(path).get("provenance", {}).get("git_commit")
+        record = read_json(path)
+        commit = record.get("git_commit") or record.get("provenance", {}).get("git_commit")
         if commit:
             return str(commit)
     try:
